@@ -1,0 +1,1 @@
+"""shoal: lossless compression by a school of small models."""

@@ -1,0 +1,142 @@
+"""Byte contexts of the context-map fish: what each fish looks at.
+
+A context fish is a ContextMap fed with one 32-bit hash per byte.  Its kind
+says which bytes go into the hash:
+
+ORDER  k      the last k bytes (order-k; k = 0 is the plain byte frequency).
+SPARSE mask   the bytes at the distances whose bits are set in mask
+              (bit 0 = the previous byte): contexts that skip bytes, for
+              binary data with fixed-width fields.
+WORD   v      text: v=0 the current word, v=1 it and the previous word,
+              v=2 the previous two words and the current one, v=3 the
+              previous word and the last byte.  Words are runs of letters
+              (ASCII folded to lower case, and bytes >= 128 for UTF-8),
+              so case and punctuation do not split a word's statistics.
+RECORD v      tables and images: with r the record length the detector
+              believes in, v=0 the bytes r and 2r back (the column above),
+              v=1 the byte above and the previous byte, v=2 the column
+              number and the byte above.
+TEXTCOL v     text laid out in lines: v=0 the column and the byte above it
+              in the previous line, v=1 the byte above and the previous byte.
+
+History that several fish share (words, record length, line starts) lives in
+one int64 array updated once per byte by update_history().
+"""
+import numpy as np
+from numba import njit
+
+ORDER, SPARSE, WORD, RECORD, TEXTCOL = 0, 1, 2, 3, 4
+KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL}
+
+# Slots of the shared history array.
+H_WORD0, H_WORD1, H_WORD2, H_RLEN, H_RCAND, H_RVOTES, H_LINE0, H_LINE1 = range(8)
+HISTORY_SLOTS = 8
+
+MASK32 = 0xFFFFFFFF
+
+
+@njit(cache=True, nogil=True)
+def new_history():
+    """The shared history and the record detector's two per-byte-value arrays."""
+    return np.zeros(HISTORY_SLOTS, dtype=np.int64), np.zeros(512, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mix32(h):
+    h &= MASK32
+    h ^= h >> 16
+    h = (h * 0x7FEB352D) & MASK32
+    h ^= h >> 15
+    h = (h * 0x846CA68B) & MASK32
+    h ^= h >> 16
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def combine(h, x):
+    return mix32(h * 0x2F0B3C55 + x + 0x9E3779B9)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def byte_at(buf, pos, distance):
+    i = pos - distance
+    return buf[i] if i >= 0 else 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_letter(c):
+    return (97 <= c <= 122) or (65 <= c <= 90) or c >= 128
+
+
+@njit(cache=True, nogil=True)
+def update_history(hist, record, buf, pos):
+    """Fold in the byte buf[pos - 1] that has just been coded."""
+    c = buf[pos - 1]
+    # words
+    if _is_letter(c):
+        lower = c + 32 if 65 <= c <= 90 else c
+        hist[H_WORD0] = combine(hist[H_WORD0], lower)
+    elif hist[H_WORD0] != 0:
+        hist[H_WORD2] = hist[H_WORD1]
+        hist[H_WORD1] = hist[H_WORD0]
+        hist[H_WORD0] = 0
+    # lines
+    if c == 10:
+        hist[H_LINE1] = hist[H_LINE0]
+        hist[H_LINE0] = pos
+    # record length: a byte value that recurs at the same distance twice in
+    # a row votes for that distance; a steady majority sets the length.
+    last = record[c]
+    d = pos - last
+    if last > 0 and d >= 3 and d == record[256 + c]:
+        if d == hist[H_RCAND]:
+            if hist[H_RVOTES] < 64:
+                hist[H_RVOTES] += 1
+            if hist[H_RVOTES] >= 6:
+                hist[H_RLEN] = d
+        else:
+            hist[H_RVOTES] -= 1
+            if hist[H_RVOTES] <= 0:
+                hist[H_RCAND] = d
+                hist[H_RVOTES] = 1
+    record[256 + c] = d if last > 0 else 0
+    record[c] = pos
+
+
+@njit(cache=True, nogil=True)
+def context_hash(kind, arg, hist, buf, pos):
+    """The 32-bit context hash of one fish for the byte at pos."""
+    h = kind * 0x3C6EF372 + arg * 0x1B873593 + 1
+    if kind == ORDER:
+        for d in range(1, arg + 1):
+            h = combine(h, byte_at(buf, pos, d))
+    elif kind == SPARSE:
+        for d in range(1, 17):
+            if (arg >> (d - 1)) & 1:
+                h = combine(h, byte_at(buf, pos, d) | (d << 8))
+    elif kind == WORD:
+        h = combine(h, hist[H_WORD0])
+        if arg == 1 or arg == 2:
+            h = combine(h, hist[H_WORD1])
+        if arg == 2:
+            h = combine(h, hist[H_WORD2])
+        if arg == 3:
+            h = combine(combine(h, hist[H_WORD1]), byte_at(buf, pos, 1))
+    elif kind == RECORD:
+        r = hist[H_RLEN]
+        if r > 0:
+            above = byte_at(buf, pos, r)
+            if arg == 0:
+                h = combine(combine(h, above), byte_at(buf, pos, 2 * r) | (r << 8))
+            elif arg == 1:
+                h = combine(combine(h, above), byte_at(buf, pos, 1) | (r << 8))
+            else:
+                h = combine(combine(h, above), (pos % r) | (r << 16))
+    elif kind == TEXTCOL:
+        col = pos - hist[H_LINE0]
+        above = buf[hist[H_LINE1] + col] if hist[H_LINE1] + col < hist[H_LINE0] else 0
+        if arg == 0:
+            h = combine(combine(h, min(col, 255)), above)
+        else:
+            h = combine(combine(h, above), byte_at(buf, pos, 1))
+    return mix32(h)

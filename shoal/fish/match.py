@@ -1,0 +1,83 @@
+"""Match fish: if the last few bytes occurred before, bet on what came next then.
+
+A hash of the last `min_len` bytes indexes a table of positions in the block.
+When the current match is lost, the fish looks the hash up, checks how many
+bytes really agree backwards, and follows that earlier occurrence while it
+keeps predicting right.  Its prediction for the next bit is the matching
+bit of the byte that followed; how much to trust it is learnt by a StateMap
+indexed by the match length (bucketed) and the predicted bit.  A mispredicted
+bit ends the match until the next byte boundary.
+"""
+import numpy as np
+from numba import njit
+
+from .contexts import combine, mix32
+
+PTR, LENGTH, PREDICTED = 0, 1, 2
+MAX_VERIFY = 400
+
+
+def new_match(bits: int):
+    return np.zeros(1 << bits, dtype=np.int32), np.zeros(3, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def length_bucket(length):
+    """0 for no match, then 1..15 growing roughly logarithmically."""
+    if length == 0:
+        return 0
+    if length < 16:
+        return (length + 1) >> 1  # 1..8
+    if length < 32:
+        return 9 + ((length - 16) >> 3)  # 9..10
+    if length < 64:
+        return 11
+    if length < 128:
+        return 12
+    if length < 256:
+        return 13
+    if length < 512:
+        return 14
+    return 15
+
+
+@njit(cache=True, nogil=True)
+def match_update(table, state, buf, pos, min_len):
+    """At a byte boundary (buf[:pos] known): extend, or look for, a match."""
+    length = state[LENGTH]
+    ptr = state[PTR]
+    if length > 0 and buf[ptr] == buf[pos - 1]:
+        length += 1
+        ptr += 1
+    else:
+        length = 0
+    if pos >= min_len:
+        h = 0
+        for d in range(1, min_len + 1):
+            h = combine(h, buf[pos - d])
+        h = mix32(h) & (table.shape[0] - 1)
+        if length == 0:
+            cand = table[h]
+            if cand > 0:
+                n = 0
+                while n < MAX_VERIFY and cand - 1 - n >= 0 and buf[cand - 1 - n] == buf[pos - 1 - n]:
+                    n += 1
+                if n >= min_len:
+                    length = n
+                    ptr = cand
+        table[h] = pos
+    state[LENGTH] = length
+    state[PTR] = ptr
+    state[PREDICTED] = buf[ptr] if length > 0 else 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def match_expected_bit(state, c0, bitpos):
+    """-1 if the match has no opinion, else the bit it predicts."""
+    if state[LENGTH] == 0:
+        return -1
+    pb = state[PREDICTED] | 256
+    if (pb >> (8 - bitpos)) != c0:
+        state[LENGTH] = 0
+        return -1
+    return (pb >> (7 - bitpos)) & 1

@@ -1,0 +1,45 @@
+"""APM / SSE: secondary estimation that refines a probability given a context.
+
+For each context, 33 points along the logit axis hold a learnt probability;
+the input probability is placed between two of them and the output is their
+interpolation.  After the bit, the nearer point moves toward it.  This
+corrects systematic over- or under-confidence of the mixer in situations the
+context identifies (e.g. after a given byte).
+"""
+import numpy as np
+from numba import njit
+
+from ..fish.tables import SQUASH, STRETCH
+
+
+@njit(cache=True, nogil=True)
+def new_apm(contexts):
+    """Every context starts as the identity map."""
+    table = np.empty(contexts * 33, dtype=np.int32)
+    for j in range(33):
+        table[j] = SQUASH[min(max((j - 16) * 128, -2047), 2047) + 2048] * 16
+    for c in range(1, contexts):
+        table[c * 33:(c + 1) * 33] = table[:33]
+    return table
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apm_predict(table, ctx, p12):
+    """Returns (refined p12, index of the point to train)."""
+    s = STRETCH[p12] + 2048
+    lo = s >> 7
+    w = s & 127
+    base = ctx * 33 + lo
+    p = (table[base] * (128 - w) + table[base + 1] * w) >> 11
+    nearer = base + 1 if w >= 64 else base
+    if p < 1:
+        p = 1
+    if p > 4095:
+        p = 4095
+    return p, nearer
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apm_learn(table, index, bit, rate):
+    target = 65535 if bit else 0
+    table[index] += (target - table[index]) >> rate

@@ -1,0 +1,53 @@
+"""Gated logistic mixer: a small online neural network over the fish's votes.
+
+Every fish speaks in the logit domain (stretch(p), 1/256 units).  A mixer
+holds several weight vectors and a gate context picks one per bit (e.g. the
+bits of the current byte seen so far, or the match length), so the school
+trusts different fish in different situations.  Output: squash(w . x).
+Learning is online gradient descent on coding cost: w += lr * err * x, with
+err = bit - p.  Weights are integers in 1/65536; all arithmetic is integer.
+In those units an integer rate `lr` is a step of lr/1024 in natural units.
+"""
+import numpy as np
+from numba import njit
+
+from ..fish.tables import SQUASH
+
+
+def new_weights(sets: int, inputs: int, initial: int) -> np.ndarray:
+    return np.full(sets * inputs, initial, dtype=np.int32)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def squash(x):
+    if x > 2047:
+        x = 2047
+    if x < -2047:
+        x = -2047
+    return SQUASH[x + 2048]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mix_dot(weights, base, x, n):
+    """Logit of the mix, clipped to the stretch range."""
+    s = 0
+    for i in range(n):
+        s += x[i] * weights[base + i]
+    s >>= 16
+    if s > 2047:
+        s = 2047
+    if s < -2047:
+        s = -2047
+    return s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mix_learn(weights, base, x, n, err):
+    """err = (bit << 12) - p, already multiplied by the learning rate."""
+    for i in range(n):
+        w = weights[base + i] + ((x[i] * err + 8192) >> 14)
+        if w > 0x7FFFFF:
+            w = 0x7FFFFF
+        if w < -0x7FFFFF:
+            w = -0x7FFFFF
+        weights[base + i] = w

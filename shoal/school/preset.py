@@ -1,0 +1,195 @@
+"""Presets: a school's whole make-up as data.
+
+A preset is a YAML (or JSON) mapping:
+
+    block_size: 16777216          # bytes per independent block
+    fish:                         # the school, one entry per fish
+      - {kind: order, arg: 3, bits: 22}    # context fish: kind, argument,
+      - {kind: word, arg: 1, bits: 21}     #   table of 2**bits 16-byte slots
+      - {kind: match, min_len: 6, bits: 22}
+      - {kind: column}
+    mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
+            final_lr: 3, counter_limit: 255}
+    apm: {rate: 7, order2_bits: 16}
+
+Context-fish kinds and their arguments are described in fish/contexts.py;
+the gates in school/engine.py.  Levels 1..9 are the files presets/level<N>.yaml.
+Loading validates everything and fills defaults, so the canonical JSON of a
+loaded preset (what archives carry) and its BLAKE2b hash identify the exact
+model that coded a block.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..errors import ShoalError
+from ..fish.contexts import KINDS
+from . import engine
+
+DEFAULT_LEVEL = 6
+LEVELS = range(1, 10)
+
+_MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
+                   "final_lr": 3, "counter_limit": 255}
+_APM_DEFAULTS = {"rate": 7, "order2_bits": 16}
+_BITS_RANGE = (4, 26)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated preset: its canonical form, identity and compiled arrays."""
+    spec: dict
+    canonical: bytes          # canonical JSON, stored in archives
+    digest: bytes             # BLAKE2b-128 of canonical
+    fish: np.ndarray          # int64[n, 3]: kind, arg, table bits (context fish)
+    cfg: np.ndarray           # int64[engine.CFG_SIZE]
+
+    @property
+    def block_size(self) -> int:
+        return self.spec["block_size"]
+
+    def memory_bytes(self) -> int:
+        """Model memory one block needs (what -T multiplies)."""
+        return engine.model_memory(self.fish, self.cfg)
+
+
+def _int(value, name, lo, hi) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ShoalError(f"preset: {name} must be an integer in {lo}..{hi}, got {value!r}")
+    return value
+
+
+def _normalise(raw) -> dict:
+    if not isinstance(raw, dict):
+        raise ShoalError("preset: expected a mapping at the top level")
+    unknown = set(raw) - {"name", "description", "block_size", "fish", "mixer", "apm"}
+    if unknown:
+        raise ShoalError(f"preset: unknown keys {sorted(unknown)}")
+    spec = {"block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30)}
+    fish_list = raw.get("fish")
+    if not isinstance(fish_list, list) or not fish_list:
+        raise ShoalError("preset: 'fish' must be a non-empty list")
+    fish = []
+    for entry in fish_list:
+        if not isinstance(entry, dict) or "kind" not in entry:
+            raise ShoalError(f"preset: each fish needs a kind, got {entry!r}")
+        kind = entry["kind"]
+        if kind in KINDS:
+            extra = set(entry) - {"kind", "arg", "bits"}
+            if extra:
+                raise ShoalError(f"preset: fish {kind}: unknown keys {sorted(extra)}")
+            fish.append({"kind": kind, "arg": _int(entry.get("arg", 0), f"{kind}.arg", 0, 1 << 16),
+                         "bits": _int(entry.get("bits", 20), f"{kind}.bits", *_BITS_RANGE)})
+        elif kind == "match":
+            extra = set(entry) - {"kind", "min_len", "bits"}
+            if extra:
+                raise ShoalError(f"preset: fish match: unknown keys {sorted(extra)}")
+            fish.append({"kind": "match", "min_len": _int(entry.get("min_len", 6), "match.min_len", 2, 64),
+                         "bits": _int(entry.get("bits", 20), "match.bits", *_BITS_RANGE)})
+        elif kind == "column":
+            if set(entry) - {"kind"}:
+                raise ShoalError("preset: fish column takes no arguments")
+            fish.append({"kind": "column"})
+        else:
+            raise ShoalError(f"preset: unknown fish kind {kind!r}")
+    if sum(f["kind"] == "match" for f in fish) > 1 or sum(f["kind"] == "column" for f in fish) > 1:
+        raise ShoalError("preset: at most one match fish and one column fish")
+    spec["fish"] = fish
+    mixer = dict(_MIXER_DEFAULTS, **(raw.get("mixer") or {}))
+    if set(mixer) - set(_MIXER_DEFAULTS):
+        raise ShoalError(f"preset: unknown mixer keys {sorted(set(mixer) - set(_MIXER_DEFAULTS))}")
+    gates = mixer["gates"]
+    if not isinstance(gates, list) or not 1 <= len(gates) <= engine.MAX_GATES or any(
+            g not in engine.GATES for g in gates):
+        raise ShoalError(f"preset: mixer.gates must be 1..{engine.MAX_GATES} of {sorted(engine.GATES)}")
+    spec["mixer"] = {
+        "gates": list(gates),
+        "lr": _int(mixer["lr"], "mixer.lr", 1, 64),
+        "lr_boost": _int(mixer["lr_boost"], "mixer.lr_boost", 0, 256),
+        "lr_halflife": _int(mixer["lr_halflife"], "mixer.lr_halflife", 8, 30),
+        "final_lr": _int(mixer["final_lr"], "mixer.final_lr", 1, 64),
+        "counter_limit": _int(mixer["counter_limit"], "mixer.counter_limit", 1, 1023),
+    }
+    apm = dict(_APM_DEFAULTS, **(raw.get("apm") or {}))
+    if set(apm) - set(_APM_DEFAULTS):
+        raise ShoalError(f"preset: unknown apm keys {sorted(set(apm) - set(_APM_DEFAULTS))}")
+    spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
+                   "order2_bits": _int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
+    return spec
+
+
+def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    ctx = [f for f in spec["fish"] if f["kind"] in KINDS]
+    fish = np.array([[KINDS[f["kind"]], f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
+    cfg = np.zeros(engine.CFG_SIZE, dtype=np.int64)
+    for f in spec["fish"]:
+        if f["kind"] == "match":
+            cfg[engine.C_MATCH_BITS] = f["bits"]
+            cfg[engine.C_MATCH_MIN] = f["min_len"]
+        elif f["kind"] == "column":
+            cfg[engine.C_COLUMN] = 1
+    m = spec["mixer"]
+    cfg[engine.C_NGATES] = len(m["gates"])
+    for i, g in enumerate(m["gates"]):
+        cfg[engine.C_GATE0 + i] = engine.GATES[g]
+    cfg[engine.C_LR] = m["lr"]
+    cfg[engine.C_LR_BOOST] = m["lr_boost"]
+    cfg[engine.C_LR_HALFLIFE] = m["lr_halflife"]
+    cfg[engine.C_FINAL_LR] = m["final_lr"]
+    cfg[engine.C_COUNTER_LIMIT] = m["counter_limit"]
+    cfg[engine.C_APM_RATE] = spec["apm"]["rate"]
+    cfg[engine.C_APM2_BITS] = spec["apm"]["order2_bits"]
+    return fish, cfg
+
+
+def from_dict(raw) -> Preset:
+    spec = _normalise(raw)
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
+    fish, cfg = _compile(spec)
+    return Preset(spec, canonical, hashlib.blake2b(canonical, digest_size=16).digest(), fish, cfg)
+
+
+def from_canonical(data: bytes) -> Preset:
+    """The preset an archive carries (must be canonical JSON)."""
+    try:
+        raw = json.loads(data.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ShoalError(f"archive carries an unreadable preset: {e}") from None
+    preset = from_dict(raw)
+    if preset.canonical != data:
+        raise ShoalError("archive carries a preset this version of shoal reads differently")
+    return preset
+
+
+def load(name_or_path: str | Path) -> Preset:
+    """A preset file (YAML or JSON)."""
+    path = Path(name_or_path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ShoalError(f"{path}: cannot read preset: {e.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ShoalError(f"{path}: not a valid preset: {e}") from None
+    return from_dict(raw)
+
+
+_level_cache: dict[int, Preset] = {}
+
+
+def level(n: int) -> Preset:
+    """The shipped preset of level n (1..9)."""
+    if n not in LEVELS:
+        raise ShoalError(f"level must be 1..9, got {n}")
+    if n not in _level_cache:
+        text = resources.files(__package__).joinpath(f"presets/level{n}.yaml").read_text()
+        _level_cache[n] = from_dict(yaml.safe_load(text))
+    return _level_cache[n]
