@@ -18,7 +18,8 @@ long that predictor has been right:
 Each predictor's confidence is learnt by a StateMap indexed by its run of
 hits (capped) and the bit it predicts (see school/engine.py).  A predictor
 whose byte disagrees with the bits already coded falls silent for the rest
-of the byte.  Integer arithmetic only.
+of the byte.  Only the two predictors with the longest current runs vote,
+which keeps the mixer small.  Integer arithmetic only.
 """
 import numpy as np
 from numba import njit
@@ -26,7 +27,8 @@ from numba import njit
 from .contexts import H_RLEN
 
 LE2, LE4, LE8, BE2, BE4, RECORD, DECIMAL = range(7)
-COLUMN_INPUTS = 7
+COLUMN_PREDICTORS = 7
+COLUMN_VOTES = 2                  # the predictors with the longest runs speak
 _WIDTHS = np.array([2, 4, 8, 2, 4], dtype=np.int64)
 _BIG_ENDIAN = np.array([0, 0, 0, 1, 1], dtype=np.int64)
 _PHASE_START = np.array([0, 2, 6, 14, 16, 20], dtype=np.int64)
@@ -38,7 +40,7 @@ MAX_DIGITS = 18
 _PH_RUN = 0                       # run of hits of each phase predictor
 _PH_PRED = _PH_RUN + PHASES       # its prediction for the current byte (-1: none)
 _RUN = _PH_PRED + PHASES          # run of hits of each input
-_DEC_LAST = _RUN + COLUMN_INPUTS  # per field: last value
+_DEC_LAST = _RUN + COLUMN_PREDICTORS  # per field: last value
 _DEC_PREV = _DEC_LAST + MAX_FIELDS
 _DEC_COUNT = _DEC_PREV + MAX_FIELDS
 _DEC_TERM = _DEC_COUNT + MAX_FIELDS
@@ -49,7 +51,9 @@ _DEC_VALUE = _DEC_IN_NUM + 1
 _DEC_DIGITS = _DEC_VALUE + 1
 _DEC_EXP_LEN = _DEC_DIGITS + 1
 _DEC_EXP_POS = _DEC_EXP_LEN + 1
-_STATE_SIZE = _DEC_EXP_POS + 1
+_TOP = _DEC_EXP_POS + 1           # the voting predictors, best first (-1: none)
+_PH_REC = _TOP + COLUMN_VOTES     # per phase: its predicted current record (8 bytes)
+_STATE_SIZE = _PH_REC + 8 * PHASES
 
 
 @njit(cache=True, nogil=True)
@@ -59,7 +63,7 @@ def column_new_state():
     for k in range(PHASES):
         state[_PH_PRED + k] = -1
     state[_DEC_EXP_POS] = -1
-    return state, np.full(COLUMN_INPUTS, -1, dtype=np.int64)
+    return state, np.full(COLUMN_PREDICTORS, -1, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -67,12 +71,9 @@ def _bump(state, at, hit):
     state[at] = min(state[at] + 1, 255) if hit else 0
 
 
-@njit(cache=True, nogil=True)
-def _integer_prediction(buf, pos, width, big_endian, phase):
-    j = (pos - phase) % width          # index of this byte in its record
-    start = pos - j
-    if start - 2 * width < 0:
-        return -1
+@njit(cache=True, nogil=True, inline="always")
+def _predict_record(state, k, buf, start, width, big_endian):
+    """Spell out the record that starts at `start` under phase k: 2*v1 - v2."""
     v1 = 0
     v2 = 0
     for b in range(width):
@@ -80,8 +81,9 @@ def _integer_prediction(buf, pos, width, big_endian, phase):
         v1 |= np.int64(buf[start - width + b]) << shift
         v2 |= np.int64(buf[start - 2 * width + b]) << shift
     guess = 2 * v1 - v2
-    shift = 8 * (width - 1 - j) if big_endian else 8 * j
-    return (guess >> shift) & 0xFF
+    for b in range(width):
+        shift = 8 * (width - 1 - b) if big_endian else 8 * b
+        state[_PH_REC + 8 * k + b] = (guess >> shift) & 0xFF
 
 
 @njit(cache=True, nogil=True)
@@ -140,7 +142,7 @@ def _decimal_update(state, c):
     return hit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def column_update(state, pred, buf, pos, hist):
     """At a byte boundary: score the last predictions, make the next ones."""
     if pos > 0:
@@ -152,10 +154,16 @@ def column_update(state, pred, buf, pos, hist):
             _bump(state, _RUN + RECORD, pred[RECORD] == c)
         _bump(state, _RUN + DECIMAL, _decimal_update(state, c))
     for g in range(5):
+        width = _WIDTHS[g]
+        first = _PHASE_START[g]
+        if pos >= 2 * width:
+            # Exactly one phase starts a record here; predict that record.
+            _predict_record(state, first + (pos & (width - 1)), buf, pos, width, _BIG_ENDIAN[g])
         best = -1
         best_run = -1
-        for k in range(_PHASE_START[g], _PHASE_START[g + 1]):
-            p = _integer_prediction(buf, pos, _WIDTHS[g], _BIG_ENDIAN[g], k - _PHASE_START[g])
+        for k in range(first, _PHASE_START[g + 1]):
+            j = (pos - (k - first)) & (width - 1)   # this byte's index in its record
+            p = state[_PH_REC + 8 * k + j] if pos >= 2 * width + width else -1
             state[_PH_PRED + k] = p
             if p >= 0 and state[_PH_RUN + k] > best_run:
                 best_run = state[_PH_RUN + k]
@@ -169,6 +177,22 @@ def column_update(state, pred, buf, pos, hist):
         pred[RECORD] = -1
     ep = state[_DEC_EXP_POS]
     pred[DECIMAL] = state[_DEC_EXP + ep] if ep >= 0 else -1
+    for v in range(COLUMN_VOTES):
+        best = -1
+        for j in range(COLUMN_PREDICTORS):
+            if pred[j] >= 0 and (best < 0 or state[_RUN + j] > state[_RUN + best]):
+                taken = False
+                for u in range(v):
+                    taken |= state[_TOP + u] == j
+                if not taken:
+                    best = j
+        state[_TOP + v] = best
+
+
+@njit(cache=True, nogil=True, inline="always")
+def column_voter(state, v):
+    """The predictor casting vote v this byte (-1: none)."""
+    return state[_TOP + v]
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -29,8 +29,9 @@ ORDER, SPARSE, WORD, RECORD, TEXTCOL = 0, 1, 2, 3, 4
 KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL}
 
 # Slots of the shared history array.
-H_WORD0, H_WORD1, H_WORD2, H_RLEN, H_RCAND, H_RVOTES, H_LINE0, H_LINE1 = range(8)
-HISTORY_SLOTS = 8
+(H_C4, H_C8, H_WORD0, H_WORD1, H_WORD2, H_RLEN, H_RCAND, H_RVOTES, H_LINE0,
+ H_LINE1) = range(10)
+HISTORY_SLOTS = 10
 
 MASK32 = 0xFFFFFFFF
 
@@ -58,6 +59,18 @@ def combine(h, x):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def hash3(a, b, c):
+    """One mixing round over three values below 2**32 (products wrap)."""
+    return mix32(a * 0x9E3779B1 + b * 0x85EBCA77 + c * 0xC2B2AE3D + (a >> 7) + (b >> 11))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _low_bytes(v, k):
+    """The k (0..4) low bytes of a packed 32-bit history word."""
+    return v & ((1 << (8 * k)) - 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def byte_at(buf, pos, distance):
     i = pos - distance
     return buf[i] if i >= 0 else 0
@@ -68,10 +81,13 @@ def _is_letter(c):
     return (97 <= c <= 122) or (65 <= c <= 90) or c >= 128
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def update_history(hist, record, buf, pos):
     """Fold in the byte buf[pos - 1] that has just been coded."""
     c = buf[pos - 1]
+    # the last eight bytes, packed (c1 in the low byte of H_C4)
+    hist[H_C8] = ((hist[H_C8] << 8) | (hist[H_C4] >> 24)) & MASK32
+    hist[H_C4] = ((hist[H_C4] << 8) | c) & MASK32
     # words
     if _is_letter(c):
         lower = c + 32 if 65 <= c <= 90 else c
@@ -103,40 +119,51 @@ def update_history(hist, record, buf, pos):
     record[c] = pos
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def context_hash(kind, arg, hist, buf, pos):
     """The 32-bit context hash of one fish for the byte at pos."""
     h = kind * 0x3C6EF372 + arg * 0x1B873593 + 1
     if kind == ORDER:
-        for d in range(1, arg + 1):
+        if arg <= 4:
+            return hash3(h, _low_bytes(hist[H_C4], arg), 0)
+        if arg <= 8:
+            return hash3(h, hist[H_C4], _low_bytes(hist[H_C8], arg - 4))
+        h = hash3(h, hist[H_C4], hist[H_C8])
+        for d in range(9, arg + 1):
             h = combine(h, byte_at(buf, pos, d))
     elif kind == SPARSE:
-        for d in range(1, 17):
+        lo = 0
+        hi = 0
+        for d in range(1, 5):
+            if (arg >> (d - 1)) & 1:
+                lo |= 0xFF << (8 * (d - 1))
+            if (arg >> (d + 3)) & 1:
+                hi |= 0xFF << (8 * (d - 1))
+        h = hash3(h, hist[H_C4] & lo, hist[H_C8] & hi)
+        for d in range(9, 17):
             if (arg >> (d - 1)) & 1:
                 h = combine(h, byte_at(buf, pos, d) | (d << 8))
     elif kind == WORD:
-        h = combine(h, hist[H_WORD0])
-        if arg == 1 or arg == 2:
-            h = combine(h, hist[H_WORD1])
+        if arg == 0:
+            return hash3(h, hist[H_WORD0], 0)
+        if arg == 1:
+            return hash3(h, hist[H_WORD0], hist[H_WORD1])
         if arg == 2:
-            h = combine(h, hist[H_WORD2])
-        if arg == 3:
-            h = combine(combine(h, hist[H_WORD1]), byte_at(buf, pos, 1))
+            return hash3(h, hist[H_WORD0], combine(hist[H_WORD1], hist[H_WORD2]))
+        return hash3(h, hist[H_WORD1], hist[H_C4] & 0xFF)
     elif kind == RECORD:
         r = hist[H_RLEN]
         if r > 0:
             above = byte_at(buf, pos, r)
             if arg == 0:
-                h = combine(combine(h, above), byte_at(buf, pos, 2 * r) | (r << 8))
-            elif arg == 1:
-                h = combine(combine(h, above), byte_at(buf, pos, 1) | (r << 8))
-            else:
-                h = combine(combine(h, above), (pos % r) | (r << 16))
+                return hash3(h, above | (byte_at(buf, pos, 2 * r) << 8), r)
+            if arg == 1:
+                return hash3(h, above | ((hist[H_C4] & 0xFF) << 8), r)
+            return hash3(h, above | ((pos % r) << 8), r)
     elif kind == TEXTCOL:
         col = pos - hist[H_LINE0]
         above = buf[hist[H_LINE1] + col] if hist[H_LINE1] + col < hist[H_LINE0] else 0
         if arg == 0:
-            h = combine(combine(h, min(col, 255)), above)
-        else:
-            h = combine(combine(h, above), byte_at(buf, pos, 1))
+            return hash3(h, min(col, 255), above)
+        return hash3(h, above, hist[H_C4] & 0xFF)
     return mix32(h)

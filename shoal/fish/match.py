@@ -11,7 +11,7 @@ bit ends the match until the next byte boundary.
 import numpy as np
 from numba import njit
 
-from .contexts import combine, mix32
+from .contexts import H_C4, H_C8, combine, hash3
 
 PTR, LENGTH, PREDICTED = 0, 1, 2
 MAX_VERIFY = 400
@@ -41,8 +41,8 @@ def length_bucket(length):
     return 15
 
 
-@njit(cache=True, nogil=True)
-def match_update(table, state, buf, pos, min_len):
+@njit(cache=True, nogil=True, inline="always")
+def match_update(table, state, buf, pos, min_len, hist):
     """At a byte boundary (buf[:pos] known): extend, or look for, a match."""
     length = state[LENGTH]
     ptr = state[PTR]
@@ -52,10 +52,15 @@ def match_update(table, state, buf, pos, min_len):
     else:
         length = 0
     if pos >= min_len:
-        h = 0
-        for d in range(1, min_len + 1):
-            h = combine(h, buf[pos - d])
-        h = mix32(h) & (table.shape[0] - 1)
+        if min_len <= 4:
+            h = hash3(hist[H_C4] & ((1 << (8 * min_len)) - 1), min_len, 0)
+        elif min_len <= 8:
+            h = hash3(hist[H_C4], hist[H_C8] & ((1 << (8 * (min_len - 4))) - 1), min_len)
+        else:
+            h = hash3(hist[H_C4], hist[H_C8], min_len)
+            for d in range(9, min_len + 1):
+                h = combine(h, buf[pos - d])
+        h &= table.shape[0] - 1
         if length == 0:
             cand = table[h]
             if cand > 0:

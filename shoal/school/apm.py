@@ -15,7 +15,7 @@ from ..fish.tables import SQUASH, STRETCH
 @njit(cache=True, nogil=True)
 def new_apm(contexts):
     """Every context starts as the identity map."""
-    table = np.empty(contexts * 33, dtype=np.int32)
+    table = np.empty(contexts * 33, dtype=np.uint16)
     for j in range(33):
         table[j] = SQUASH[min(max((j - 16) * 128, -2047), 2047) + 2048] * 16
     for c in range(1, contexts):
@@ -30,7 +30,7 @@ def apm_predict(table, ctx, p12):
     lo = s >> 7
     w = s & 127
     base = ctx * 33 + lo
-    p = (table[base] * (128 - w) + table[base + 1] * w) >> 11
+    p = (np.int64(table[base]) * (128 - w) + np.int64(table[base + 1]) * w) >> 11
     nearer = base + 1 if w >= 64 else base
     if p < 1:
         p = 1
@@ -41,5 +41,5 @@ def apm_predict(table, ctx, p12):
 
 @njit(cache=True, nogil=True, inline="always")
 def apm_learn(table, index, bit, rate):
-    target = 65535 if bit else 0
-    table[index] += (target - table[index]) >> rate
+    t = np.int64(table[index])
+    table[index] = t + (((65535 if bit else 0) - t) >> rate)

@@ -5,7 +5,7 @@ contexts.py) and, once per nibble, finds its slot of bit histories
 (fish/contextmap.py).  For each bit:
 
   1. each context fish turns the bit-history state at its node into P(1)
-     with its own StateMap and votes stretch(P) and a linear (P - 1/2);
+     with its own StateMap and votes stretch(P);
      the match fish and the column fish vote for their predicted bit with a
      confidence learnt from how long they have been right;
   2. one gated mixer per gate (school/mixer.py) combines the votes; a final
@@ -32,10 +32,10 @@ import numpy as np
 from numba import njit
 
 from ..codec.rangecoder import decode_bit, decode_start, encode_bit, encode_flush, new_state
-from ..fish.column import (COLUMN_INPUTS, column_expected, column_new_state, column_run_bucket,
-                           column_update)
+from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, column_new_state,
+                           column_run_bucket, column_update, column_voter)
 from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_node
-from ..fish.contexts import combine, context_hash, new_history, update_history
+from ..fish.contexts import combine, context_hash, hash3, new_history, update_history
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
 from ..fish.statemap import sm_update
 from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
@@ -52,7 +52,7 @@ G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN = range(5)
 GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN}
 GATE_SETS = np.array([256, 256, 32, 256, 256], dtype=np.int64)
 MAX_CONTEXT_FISH = 31
-INPUTS_PER_FISH = 2
+INPUTS_PER_FISH = 1
 MATCH_INPUTS = 2
 
 
@@ -82,13 +82,19 @@ def code_block(buf, n, payload, decode, fish, cfg):
     buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
     out of room in payload, which the caller treats as incompressible."""
     nf = fish.shape[0]
+    # A block of n bytes touches at most 2n slots per fish: tables larger
+    # than that only cost time, so small blocks get small tables.  Both
+    # sides know n, so they agree.
+    fit_bits = 12
+    while (1 << fit_bits) < 2 * n and fit_bits < 30:
+        fit_bits += 1
     # context fish: all tables in one array
     base = np.zeros(nf, dtype=np.int64)
     nslots = np.zeros(nf, dtype=np.int64)
     total = 0
     for i in range(nf):
         base[i] = total
-        nslots[i] = 1 << fish[i, 2]
+        nslots[i] = 1 << min(fish[i, 2], fit_bits)
         total += nslots[i] * SLOT_BYTES
     tables = np.zeros(total, dtype=np.uint8)
     slot = np.zeros(nf, dtype=np.int64)
@@ -102,7 +108,7 @@ def code_block(buf, n, payload, decode, fish, cfg):
     hist, record = new_history()
 
     use_match = cfg[C_MATCH_BITS] > 0
-    match_table = np.zeros(1 << cfg[C_MATCH_BITS] if use_match else 1, dtype=np.int32)
+    match_table = np.zeros(1 << min(cfg[C_MATCH_BITS], fit_bits) if use_match else 1, dtype=np.int32)
     match_state = np.zeros(3, dtype=np.int64)
     match_p = np.full(64, 32768, dtype=np.int32)
     match_n = np.zeros(64, dtype=np.int32)
@@ -110,27 +116,27 @@ def code_block(buf, n, payload, decode, fish, cfg):
 
     use_column = cfg[C_COLUMN] > 0
     col_state, col_pred = column_new_state()
-    col_p = np.full(COLUMN_INPUTS * 64, 32768, dtype=np.int32)
-    col_n = np.zeros(COLUMN_INPUTS * 64, dtype=np.int32)
-    col_idx = np.zeros(COLUMN_INPUTS, dtype=np.int64)
+    col_p = np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32)
+    col_n = np.zeros(COLUMN_PREDICTORS * 64, dtype=np.int32)
+    col_idx = np.zeros(COLUMN_VOTES, dtype=np.int64)
 
-    nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_INPUTS if use_column else 0) + 1
-    x = np.zeros(nin, dtype=np.int64)
+    nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) + 1
+    x = np.zeros(nin, dtype=np.int32)
 
     ngates = cfg[C_NGATES]
     gate_base = np.zeros(ngates + 1, dtype=np.int64)
     for g in range(ngates):
         gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * nin
-    weights = np.full(gate_base[ngates], (1 << 17) // nin, dtype=np.int64)
+    weights = np.full(gate_base[ngates], (1 << 17) // nin, dtype=np.int32)
     gate_sel = np.zeros(ngates, dtype=np.int64)
     gate_dot = np.zeros(ngates + 1, dtype=np.int64)
     gate_p = np.zeros(ngates, dtype=np.int64)
-    final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int64)
+    final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
     for k in range(256):
         final_w[k * (ngates + 1) + ngates] = 0
 
     apm1 = new_apm(256)
-    apm2_mask = (1 << cfg[C_APM2_BITS]) - 1
+    apm2_mask = (1 << min(cfg[C_APM2_BITS], fit_bits + 4)) - 1
     apm2 = new_apm(apm2_mask + 1)
     apm_rate = cfg[C_APM_RATE]
 
@@ -142,13 +148,14 @@ def code_block(buf, n, payload, decode, fish, cfg):
         if pos > 0:
             update_history(hist, record, buf, pos)
             if use_match:
-                match_update(match_table, match_state, buf, pos, match_min)
+                match_update(match_table, match_state, buf, pos, match_min, hist)
         if use_column:
             column_update(col_state, col_pred, buf, pos, hist)
         for i in range(nf):
             hashes[i] = context_hash(fish[i, 0], fish[i, 1], hist, buf, pos)
         c1 = buf[pos - 1] if pos > 0 else 0
         c2 = buf[pos - 2] if pos > 1 else 0
+        apm2_byte = hash3(c1, c2, 0) << 8
         lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min(pos >> cfg[C_LR_HALFLIFE], 62))
         byte = 0 if decode else buf[pos]
         c0 = 1
@@ -168,8 +175,7 @@ def code_block(buf, n, payload, decode, fish, cfg):
                     known += 1
                 p = sm_p[i * 256 + st] >> 4
                 x[k] = STRETCH[p]
-                x[k + 1] = (p - 2048) >> 1
-                k += 2
+                k += 1
             match_bit = -1
             mi = -1
             if use_match:
@@ -186,17 +192,18 @@ def code_block(buf, n, payload, decode, fish, cfg):
             column_bucket = 0
             column_bit = -1
             if use_column:
-                for j in range(COLUMN_INPUTS):
-                    eb = column_expected(col_state, col_pred, j, c0, bitpos)
+                for v in range(COLUMN_VOTES):
+                    j = column_voter(col_state, v)
+                    eb = column_expected(col_state, col_pred, j, c0, bitpos) if j >= 0 else -1
                     if eb >= 0:
                         bucket = column_run_bucket(col_state, j)
-                        col_idx[j] = j * 64 + bucket * 2 + eb
-                        x[k] = STRETCH[col_p[col_idx[j]] >> 4]
+                        col_idx[v] = j * 64 + bucket * 2 + eb
+                        x[k] = STRETCH[col_p[col_idx[v]] >> 4]
                         if bucket > column_bucket:
                             column_bucket = bucket
                             column_bit = eb
                     else:
-                        col_idx[j] = -1
+                        col_idx[v] = -1
                         x[k] = 0
                     k += 1
             x[k] = 256
@@ -217,7 +224,7 @@ def code_block(buf, n, payload, decode, fish, cfg):
                 pm = gate_p[0]
             # 3. APM stages
             pa1, ia1 = apm_predict(apm1, c0, pm)
-            ctx2 = combine(combine(c0, c1), c2) & apm2_mask
+            ctx2 = (apm2_byte | c0) & apm2_mask
             pa2, ia2 = apm_predict(apm2, ctx2, pm)
             p = (2 * pm + pa1 + pa2 + 2) >> 2
             if p < 1:
@@ -239,9 +246,9 @@ def code_block(buf, n, payload, decode, fish, cfg):
             if use_match and mi >= 0:
                 sm_update(match_p, match_n, mi, bit, 1023)
             if use_column:
-                for j in range(COLUMN_INPUTS):
-                    if col_idx[j] >= 0:
-                        sm_update(col_p, col_n, col_idx[j], bit, 1023)
+                for v in range(COLUMN_VOTES):
+                    if col_idx[v] >= 0:
+                        sm_update(col_p, col_n, col_idx[v], bit, 1023)
             for g in range(ngates):
                 mix_learn(weights, gate_sel[g], x, nin, ((bit << 12) - gate_p[g]) * lr)
             if ngates > 1:

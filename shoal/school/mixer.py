@@ -8,14 +8,13 @@ Learning is online gradient descent on coding cost: w += lr * err * x, with
 err = bit - p.  Weights are integers in 1/65536; all arithmetic is integer.
 In those units an integer rate `lr` is a step of lr/1024 in natural units.
 """
-import numpy as np
 from numba import njit
 
 from ..fish.tables import SQUASH
 
-
-def new_weights(sets: int, inputs: int, initial: int) -> np.ndarray:
-    return np.full(sets * inputs, initial, dtype=np.int32)
+# |w| <= 16.0 keeps every product and sum far inside int64 and is more than
+# any useful weight.
+WEIGHT_LIMIT = 1 << 20
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -46,8 +45,4 @@ def mix_learn(weights, base, x, n, err):
     """err = (bit << 12) - p, already multiplied by the learning rate."""
     for i in range(n):
         w = weights[base + i] + ((x[i] * err + 8192) >> 14)
-        if w > 0x7FFFFF:
-            w = 0x7FFFFF
-        if w < -0x7FFFFF:
-            w = -0x7FFFFF
-        weights[base + i] = w
+        weights[base + i] = min(max(w, -WEIGHT_LIMIT), WEIGHT_LIMIT)

@@ -1,0 +1,130 @@
+"""What the user typed: the shoal command line parsed into options (argparse).
+
+parse_args(argv) accepts xz's and zstd's spellings: the mode flags -z -d -t -l
+or a first word compress|decompress|test|list, combined short flags (-dkv,
+-T0, -B64K), levels -1 ... -9, and checks the combinations that make no sense
+(-o with several inputs, -o with -c, --list on stdin).  Usage errors raise
+UsageError; the caller prints them and exits 1 (argparse's own 2 would mean
+"warning" here).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from . import school
+from .cli_io import parse_size
+
+SUFFIX = ".shoal"
+COMMANDS = ("compress", "decompress", "test", "list")
+
+EPILOG = f"""\
+Modes may also be given as a first word: shoal compress|decompress|test|list.
+
+Input files: FILE is compressed to FILE{SUFFIX}; FILE{SUFFIX} is decompressed to
+FILE.  Like xz, the input is removed only after its output is complete,
+flushed to disk (fsync), closed and renamed into place, and only when
+everything succeeded.  It is kept with -k, -c, -o and -t.  An existing output
+is never replaced without -f.  Outputs keep the input's permissions and times.
+
+Sizes (-B) take the suffixes K, M, G (powers of 1024; KiB, MiB, GiB too).
+
+Exit status: 0 ok, 1 error, 2 warning (e.g. a file skipped), 130 interrupted;
+with several files shoal carries on after a problem and reports the worst."""
+
+
+class UsageError(Exception):
+    """The command line itself is wrong; nothing was done."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):           # argparse would exit 2, which means "warning" here
+        raise UsageError(message)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("shoal")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="shoal", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Lossless compression by a school of small context-mixing models.")
+    modes = parser.add_argument_group("operation mode")
+    for flags, mode, text in ((("-z", "--compress"), "compress", "compress (the default)"),
+                              (("-d", "--decompress", "--uncompress"), "decompress", "decompress"),
+                              (("-t", "--test"), "test", "test archive integrity; write nothing"),
+                              (("-l", "--list"), "list", "list information about archives")):
+        modes.add_argument(*flags, dest="mode", action="store_const", const=mode, help=text)
+    files = parser.add_argument_group("files")
+    files.add_argument("-k", "--keep", action="store_true", help="keep (don't delete) input files")
+    files.add_argument("-c", "--stdout", "--to-stdout", action="store_true",
+                       help="write to standard output and keep input files")
+    files.add_argument("-o", "--output", metavar="FILE", help="write the (single) output to FILE; keeps the input")
+    files.add_argument("-f", "--force", action="store_true",
+                       help="overwrite existing outputs; follow symlinks; write to a terminal")
+    tuning = parser.add_argument_group("compression")
+    for n in range(1, 10):
+        tuning.add_argument(f"-{n}", dest="level", action="store_const", const=n,
+                            help=f"level 1 (fastest); -2 ... -9 up to 9 (best); default -{school.DEFAULT_LEVEL}"
+                            if n == 1 else argparse.SUPPRESS)
+    tuning.add_argument("--fast", dest="level", action="store_const", const=1, help="alias of -1")
+    tuning.add_argument("--best", dest="level", action="store_const", const=9, help="alias of -9")
+    tuning.add_argument("--preset", metavar="FILE.yaml", help="use a preset file instead of a level")
+    tuning.add_argument("-B", "--block-size", metavar="SIZE", type=_size_argument,
+                        help="independent block size (default: the preset's)")
+    tuning.add_argument("-T", "--threads", metavar="N", type=_threads_argument, default=1,
+                        help="blocks coded in parallel; 0 = one per core (output is identical for any N)")
+    tuning.add_argument("--verify", action="store_true",
+                        help="after compressing, decode the output and compare before succeeding")
+    talk = parser.add_argument_group("messages")
+    talk.add_argument("-v", "--verbose", action="count", default=0, help="print a summary line per file")
+    talk.add_argument("-q", "--quiet", action="count", default=0,
+                      help="suppress warnings; twice, errors too (exit status is unchanged)")
+    talk.add_argument("-V", "--version", action="version", version=f"shoal {_version()}")
+    parser.add_argument("files", nargs="*", metavar="FILE", help='input files; none or "-" = standard input')
+    parser.set_defaults(mode="compress", level=school.DEFAULT_LEVEL)
+    return parser
+
+
+def _size_argument(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _threads_argument(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("thread count must be 0 (one per core) or more")
+    if n == 0:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return n
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    if argv and argv[0] in COMMANDS:       # "shoal decompress x" == "shoal -d x"
+        parser.set_defaults(mode=argv[0])
+        argv = argv[1:]
+    options = parser.parse_args(argv)
+    options.files = options.files or ["-"]
+    if options.output is not None:
+        if len(options.files) > 1:
+            raise UsageError("-o/--output takes a single input file")
+        if options.stdout:
+            raise UsageError("-o/--output and -c/--stdout exclude each other")
+        if options.mode in ("test", "list"):
+            raise UsageError(f"-o/--output makes no sense with --{options.mode}")
+        if options.output == "-":
+            options.output, options.stdout = None, True
+    if options.mode == "list" and "-" in options.files:
+        raise UsageError("--list does not support reading from standard input")
+    return options

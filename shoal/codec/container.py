@@ -1,0 +1,309 @@
+"""The shoal container: streams of independent blocks, checked at every step.
+
+A .shoal file is one or more streams; concatenated streams decode to the
+concatenation of their contents (as with xz).  Integers are little-endian.
+
+    stream  = header, block*, end
+    header  = magic "\\x89SHOAL" (6), version u8 = 1, flags u8,
+              block_size u32, original_size u64, preset_len u16,
+              preset_digest (16), preset (preset_len), header_crc u32
+    block   = type u8 (1 stored, 2 coded), size u32, payload_size u32,
+              data_crc u32, payload_crc u32, frame_crc u32, payload
+    end     = type u8 (0), total_size u64, total_crc u32, frame_crc u32
+
+flags bit 0 says original_size is known (otherwise it is 0 and only the end
+frame has the total: streams from a pipe).  Every header_crc / frame_crc is
+the CRC32 (zlib) of the bytes before it in the same header or frame, so a
+corrupted length is caught before it is trusted; payload_crc is the CRC32 of
+the payload as stored (so any damage to it is caught before decoding, even
+in the tail bits a range coder ignores), data_crc that of the block's
+original bytes and total_crc that of the whole stream's original.  Lengths
+are bounded by block_size (at most 1 GiB), so no corrupted field can make a
+reader allocate more than one block.
+
+This module knows nothing of models: the preset is opaque bytes plus a
+16-byte digest, and coded payloads are passed in and out as they are.
+docs/format.md describes the format byte by byte.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from ..errors import ShoalError
+
+MAGIC = b"\x89SHOAL"
+VERSION = 1
+MAX_BLOCK_SIZE = 1 << 30
+MAX_PRESET_BYTES = 0xFFFF
+DIGEST_BYTES = 16
+
+FLAG_SIZE_KNOWN = 0x01
+
+END, STORED, CODED = 0, 1, 2
+
+_HEADER = struct.Struct("<6sBBIQH16s")   # magic .. digest; then preset, crc
+_BLOCK = struct.Struct("<BIIII")         # type, size, payload_size, data_crc, payload_crc
+_END = struct.Struct("<BQI")             # type, total_size, total_crc
+_CRC = struct.Struct("<I")
+
+READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    preset: bytes                 # opaque to the container
+    digest: bytes                 # 16 bytes identifying the preset
+    block_size: int               # no block holds more original bytes
+    original_size: int | None     # None when the writer did not know it
+    archive_bytes: int = 0        # bytes this header took in the archive
+
+
+@dataclass(frozen=True)
+class Block:
+    index: int                    # 0-based position in its stream
+    stored: bool                  # True: payload is the original bytes
+    size: int                     # original bytes
+    crc: int                      # CRC32 of the original bytes
+    payload: bytes
+    archive_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    total_size: int
+    crc: int                      # CRC32 of the whole stream's original
+    archive_bytes: int = 0
+
+
+def _with_crc(frame: bytes) -> bytes:
+    return frame + _CRC.pack(zlib.crc32(frame))
+
+
+def encode_header(preset: bytes, digest: bytes, block_size: int,
+                  original_size: int | None = None) -> bytes:
+    """The bytes that open a stream."""
+    if not 1 <= len(preset) <= MAX_PRESET_BYTES:
+        raise ShoalError(f"preset description must be 1..{MAX_PRESET_BYTES} bytes, got {len(preset)}")
+    if len(digest) != DIGEST_BYTES:
+        raise ShoalError(f"preset digest must be {DIGEST_BYTES} bytes, got {len(digest)}")
+    if not 1 <= block_size <= MAX_BLOCK_SIZE:
+        raise ShoalError(f"block size must be 1..{MAX_BLOCK_SIZE} bytes, got {block_size}")
+    flags = FLAG_SIZE_KNOWN if original_size is not None else 0
+    fixed = _HEADER.pack(MAGIC, VERSION, flags, block_size, original_size or 0, len(preset), digest)
+    return _with_crc(fixed + preset)
+
+
+def encode_block(data, payload: bytes | None) -> bytes:
+    """A block frame for original `data` (non-empty): coded with `payload`,
+    or stored raw when payload is None (the coder could not shrink it)."""
+    stored = payload is None or len(payload) >= len(data)
+    body = bytes(data) if stored else payload
+    frame = _BLOCK.pack(STORED if stored else CODED, len(data), len(body), zlib.crc32(data),
+                        zlib.crc32(body))
+    return _with_crc(frame) + body
+
+
+def encode_end(total_size: int, crc: int) -> bytes:
+    """The bytes that close a stream."""
+    return _with_crc(_END.pack(END, total_size, crc))
+
+
+def _corrupt(what: str) -> ShoalError:
+    return ShoalError(f"corrupted archive: {what}")
+
+
+class StreamParser:
+    """Splits one stream into StreamHeader, Block..., StreamEnd as bytes arrive.
+
+    feed() bytes in any pieces; next() returns the next complete item or None
+    when it needs more input.  After the end frame, eof is True and any bytes
+    beyond it are unused_data.  Structure and frame checksums are checked
+    here; a block's data_crc needs its decoded bytes (check_block)."""
+
+    def __init__(self, first_stream: bool = True):
+        self._buf = bytearray()
+        self._first = first_stream
+        self.header: StreamHeader | None = None
+        self.blocks = 0
+        self.total_size = 0
+        self.eof = False
+
+    def feed(self, data) -> None:
+        self._buf += data
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._buf) if self.eof else b""
+
+    def next(self):
+        if self.eof:
+            return None
+        if self.header is None:
+            return self._parse_header()
+        return self._parse_frame()
+
+    def has_item(self) -> bool:
+        """True when next() can return an item without more input (it may
+        still raise): whether a frame is complete is known from its header."""
+        if self.eof:
+            return False
+        buf = self._buf
+        if self.header is None:
+            if len(buf) < _HEADER.size:
+                return False
+            preset_len = _HEADER.unpack_from(buf)[5]
+            return len(buf) >= _HEADER.size + preset_len + _CRC.size
+        if not buf:
+            return False
+        if buf[0] == END:
+            return len(buf) >= _END.size + _CRC.size
+        if buf[0] in (STORED, CODED) and len(buf) >= _BLOCK.size + _CRC.size:
+            return len(buf) >= _BLOCK.size + _CRC.size + _BLOCK.unpack_from(buf)[2]
+        return buf[0] not in (STORED, CODED)   # unknown type: next() reports it
+
+    def finish(self) -> None:
+        """Input has ended: raise unless the stream is complete."""
+        if self.eof:
+            return
+        if not self._buf and self.header is None:
+            raise ShoalError("not a shoal archive: empty input" if self._first
+                             else "truncated archive: stream ends inside its header")
+        if self.header is None:
+            raise ShoalError("truncated archive: input ends inside a stream header")
+        raise ShoalError(f"truncated archive: input ends after {self.blocks} complete blocks, "
+                         "before the end of the stream")
+
+    def _parse_header(self) -> StreamHeader | None:
+        buf = self._buf
+        seen = bytes(buf[:len(MAGIC)])
+        if seen != MAGIC[:len(seen)]:
+            raise ShoalError("not a shoal archive (bad magic bytes)" if self._first
+                             else "trailing garbage after the end of the archive")
+        if len(buf) <= len(MAGIC):
+            return None
+        version = buf[len(MAGIC)]
+        if version != VERSION:
+            raise ShoalError(f"unsupported format version {version} (this shoal reads {VERSION})")
+        if len(buf) < _HEADER.size:
+            return None
+        _, _, flags, block_size, original_size, preset_len, digest = _HEADER.unpack_from(buf)
+        end = _HEADER.size + preset_len
+        if len(buf) < end + _CRC.size:
+            return None
+        if _CRC.unpack_from(buf, end)[0] != zlib.crc32(memoryview(buf)[:end]):
+            raise _corrupt("stream header checksum mismatch")
+        # The checksum holds, so a bad value here comes from a faulty writer.
+        if flags & ~FLAG_SIZE_KNOWN:
+            raise ShoalError(f"unsupported archive: unknown header flags 0x{flags:02x}")
+        if not 1 <= block_size <= MAX_BLOCK_SIZE or preset_len == 0:
+            raise _corrupt("stream header has an invalid block size or preset")
+        if not flags & FLAG_SIZE_KNOWN:
+            if original_size:
+                raise _corrupt("stream header has a size but says it has none")
+            original_size = None
+        self.header = StreamHeader(bytes(buf[_HEADER.size:end]), digest, block_size,
+                                   original_size, end + _CRC.size)
+        del buf[:end + _CRC.size]
+        return self.header
+
+    def _parse_frame(self):
+        buf = self._buf
+        if not buf:
+            return None
+        kind = buf[0]
+        if kind == END:
+            return self._parse_end()
+        if kind not in (STORED, CODED):
+            raise _corrupt(f"unknown frame type 0x{kind:02x} where block {self.blocks} should be")
+        head = _BLOCK.size + _CRC.size
+        if len(buf) < head:
+            return None
+        if _CRC.unpack_from(buf, _BLOCK.size)[0] != zlib.crc32(memoryview(buf)[:_BLOCK.size]):
+            raise _corrupt(f"block {self.blocks} frame checksum mismatch")
+        _, size, payload_size, crc, payload_crc = _BLOCK.unpack_from(buf)
+        self._check_block_lengths(kind, size, payload_size)
+        if len(buf) < head + payload_size:
+            return None
+        payload = bytes(buf[head:head + payload_size])
+        if zlib.crc32(payload) != payload_crc:
+            raise _corrupt(f"block {self.blocks} payload checksum mismatch")
+        block = Block(self.blocks, kind == STORED, size, crc, payload, head + payload_size)
+        del buf[:head + payload_size]
+        self.blocks += 1
+        self.total_size += size
+        return block
+
+    def _check_block_lengths(self, kind: int, size: int, payload_size: int) -> None:
+        header = self.header
+        if not 1 <= size <= header.block_size:
+            raise _corrupt(f"block {self.blocks} size {size} is outside 1..{header.block_size}")
+        if kind == STORED and payload_size != size:
+            raise _corrupt(f"stored block {self.blocks} has payload size {payload_size} != {size}")
+        if kind == CODED and not 1 <= payload_size < size:
+            raise _corrupt(f"coded block {self.blocks} has payload size {payload_size} for {size} bytes")
+        if header.original_size is not None and self.total_size + size > header.original_size:
+            raise _corrupt(f"blocks hold more than the {header.original_size} bytes the header states")
+
+    def _parse_end(self) -> StreamEnd | None:
+        buf = self._buf
+        if len(buf) < _END.size + _CRC.size:
+            return None
+        if _CRC.unpack_from(buf, _END.size)[0] != zlib.crc32(memoryview(buf)[:_END.size]):
+            raise _corrupt("end frame checksum mismatch")
+        _, total_size, crc = _END.unpack_from(buf)
+        if total_size != self.total_size:
+            raise _corrupt(f"end frame says {total_size} bytes but the blocks hold {self.total_size}")
+        if self.header.original_size not in (None, total_size):
+            raise _corrupt(f"header says {self.header.original_size} bytes but the stream holds {total_size}")
+        del buf[:_END.size + _CRC.size]
+        self.eof = True
+        return StreamEnd(total_size, crc, _END.size + _CRC.size)
+
+
+def check_block(block: Block, data: bytes) -> None:
+    """Raise unless `data` is what the block's frame recorded."""
+    if len(data) != block.size or zlib.crc32(data) != block.crc:
+        raise _corrupt(f"block {block.index} checksum mismatch")
+
+
+class StreamChecksum:
+    """Running length and CRC32 of a stream's original, checked at its end."""
+
+    def __init__(self):
+        self.size = 0
+        self.crc = 0
+
+    def update(self, data) -> None:
+        self.size += len(data)
+        self.crc = zlib.crc32(data, self.crc)
+
+    def verify(self, end: StreamEnd) -> None:
+        if self.size != end.total_size or self.crc != end.crc:
+            raise _corrupt("checksum of the whole stream does not match")
+
+
+def read_items(read: Callable[[int], bytes]) -> Iterator:
+    """Every item of every stream, pulled with read(n) until it returns b"".
+
+    Yields StreamHeader, Block..., StreamEnd, then the same for each further
+    concatenated stream.  Raises ShoalError on empty, truncated or foreign
+    input and on trailing garbage after the last stream."""
+    parser = StreamParser(first_stream=True)
+    while True:
+        item = parser.next()
+        if item is None:
+            data = read(READ_CHUNK)
+            if not data:
+                parser.finish()
+            parser.feed(data)
+            continue
+        yield item
+        if parser.eof:
+            rest = parser.unused_data or read(READ_CHUNK)
+            if not rest:
+                return
+            parser = StreamParser(first_stream=False)
+            parser.feed(rest)

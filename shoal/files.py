@@ -1,0 +1,322 @@
+"""File objects: shoal.open, ShoalFile (like lzma.LZMAFile), and the streaming
+helpers the command line uses (compress_stream, decompress_stream, list_archive).
+
+All of them work one block at a time, so memory stays bounded for any input.
+ShoalFile reading decodes block by block as the caller reads (every concatenated
+stream, checked as it goes); writing buffers up to one block per thread and
+writes a complete stream on close.  "a" appends a new stream, which readers
+see as the concatenation.  Seeking in read mode is emulated (forward by
+decoding, backward by rewinding), as in lzma.
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import stat
+
+from . import school
+from .api import ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _threads
+from .codec import container
+from .codec.container import Block, StreamEnd, StreamHeader
+from .errors import ShoalError
+
+__all__ = ["ShoalFile", "open", "compress_stream", "decompress_stream", "list_archive"]
+
+
+# ---- streams ----------------------------------------------------------------------
+
+def _reader(src):
+    def read(n: int) -> bytes:
+        try:
+            return src.read(n)
+        except OSError as e:
+            raise ShoalError(f"read error: {e.strerror or e}") from e
+    return read
+
+
+def _write(dst, data) -> None:
+    try:
+        dst.write(data)
+    except OSError as e:
+        raise ShoalError(f"write error: {e.strerror or e}") from e
+
+
+def _read_blocks(read, size: int):
+    """Blocks of exactly `size` bytes (the last shorter) until EOF."""
+    while True:
+        block = bytearray()
+        while len(block) < size:
+            piece = read(size - len(block))
+            if not piece:
+                break
+            block += piece
+        if block:
+            yield memoryview(block)
+        if len(block) < size:
+            return
+
+
+def _regular_file_size(src) -> int | None:
+    """Bytes left in src when it is a regular file (a pipe does not know)."""
+    try:
+        info = os.fstat(src.fileno())
+        return info.st_size - src.tell() if stat.S_ISREG(info.st_mode) else None
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
+                    block_size: int | None = None, progress=None) -> tuple[int, int]:
+    """Compress file object src into dst, one block per worker in memory.
+
+    progress(bytes_in) is called after each block.  Returns (bytes read, bytes written)."""
+    preset, name = _choose_preset(level, preset)
+    size = _block_size(preset, block_size)
+    known = _regular_file_size(src)
+    header = container.encode_header(name, preset.digest, size, known)
+    _write(dst, header)
+    written = len(header)
+    checksum = container.StreamChecksum()
+    for block, frame in _frames(_read_blocks(_reader(src), size), preset, _threads(threads)):
+        checksum.update(block)
+        _write(dst, frame)
+        written += len(frame)
+        if progress is not None:
+            progress(checksum.size)
+    if known is not None and checksum.size != known:
+        raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {checksum.size})")
+    end = container.encode_end(checksum.size, checksum.crc)
+    _write(dst, end)
+    return checksum.size, written + len(end)
+
+
+def decompress_stream(src, dst, *, threads: int = 1, progress=None) -> tuple[int, int]:
+    """Decompress every stream of file object src into dst, block by block.
+
+    progress(bytes_in) is called after each block.  Returns (bytes read, bytes written)."""
+    read_in = written = 0
+    for item, data in _decoded(container.read_items(_reader(src)), _threads(threads)):
+        read_in += item.archive_bytes
+        if data is not None:
+            _write(dst, data)
+            written += len(data)
+            if progress is not None:
+                progress(read_in)
+    return read_in, written
+
+
+def list_archive(src) -> list[dict]:
+    """What each stream of file object src holds (frames are checked, not decoded)."""
+    streams = []
+    for item in container.read_items(_reader(src)):
+        if isinstance(item, StreamHeader):
+            try:
+                spec = _archive_preset(item.preset, item.digest).spec
+            except ShoalError:
+                spec = {}   # still worth listing: it says which preset is missing
+            info = {"preset_digest": item.digest.hex(), "preset": spec,
+                    "preset_name": None if item.preset.startswith(b"{") else item.preset.decode("ascii", "replace"),
+                    "blocks": 0, "original_size": 0, "compressed_size": item.archive_bytes,
+                    "stored_blocks": 0, "block_size": item.block_size}
+            streams.append(info)
+            continue
+        info["compressed_size"] += item.archive_bytes
+        if isinstance(item, Block):
+            info["blocks"] += 1
+            info["stored_blocks"] += item.stored
+        elif isinstance(item, StreamEnd):
+            info["original_size"] = item.total_size
+    return streams
+
+
+# ---- ShoalFile ---------------------------------------------------------------------
+
+_READ, _WRITE, _CLOSED = "read", "write", "closed"
+
+
+class _DecodedReader(io.RawIOBase):
+    """The original bytes of a .shoal file object, as a raw stream."""
+
+    def __init__(self, fp, threads: int):
+        self._fp = fp
+        self._threads = threads
+        self._rewind()
+
+    def _rewind(self) -> None:
+        items = container.read_items(_reader(self._fp))
+        self._chunks = (data for _, data in _decoded(items, self._threads) if data is not None)
+        self._current = memoryview(b"")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._fp.seekable()
+
+    def readinto(self, buffer) -> int:
+        while not self._current:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._current = memoryview(chunk)
+        with memoryview(buffer) as view, view.cast("B") as out:
+            n = min(len(out), len(self._current))
+            out[:n] = self._current[:n]
+        self._current = self._current[n:]
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            while self.read(io.DEFAULT_BUFFER_SIZE):
+                pass
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise ShoalError(f"invalid whence {whence!r}")
+        if offset < self._pos:
+            self._fp.seek(0)
+            self._rewind()
+        while self._pos < offset and self.read(min(offset - self._pos, io.DEFAULT_BUFFER_SIZE)):
+            pass
+        return self._pos
+
+    def close(self) -> None:
+        self._chunks.close()   # stops any worker threads
+        super().close()
+
+
+class ShoalFile(io.BufferedIOBase):
+    """A file object that reads or writes a .shoal archive.
+
+    filename is a path (str, bytes, os.PathLike) or a binary file object;
+    mode is "r", "w", "x" or "a" (optionally with "b")."""
+
+    def __init__(self, filename, mode: str = "r", *, level: int = school.DEFAULT_LEVEL,
+                 preset=None, threads: int = 1):
+        self._mode = _CLOSED   # until everything below has worked
+        if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
+            raise ShoalError(f"invalid mode {mode!r}")
+        reading = mode[0] == "r"
+        if not reading:   # before opening: a bad level must not create a file
+            self._compressor = ShoalCompressor(level, preset=preset, threads=threads)
+        threads = _threads(threads)
+        if isinstance(filename, (str, bytes, os.PathLike)):
+            try:
+                self._fp = builtins.open(filename, mode[0] + "b")
+            except OSError as e:
+                raise ShoalError(f"{os.fsdecode(filename)}: {e.strerror or e}") from e
+            self._owns_fp = True
+        elif hasattr(filename, "read" if reading else "write"):
+            self._fp, self._owns_fp = filename, False
+        else:
+            raise ShoalError("filename must be a str, bytes or os.PathLike path, or a file object")
+        if reading:
+            self._buffer = io.BufferedReader(_DecodedReader(self._fp, threads))
+        self._written = 0
+        self._mode = _READ if reading else _WRITE
+
+    # -- state --
+    @property
+    def closed(self) -> bool:
+        return self._mode == _CLOSED
+
+    def _check(self, mode: str) -> None:
+        if self._mode == _CLOSED:
+            raise ValueError("I/O operation on closed file")
+        if self._mode != mode:
+            raise io.UnsupportedOperation(f"file not open for {mode}ing")
+
+    def readable(self) -> bool:
+        self._check_open()
+        return self._mode == _READ
+
+    def writable(self) -> bool:
+        self._check_open()
+        return self._mode == _WRITE
+
+    def seekable(self) -> bool:
+        return self.readable() and self._buffer.seekable()
+
+    def _check_open(self) -> None:
+        if self._mode == _CLOSED:
+            raise ValueError("I/O operation on closed file")
+
+    def fileno(self) -> int:
+        self._check_open()
+        return self._fp.fileno()
+
+    def close(self) -> None:
+        if self._mode == _CLOSED:
+            return
+        try:
+            if self._mode == _READ:
+                self._buffer.close()
+            else:
+                _write(self._fp, self._compressor.flush())
+        finally:
+            try:
+                if self._owns_fp:
+                    self._fp.close()
+            finally:
+                self._mode = _CLOSED
+
+    # -- reading --
+    def read(self, size: int = -1) -> bytes:
+        self._check(_READ)
+        return self._buffer.read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        self._check(_READ)
+        return self._buffer.read1(size)
+
+    def readinto(self, b) -> int:
+        self._check(_READ)
+        return self._buffer.readinto(b)
+
+    def readline(self, size: int = -1) -> bytes:
+        self._check(_READ)
+        return self._buffer.readline(size)
+
+    def peek(self, size: int = 0) -> bytes:
+        self._check(_READ)
+        return self._buffer.peek(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._check(_READ)
+        return self._buffer.seek(offset, whence)
+
+    def tell(self) -> int:
+        self._check_open()
+        return self._buffer.tell() if self._mode == _READ else self._written
+
+    # -- writing --
+    def write(self, data) -> int:
+        self._check(_WRITE)
+        with memoryview(data) as view:
+            n = view.nbytes
+            _write(self._fp, self._compressor.compress(view))
+        self._written += n
+        return n
+
+
+def open(filename, mode: str = "rb", *, level: int = school.DEFAULT_LEVEL, preset=None,
+         threads: int = 1, encoding=None, errors=None, newline=None):
+    """Open a .shoal file in binary ("rb", "wb", "xb", "ab") or text ("rt", "wt", "xt", "at") mode.
+
+    Binary modes return a ShoalFile, text modes an io.TextIOWrapper around one."""
+    if "t" in mode:
+        if "b" in mode:
+            raise ShoalError(f"invalid mode {mode!r}")
+    elif encoding is not None or errors is not None or newline is not None:
+        raise ShoalError("encoding, errors and newline are for text modes only")
+    binary = ShoalFile(filename, mode.replace("t", ""), level=level, preset=preset, threads=threads)
+    if "t" not in mode:
+        return binary
+    return io.TextIOWrapper(binary, io.text_encoding(encoding), errors, newline)
