@@ -10,6 +10,7 @@ The table never grows: its size is the fish's memory, set by the preset.
 """
 from numba import njit
 
+from .prefetch import prefetch
 from .tables import STATE_PRIORITY
 
 SLOT_BYTES = 16
@@ -37,6 +38,12 @@ def find_slot(table, base, nslots, h):
         table[victim + k] = 0
     table[victim] = check
     return victim
+
+
+@njit(cache=True, nogil=True, inline="always")
+def prefetch_slot(table, base, nslots, h):
+    """Ask for the bucket find_slot(table, base, nslots, h) will search."""
+    prefetch(table, base + (((h & (nslots - 1)) & ~3) << 4))
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -34,7 +34,7 @@ from numba import njit
 from ..codec.rangecoder import decode_bit, decode_start, encode_bit, encode_flush, new_state
 from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, column_new_state,
                            column_run_bucket, column_update, column_voter)
-from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_node
+from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_node, prefetch_slot
 from ..fish.contexts import combine, context_hash, hash3, new_history, update_history
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
 from ..fish.statemap import sm_update
@@ -147,12 +147,15 @@ def code_block(buf, n, payload, decode, fish, cfg):
     for pos in range(n):
         if pos > 0:
             update_history(hist, record, buf, pos)
-            if use_match:
-                match_update(match_table, match_state, buf, pos, match_min, hist)
-        if use_column:
-            column_update(col_state, col_pred, buf, pos, hist)
+        # Hash first and prefetch the buckets: the match and column fish
+        # work while the tables' cache lines arrive.
         for i in range(nf):
             hashes[i] = context_hash(fish[i, 0], fish[i, 1], hist, buf, pos)
+            prefetch_slot(tables, base[i], nslots[i], hashes[i])
+        if use_match and pos > 0:
+            match_update(match_table, match_state, buf, pos, match_min, hist)
+        if use_column:
+            column_update(col_state, col_pred, buf, pos, hist)
         c1 = buf[pos - 1] if pos > 0 else 0
         c2 = buf[pos - 2] if pos > 1 else 0
         apm2_byte = hash3(c1, c2, 0) << 8
@@ -164,6 +167,11 @@ def code_block(buf, n, payload, decode, fish, cfg):
                 for i in range(nf):
                     h = hashes[i] if bitpos == 0 else combine(hashes[i], c0)
                     slot[i] = find_slot(tables, base[i], nslots[i], h)
+            elif bitpos == 3:
+                # the second nibble's bucket is one of two: ask for both
+                for i in range(nf):
+                    prefetch_slot(tables, base[i], nslots[i], combine(hashes[i], c0 * 2))
+                    prefetch_slot(tables, base[i], nslots[i], combine(hashes[i], c0 * 2 + 1))
             node = nibble_node(c0, bitpos)
             # 1. votes
             known = 0
