@@ -35,6 +35,7 @@ _PHASE_START = np.array([0, 2, 6, 14, 16, 20], dtype=np.int64)
 PHASES = 20
 MAX_FIELDS = 16
 MAX_DIGITS = 18
+SPELL_BYTES = MAX_DIGITS + 2
 
 # layout of the state array
 _PH_RUN = 0                       # run of hits of each phase predictor
@@ -44,13 +45,14 @@ _DEC_LAST = _RUN + COLUMN_PREDICTORS  # per field: last value
 _DEC_PREV = _DEC_LAST + MAX_FIELDS
 _DEC_COUNT = _DEC_PREV + MAX_FIELDS
 _DEC_TERM = _DEC_COUNT + MAX_FIELDS
-_DEC_EXP = _DEC_TERM + MAX_FIELDS  # expected spelling of the next number
-_DEC_FIELD = _DEC_EXP + MAX_DIGITS + 2
+_DEC_SPELL = _DEC_TERM + MAX_FIELDS        # per field: its next number, spelt out
+_DEC_SPELL_LEN = _DEC_SPELL + SPELL_BYTES * MAX_FIELDS
+_DEC_FIELD = _DEC_SPELL_LEN + MAX_FIELDS   # which number of the line comes next
 _DEC_IN_NUM = _DEC_FIELD + 1
 _DEC_VALUE = _DEC_IN_NUM + 1
 _DEC_DIGITS = _DEC_VALUE + 1
-_DEC_EXP_LEN = _DEC_DIGITS + 1
-_DEC_EXP_POS = _DEC_EXP_LEN + 1
+_DEC_EXP_FIELD = _DEC_DIGITS + 1           # the spelling being followed...
+_DEC_EXP_POS = _DEC_EXP_FIELD + 1          # ...and how far (-1: none)
 _TOP = _DEC_EXP_POS + 1           # the voting predictors, best first (-1: none)
 _PH_REC = _TOP + COLUMN_VOTES     # per phase: its predicted current record (8 bytes)
 _STATE_SIZE = _PH_REC + 8 * PHASES
@@ -87,33 +89,60 @@ def _predict_record(state, k, buf, start, width, big_endian):
 
 
 @njit(cache=True, nogil=True)
-def _decimal_arm(state):
-    """Spell out the expected next number of the current field, if known."""
-    state[_DEC_EXP_POS] = -1
-    f = state[_DEC_FIELD]
-    if f >= MAX_FIELDS or state[_DEC_COUNT + f] < 2:
+def _decimal_spell(state, f):
+    """Spell out field f's expected next number and terminator (once per
+    number seen, so following it costs nothing per byte)."""
+    at = _DEC_SPELL + SPELL_BYTES * f
+    state[_DEC_SPELL_LEN + f] = 0
+    if state[_DEC_COUNT + f] < 2:
         return
     nxt = 2 * state[_DEC_LAST + f] - state[_DEC_PREV + f]
     if nxt < 0 or nxt >= 10 ** MAX_DIGITS:
         return
-    digits = 1
-    while nxt >= 10 ** digits:
+    digits = 0
+    while True:                      # least significant digit first...
+        state[at + digits] = 48 + nxt % 10
+        nxt //= 10
         digits += 1
-    for i in range(digits):
-        state[_DEC_EXP + digits - 1 - i] = 48 + (nxt // 10 ** i) % 10
-    state[_DEC_EXP + digits] = state[_DEC_TERM + f]
-    state[_DEC_EXP_LEN] = digits + 1
-    state[_DEC_EXP_POS] = 0
+        if nxt == 0:
+            break
+    for i in range(digits // 2):     # ...then reversed
+        t = state[at + i]
+        state[at + i] = state[at + digits - 1 - i]
+        state[at + digits - 1 - i] = t
+    state[at + digits] = state[_DEC_TERM + f]
+    state[_DEC_SPELL_LEN + f] = digits + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _decimal_arm(state):
+    """Expect the current field's next number from here on, if it has one."""
+    f = state[_DEC_FIELD]
+    if f < MAX_FIELDS and state[_DEC_SPELL_LEN + f] > 0:
+        state[_DEC_EXP_FIELD] = f
+        state[_DEC_EXP_POS] = 0
+    else:
+        state[_DEC_EXP_POS] = -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _decimal_expected(state):
+    """The byte the decimal predictor expects next (-1: none)."""
+    ep = state[_DEC_EXP_POS]
+    if ep < 0:
+        return -1
+    return state[_DEC_SPELL + SPELL_BYTES * state[_DEC_EXP_FIELD] + ep]
 
 
 @njit(cache=True, nogil=True)
 def _decimal_update(state, c):
     """Fold in byte c; return whether the expectation predicted it."""
-    hit = False
-    ep = state[_DEC_EXP_POS]
-    if ep >= 0:
-        hit = state[_DEC_EXP + ep] == c
-        state[_DEC_EXP_POS] = ep + 1 if hit and ep + 1 < state[_DEC_EXP_LEN] else -1
+    expected = _decimal_expected(state)
+    hit = expected == c
+    if expected >= 0:
+        ep = state[_DEC_EXP_POS] + 1
+        length = state[_DEC_SPELL_LEN + state[_DEC_EXP_FIELD]]
+        state[_DEC_EXP_POS] = ep if hit and ep < length else -1
     if 48 <= c <= 57:
         if state[_DEC_IN_NUM] == 0:
             state[_DEC_IN_NUM] = 1
@@ -134,6 +163,7 @@ def _decimal_update(state, c):
             else:
                 state[_DEC_COUNT + f] = 0
             state[_DEC_TERM + f] = c
+            _decimal_spell(state, f)
         state[_DEC_FIELD] = f + 1
     if c == 10:
         state[_DEC_FIELD] = 0
@@ -175,8 +205,7 @@ def column_update(state, pred, buf, pos, hist):
         pred[RECORD] = (2 * np.int64(buf[pos - r]) - buf[pos - 2 * r]) & 0xFF
     else:
         pred[RECORD] = -1
-    ep = state[_DEC_EXP_POS]
-    pred[DECIMAL] = state[_DEC_EXP + ep] if ep >= 0 else -1
+    pred[DECIMAL] = _decimal_expected(state)
     for v in range(COLUMN_VOTES):
         best = -1
         for j in range(COLUMN_PREDICTORS):

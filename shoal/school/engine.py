@@ -63,7 +63,7 @@ def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
     return tables + match + apm
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _gate_select(kind, c0, c1, bitpos, match_len, match_bit, known, column_bucket, column_bit):
     if kind == G_C0:
         return c0
@@ -104,7 +104,6 @@ def code_block(buf, n, payload, decode, fish, cfg):
     for i in range(nf):
         sm_p[i * 256:(i + 1) * 256] = STATE_P0
     sm_n = np.zeros(nf * 256, dtype=np.int32)
-    limit = cfg[C_COUNTER_LIMIT]
     hist, record = new_history()
 
     use_match = cfg[C_MATCH_BITS] > 0
@@ -112,7 +111,6 @@ def code_block(buf, n, payload, decode, fish, cfg):
     match_state = np.zeros(3, dtype=np.int64)
     match_p = np.full(64, 32768, dtype=np.int32)
     match_n = np.zeros(64, dtype=np.int32)
-    match_min = cfg[C_MATCH_MIN]
 
     use_column = cfg[C_COLUMN] > 0
     col_state, col_pred = column_new_state()
@@ -138,11 +136,45 @@ def code_block(buf, n, payload, decode, fish, cfg):
     apm1 = new_apm(256)
     apm2_mask = (1 << min(cfg[C_APM2_BITS], fit_bits + 4)) - 1
     apm2 = new_apm(apm2_mask + 1)
-    apm_rate = cfg[C_APM_RATE]
 
     coder = new_state()
     if decode:
         decode_start(coder, payload)
+    written = _swim(buf, n, payload, decode, fish, cfg, coder,
+                    (tables, base, nslots, slot, hashes, states, sm_p, sm_n),
+                    (hist, record),
+                    (match_table, match_state, match_p, match_n),
+                    (col_state, col_pred, col_p, col_n, col_idx),
+                    (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
+                    (apm1, apm2))
+    if written < 0 or decode:
+        return written
+    if not encode_flush(coder, payload):
+        return -1
+    return coder[3]
+
+
+# No reference counting in the hot loop: with it, every bit paid for atomic
+# increments of the arrays it touched.  _swim allocates nothing; code_block
+# owns every array and outlives the call.
+@njit(cache=True, nogil=True, _nrt=False)
+def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, match, column, mixer, apms):
+    """The loop over the block's bytes and bits (see the module docstring)."""
+    tables, base, nslots, slot, hashes, states, sm_p, sm_n = context_fish
+    hist, record = history
+    match_table, match_state, match_p, match_n = match
+    col_state, col_pred, col_p, col_n, col_idx = column
+    x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
+    apm1, apm2 = apms
+    nf = fish.shape[0]
+    nin = x.shape[0]
+    ngates = cfg[C_NGATES]
+    limit = cfg[C_COUNTER_LIMIT]
+    use_match = cfg[C_MATCH_BITS] > 0
+    match_min = cfg[C_MATCH_MIN]
+    use_column = cfg[C_COLUMN] > 0
+    apm2_mask = apm2.shape[0] // 33 - 1
+    apm_rate = cfg[C_APM_RATE]
 
     for pos in range(n):
         if pos > 0:
@@ -266,8 +298,4 @@ def code_block(buf, n, payload, decode, fish, cfg):
             c0 = (c0 << 1) | bit
         if decode:
             buf[pos] = c0 & 0xFF
-    if decode:
-        return coder[3]
-    if not encode_flush(coder, payload):
-        return -1
     return coder[3]
