@@ -35,11 +35,11 @@ def _squash_scalar(x: int) -> int:
 
 
 def _build_squash() -> np.ndarray:
-    return np.array([_squash_scalar(x) for x in range(-2048, 2048)], dtype=np.int32)
+    return np.array([_squash_scalar(x) for x in range(-2048, 2048)], dtype=np.int16)
 
 
 def _build_stretch(squash: np.ndarray) -> np.ndarray:
-    table = np.full(4096, 2047, dtype=np.int32)
+    table = np.full(4096, 2047, dtype=np.int16)
     p_next = 0
     for x in range(-2047, 2048):
         v = int(squash[x + 2048])
@@ -49,6 +49,7 @@ def _build_stretch(squash: np.ndarray) -> np.ndarray:
     return table
 
 
+# int16: the hot loop reads these every bit, and small tables stay in L1.
 SQUASH = _build_squash()          # index x + 2048
 STRETCH = _build_stretch(SQUASH)  # index p (0..4095)
 

@@ -1,0 +1,301 @@
+"""The school at work: one compiled loop that predicts, codes and learns.
+
+For each byte of a block, every context fish hashes its context (fish/
+contexts.py) and, once per nibble, finds its slot of bit histories
+(fish/contextmap.py).  For each bit:
+
+  1. each context fish turns the bit-history state at its node into P(1)
+     with its own StateMap and votes stretch(P);
+     the match fish and the column fish vote for their predicted bit with a
+     confidence learnt from how long they have been right;
+  2. one gated mixer per gate (school/mixer.py) combines the votes; a final
+     mixer combines the gated mixers (the second layer);
+  3. two APM stages refine the result, by the partial byte and by a hash of
+     the last two bytes (school/apm.py);
+  4. the range coder (codec/rangecoder.py) codes the bit with that P, or,
+     when decoding, reads it;
+  5. everyone learns from the bit.
+
+The encoder and the decoder run this same function, so they compute the
+same probabilities bit for bit: everything is integer arithmetic.
+
+Gates (which weight set a mixer uses for this bit):
+  c0      the bits of the current byte seen so far (256 sets)
+  c1      the previous byte (256 sets)
+  match   the match length bucket and its predicted bit (32 sets)
+  order   how many context fish have seen this context before, by bit
+          position (a proxy for the longest known order; 256 sets)
+  column  the column fish's confidence bucket and predicted bit, by bit
+          position (256 sets)
+"""
+import numpy as np
+from numba import njit
+
+from ..codec.rangecoder import decode_bit, decode_start, encode_bit, encode_flush, new_state
+from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, column_new_state,
+                           column_run_bucket, column_update, column_voter)
+from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_node, prefetch_slot
+from ..fish.contexts import combine, context_hash, hash3, new_history, update_history
+from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
+from ..fish.statemap import sm_update
+from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
+from .apm import apm_learn, apm_predict, new_apm
+from .mixer import mix_dot, mix_learn, squash
+
+# cfg slots
+(C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
+ C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_GATE0) = range(12)
+MAX_GATES = 6
+CFG_SIZE = C_GATE0 + MAX_GATES
+
+G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN = range(5)
+GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN}
+GATE_SETS = np.array([256, 256, 32, 256, 256], dtype=np.int64)
+MAX_CONTEXT_FISH = 31
+INPUTS_PER_FISH = 1
+MATCH_INPUTS = 2
+
+
+def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
+    tables = sum((1 << int(b)) * SLOT_BYTES for b in fish[:, 2])
+    match = 4 << int(cfg[C_MATCH_BITS]) if cfg[C_MATCH_BITS] else 0
+    apm = 33 * 4 * ((1 << int(cfg[C_APM2_BITS])) + 256)
+    return tables + match + apm
+
+
+@njit(nogil=True, inline="always")
+def _gate_select(kind, c0, c1, bitpos, match_len, match_bit, known, column_bucket, column_bit):
+    if kind == G_C0:
+        return c0
+    if kind == G_C1:
+        return c1
+    if kind == G_MATCH:
+        return length_bucket(match_len) * 2 + (match_bit if match_bit > 0 else 0)
+    if kind == G_ORDER:
+        return min(known, 31) * 8 + bitpos
+    return (min(column_bucket, 15) * 2 + (column_bit if column_bit > 0 else 0)) * 8 + bitpos
+
+
+@njit(nogil=True)
+def code_block(buf, n, payload, decode, fish, cfg):
+    """Encode buf[:n] into payload, or (decode=True) decode payload into
+    buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
+    out of room in payload, which the caller treats as incompressible."""
+    nf = fish.shape[0]
+    # A block of n bytes touches at most 2n slots per fish: tables larger
+    # than that only cost time, so small blocks get small tables.  Both
+    # sides know n, so they agree.
+    fit_bits = 12
+    while (1 << fit_bits) < 2 * n and fit_bits < 30:
+        fit_bits += 1
+    # context fish: all tables in one array
+    base = np.zeros(nf, dtype=np.int64)
+    nslots = np.zeros(nf, dtype=np.int64)
+    total = 0
+    for i in range(nf):
+        base[i] = total
+        nslots[i] = 1 << min(fish[i, 2], fit_bits)
+        total += nslots[i] * SLOT_BYTES
+    tables = np.zeros(total, dtype=np.uint8)
+    slot = np.zeros(nf, dtype=np.int64)
+    hashes = np.zeros(nf, dtype=np.int64)
+    states = np.zeros(nf, dtype=np.int64)
+    sm_p = np.zeros(nf * 256, dtype=np.int32)
+    for i in range(nf):
+        sm_p[i * 256:(i + 1) * 256] = STATE_P0
+    sm_n = np.zeros(nf * 256, dtype=np.int32)
+    hist, record = new_history()
+
+    use_match = cfg[C_MATCH_BITS] > 0
+    match_table = np.zeros(1 << min(cfg[C_MATCH_BITS], fit_bits) if use_match else 1, dtype=np.int32)
+    match_state = np.zeros(3, dtype=np.int64)
+    match_p = np.full(64, 32768, dtype=np.int32)
+    match_n = np.zeros(64, dtype=np.int32)
+
+    use_column = cfg[C_COLUMN] > 0
+    col_state, col_pred = column_new_state()
+    col_p = np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32)
+    col_n = np.zeros(COLUMN_PREDICTORS * 64, dtype=np.int32)
+    col_idx = np.zeros(COLUMN_VOTES, dtype=np.int64)
+
+    nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) + 1
+    x = np.zeros(nin, dtype=np.int32)
+
+    ngates = cfg[C_NGATES]
+    gate_base = np.zeros(ngates + 1, dtype=np.int64)
+    for g in range(ngates):
+        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * nin
+    weights = np.full(gate_base[ngates], (1 << 17) // nin, dtype=np.int32)
+    gate_sel = np.zeros(ngates, dtype=np.int64)
+    gate_dot = np.zeros(ngates + 1, dtype=np.int64)
+    gate_p = np.zeros(ngates, dtype=np.int64)
+    final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
+    for k in range(256):
+        final_w[k * (ngates + 1) + ngates] = 0
+
+    apm1 = new_apm(256)
+    apm2_mask = (1 << min(cfg[C_APM2_BITS], fit_bits + 4)) - 1
+    apm2 = new_apm(apm2_mask + 1)
+
+    coder = new_state()
+    if decode:
+        decode_start(coder, payload)
+    written = _swim(buf, n, payload, decode, fish, cfg, coder,
+                    (tables, base, nslots, slot, hashes, states, sm_p, sm_n),
+                    (hist, record),
+                    (match_table, match_state, match_p, match_n),
+                    (col_state, col_pred, col_p, col_n, col_idx),
+                    (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
+                    (apm1, apm2))
+    if written < 0 or decode:
+        return written
+    if not encode_flush(coder, payload):
+        return -1
+    return coder[3]
+
+
+# No reference counting in the hot loop: with it, every bit paid for atomic
+# increments of the arrays it touched.  _swim allocates nothing; code_block
+# owns every array and outlives the call.
+@njit(nogil=True, _nrt=False)
+def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, match, column, mixer, apms):
+    """The loop over the block's bytes and bits (see the module docstring)."""
+    tables, base, nslots, slot, hashes, states, sm_p, sm_n = context_fish
+    hist, record = history
+    match_table, match_state, match_p, match_n = match
+    col_state, col_pred, col_p, col_n, col_idx = column
+    x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
+    apm1, apm2 = apms
+    nf = fish.shape[0]
+    nin = x.shape[0]
+    ngates = cfg[C_NGATES]
+    limit = cfg[C_COUNTER_LIMIT]
+    use_match = cfg[C_MATCH_BITS] > 0
+    match_min = cfg[C_MATCH_MIN]
+    use_column = cfg[C_COLUMN] > 0
+    apm2_mask = apm2.shape[0] // 33 - 1
+    apm_rate = cfg[C_APM_RATE]
+
+    for pos in range(n):
+        if pos > 0:
+            pass
+        # Hash first and prefetch the buckets: the match and column fish
+        # work while the tables' cache lines arrive.
+        for i in range(nf):
+            hashes[i] = context_hash(fish[i, 0], fish[i, 1], hist, buf, pos)
+            prefetch_slot(tables, base[i], nslots[i], hashes[i])
+        if use_match and pos > 0:
+            match_update(match_table, match_state, buf, pos, match_min, hist)
+        if use_column:
+            column_update(col_state, col_pred, buf, pos, hist)
+        c1 = buf[pos - 1] if pos > 0 else 0
+        c2 = buf[pos - 2] if pos > 1 else 0
+        apm2_byte = hash3(c1, c2, 0) << 8
+        lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min(pos >> cfg[C_LR_HALFLIFE], 62))
+        byte = 0 if decode else buf[pos]
+        c0 = 1
+        for bitpos in range(8):
+            if bitpos == 0 or bitpos == 4:
+                for i in range(nf):
+                    h = hashes[i] if bitpos == 0 else combine(hashes[i], c0)
+                    slot[i] = find_slot(tables, base[i], nslots[i], h)
+            elif bitpos == 3:
+                # the second nibble's bucket is one of two: ask for both
+                for i in range(nf):
+                    prefetch_slot(tables, base[i], nslots[i], combine(hashes[i], c0 * 2))
+                    prefetch_slot(tables, base[i], nslots[i], combine(hashes[i], c0 * 2 + 1))
+            node = nibble_node(c0, bitpos)
+            # 1. votes
+            known = 0
+            k = 0
+            for i in range(nf):
+                st = tables[slot[i] + node]
+                states[i] = st
+                if st != 0:
+                    known += 1
+                p = sm_p[i * 256 + st] >> 4
+                x[k] = STRETCH[p]
+                k += 1
+            match_bit = -1
+            mi = -1
+            if use_match:
+                match_bit = match_expected_bit(match_state, c0, bitpos)
+                if match_bit >= 0:
+                    mi = length_bucket(match_state[LENGTH]) * 2 + match_bit
+                    st = STRETCH[match_p[mi] >> 4]
+                    x[k] = st
+                    x[k + 1] = (2 * match_bit - 1) * min(match_state[LENGTH], 32) * 32
+                else:
+                    x[k] = 0
+                    x[k + 1] = 0
+                k += 2
+            column_bucket = 0
+            column_bit = -1
+            if use_column:
+                for v in range(COLUMN_VOTES):
+                    j = column_voter(col_state, v)
+                    eb = column_expected(col_state, col_pred, j, c0, bitpos) if j >= 0 else -1
+                    if eb >= 0:
+                        bucket = column_run_bucket(col_state, j)
+                        col_idx[v] = j * 64 + bucket * 2 + eb
+                        x[k] = STRETCH[col_p[col_idx[v]] >> 4]
+                        if bucket > column_bucket:
+                            column_bucket = bucket
+                            column_bit = eb
+                    else:
+                        col_idx[v] = -1
+                        x[k] = 0
+                    k += 1
+            x[k] = 256
+            # 2. mixers
+            match_len = match_state[LENGTH] if match_bit >= 0 else 0
+            for g in range(ngates):
+                sel = _gate_select(cfg[C_GATE0 + g], c0, c1, bitpos, match_len, match_bit, known,
+                                   column_bucket, column_bit)
+                gate_sel[g] = gate_base[g] + sel * nin
+                gate_dot[g] = mix_dot(weights, gate_sel[g], x, nin)
+                gate_p[g] = squash(gate_dot[g])
+            fbase = 0
+            if ngates > 1:
+                gate_dot[ngates] = 256
+                fbase = c0 * (ngates + 1)
+                pm = squash(mix_dot(final_w, fbase, gate_dot, ngates + 1))
+            else:
+                pm = gate_p[0]
+            # 3. APM stages
+            pa1, ia1 = apm_predict(apm1, c0, pm)
+            ctx2 = (apm2_byte | c0) & apm2_mask
+            pa2, ia2 = apm_predict(apm2, ctx2, pm)
+            p = (2 * pm + pa1 + pa2 + 2) >> 2
+            if p < 1:
+                p = 1
+            if p > 4095:
+                p = 4095
+            # 4. code
+            if decode:
+                bit = decode_bit(coder, payload, p << 4)
+            else:
+                bit = (byte >> (7 - bitpos)) & 1
+                if not encode_bit(coder, payload, bit, p << 4):
+                    return -1
+            # 5. learn
+            for i in range(nf):
+                st = states[i]
+                tables[slot[i] + node] = STATE_NEXT[st, bit]
+                sm_update(sm_p, sm_n, i * 256 + st, bit, limit)
+            if use_match and mi >= 0:
+                sm_update(match_p, match_n, mi, bit, 1023)
+            if use_column:
+                for v in range(COLUMN_VOTES):
+                    if col_idx[v] >= 0:
+                        sm_update(col_p, col_n, col_idx[v], bit, 1023)
+            for g in range(ngates):
+                mix_learn(weights, gate_sel[g], x, nin, ((bit << 12) - gate_p[g]) * lr)
+            if ngates > 1:
+                mix_learn(final_w, fbase, gate_dot, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
+            apm_learn(apm1, ia1, bit, apm_rate)
+            apm_learn(apm2, ia2, bit, apm_rate)
+            c0 = (c0 << 1) | bit
+        if decode:
+            buf[pos] = c0 & 0xFF
+    return coder[3]
