@@ -9,7 +9,7 @@ A preset is a YAML (or JSON) mapping:
       - {kind: match, min_len: 6, bits: 22}
       - {kind: column}
     mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
-            final_lr: 3, counter_limit: 255}
+            final_lr: 3, counter_limit: 255, skip: 48}
     apm: {rate: 7, order2_bits: 16}
 
 Context-fish kinds and their arguments are described in fish/contexts.py;
@@ -37,7 +37,7 @@ DEFAULT_LEVEL = 6
 LEVELS = range(1, 10)
 
 _MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
-                   "final_lr": 3, "counter_limit": 255}
+                   "final_lr": 3, "counter_limit": 255, "skip": 48}
 _APM_DEFAULTS = {"rate": 7, "order2_bits": 16}
 _BITS_RANGE = (4, 26)
 
@@ -116,6 +116,7 @@ def _normalise(raw) -> dict:
         "lr_halflife": _int(mixer["lr_halflife"], "mixer.lr_halflife", 8, 30),
         "final_lr": _int(mixer["final_lr"], "mixer.final_lr", 1, 64),
         "counter_limit": _int(mixer["counter_limit"], "mixer.counter_limit", 1, 1023),
+        "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
     }
     apm = dict(_APM_DEFAULTS, **(raw.get("apm") or {}))
     if set(apm) - set(_APM_DEFAULTS):
@@ -144,6 +145,7 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
     cfg[engine.C_LR_HALFLIFE] = m["lr_halflife"]
     cfg[engine.C_FINAL_LR] = m["final_lr"]
     cfg[engine.C_COUNTER_LIMIT] = m["counter_limit"]
+    cfg[engine.C_LEARN_SKIP] = m["skip"]
     cfg[engine.C_APM_RATE] = spec["apm"]["rate"]
     cfg[engine.C_APM2_BITS] = spec["apm"]["order2_bits"]
     return fish, cfg
