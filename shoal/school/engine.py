@@ -38,6 +38,7 @@ from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, col
                            column_run_bucket, column_update, column_voter)
 from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_node, prefetch_slot
 from ..fish.contexts import combine, context_hash, hash3, new_history, update_history
+from ..fish.prefetch import prefetch
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
 from ..fish.statemap import sm_update
 from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
@@ -281,7 +282,15 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
                 bit = (byte >> (7 - bitpos)) & 1
                 if not encode_bit(coder, payload, bit, p << 4):
                     return -1
-            # 5. learn
+            # 5. learn; first ask for the rows the next bit's partial byte
+            # selects, so they arrive while the learning runs.
+            if bitpos < 7:
+                c0_next = (c0 << 1) | bit
+                for g in range(ngates):
+                    if cfg[C_GATE0 + g] == G_C0:
+                        prefetch(weights, gate_base[g] + c0_next * nin)
+                prefetch(apm1, c0_next * 33)
+                prefetch(apm2, ((apm2_byte | c0_next) & apm2_mask) * 33)
             for i in range(nf):
                 st = states[i]
                 tables[slot[i] + node] = STATE_NEXT[st, bit]
