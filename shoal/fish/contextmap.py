@@ -47,6 +47,15 @@ def prefetch_slot(table, base, nslots, h):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def nibble_hash(h, c0):
+    """The second nibble's hash from the byte's context hash and the first
+    nibble (c0 = 16..31).  The byte hash is already well mixed, so one
+    multiply-add moves both the bucket (low bits) and the checksum (top
+    bits) far for each of the 16 first nibbles."""
+    return (h + c0 * 0x9E3779B1 + (c0 << 24)) & 0xFFFFFFFF
+
+
+@njit(cache=True, nogil=True, inline="always")
 def nibble_node(c0, bitpos):
     """Index (1..15) of the current bit's node inside its nibble's slot."""
     if bitpos < 4:

@@ -36,8 +36,8 @@ from numba import njit
 from ..codec.rangecoder import decode_bit, decode_start, encode_bit, encode_flush, new_state
 from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, column_new_state,
                            column_run_bucket, column_update, column_voter)
-from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_node, prefetch_slot
-from ..fish.contexts import combine, context_hash, hash3, new_history, update_history
+from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, prefetch_slot
+from ..fish.contexts import context_hash, hash3, new_history, update_history
 from ..fish.prefetch import prefetch
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
 from ..fish.statemap import sm_update
@@ -201,13 +201,13 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
         for bitpos in range(8):
             if bitpos == 0 or bitpos == 4:
                 for i in range(nf):
-                    h = hashes[i] if bitpos == 0 else combine(hashes[i], c0)
+                    h = hashes[i] if bitpos == 0 else nibble_hash(hashes[i], c0)
                     slot[i] = find_slot(tables, base[i], nslots[i], h)
             elif bitpos == 3:
                 # the second nibble's bucket is one of two: ask for both
                 for i in range(nf):
-                    prefetch_slot(tables, base[i], nslots[i], combine(hashes[i], c0 * 2))
-                    prefetch_slot(tables, base[i], nslots[i], combine(hashes[i], c0 * 2 + 1))
+                    prefetch_slot(tables, base[i], nslots[i], nibble_hash(hashes[i], c0 * 2))
+                    prefetch_slot(tables, base[i], nslots[i], nibble_hash(hashes[i], c0 * 2 + 1))
             node = nibble_node(c0, bitpos)
             # 1. votes
             known = 0
