@@ -45,6 +45,10 @@ from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
 from .apm import apm_learn, apm_predict, new_apm
 from .mixer import mix_dot, mix_learn, squash
 
+# Bumped whenever a change alters any probability the school computes: the
+# version is part of every preset's identity, so archives name it.
+MODEL_VERSION = 1
+
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
  C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_GATE0) = range(13)

@@ -16,7 +16,11 @@ Context-fish kinds and their arguments are described in fish/contexts.py;
 the gates in school/engine.py.  Levels 1..9 are the files presets/level<N>.yaml.
 Loading validates everything and fills defaults, so the canonical JSON of a
 loaded preset (what archives carry) and its BLAKE2b hash identify the exact
-model that coded a block.
+model that coded a block.  The canonical form includes `model`, the version
+of the engine's arithmetic (engine.MODEL_VERSION): any change to how the
+school computes its probabilities bumps it, so an archive from another
+model version is refused with a clear message instead of failing its
+checksums.
 """
 from __future__ import annotations
 
@@ -69,10 +73,15 @@ def _int(value, name, lo, hi) -> int:
 def _normalise(raw) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
-    unknown = set(raw) - {"name", "description", "block_size", "fish", "mixer", "apm"}
+    unknown = set(raw) - {"name", "description", "model", "block_size", "fish", "mixer", "apm"}
     if unknown:
         raise ShoalError(f"preset: unknown keys {sorted(unknown)}")
-    spec = {"block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30)}
+    model = raw.get("model", engine.MODEL_VERSION)
+    if model != engine.MODEL_VERSION:
+        raise ShoalError(f"preset is for model version {model!r}; this shoal computes model version "
+                         f"{engine.MODEL_VERSION}: use the shoal version that wrote it")
+    spec = {"model": model,
+            "block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30)}
     fish_list = raw.get("fish")
     if not isinstance(fish_list, list) or not fish_list:
         raise ShoalError("preset: 'fish' must be a non-empty list")
