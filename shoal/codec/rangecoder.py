@@ -26,7 +26,6 @@ import numpy as np
 from numba import njit
 
 MASK32 = 0xFFFFFFFF
-PROB_BITS = 16
 
 
 @njit(cache=True, nogil=True)

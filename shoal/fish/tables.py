@@ -107,7 +107,6 @@ def _build_states():
 
 
 STATE_NEXT, STATE_N0, STATE_N1 = _build_states()
-STATE_COUNT = int((STATE_N0 + STATE_N1 > 0).sum()) + 1
 
 # Initial P(1) of each state in 1/65536: (n1 + 1/2) / (n0 + n1 + 1).
 STATE_P0 = ((2 * STATE_N1.astype(np.int64) + 1) * 65536 // (2 * (STATE_N0 + STATE_N1) + 2)).astype(np.int32)

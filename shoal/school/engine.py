@@ -38,8 +38,8 @@ from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, col
                            column_run_bucket, column_update, column_voter)
 from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, prefetch_slot
 from ..fish.contexts import context_hash, hash3, new_history, update_history
-from ..fish.prefetch import prefetch
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
+from ..fish.prefetch import prefetch
 from ..fish.statemap import sm_update
 from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
 from .apm import apm_learn, apm_predict, new_apm
@@ -58,15 +58,15 @@ CFG_SIZE = C_GATE0 + MAX_GATES
 G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN = range(5)
 GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN}
 GATE_SETS = np.array([256, 256, 32, 256, 256], dtype=np.int64)
-MAX_CONTEXT_FISH = 31
 INPUTS_PER_FISH = 1
 MATCH_INPUTS = 2
 
 
 def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
+    """Bytes of the large tables one block may use (at most: see fit_bits)."""
     tables = sum((1 << int(b)) * SLOT_BYTES for b in fish[:, 2])
     match = 4 << int(cfg[C_MATCH_BITS]) if cfg[C_MATCH_BITS] else 0
-    apm = 33 * 4 * ((1 << int(cfg[C_APM2_BITS])) + 256)
+    apm = 33 * 2 * ((1 << int(cfg[C_APM2_BITS])) + 256)
     return tables + match + apm
 
 
