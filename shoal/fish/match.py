@@ -3,7 +3,10 @@
 A hash of the last `min_len` bytes indexes a table of positions in the block.
 When the current match is lost, the fish looks the hash up, checks how many
 bytes really agree backwards, and follows that earlier occurrence while it
-keeps predicting right.  Its prediction for the next bit is the matching
+keeps predicting right.  The table is far larger than the caches, so the
+slot for the newest hash is only prefetched at one byte boundary and read at
+the next: a candidate must then also agree on the byte that followed, which
+costs a byte of delay in finding a match and saves a cache miss per byte.  Its prediction for the next bit is the matching
 bit of the byte that followed; how much to trust it is learnt by a StateMap
 indexed by the match length (bucketed) and the predicted bit.  A mispredicted
 bit ends the match until the next byte boundary.
@@ -12,13 +15,17 @@ import numpy as np
 from numba import njit
 
 from .contexts import H_C4, H_C8, combine, hash3
+from .prefetch import prefetch
 
-PTR, LENGTH, PREDICTED = 0, 1, 2
+PTR, LENGTH, PREDICTED, PENDING = 0, 1, 2, 3   # PENDING: hash prefetched, not yet read
 MAX_VERIFY = 400
 
 
-def new_match(bits: int):
-    return np.zeros(1 << bits, dtype=np.int32), np.zeros(3, dtype=np.int64)
+@njit(cache=True, nogil=True)
+def new_match_state():
+    state = np.zeros(4, dtype=np.int64)
+    state[PENDING] = -1
+    return state
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -51,6 +58,21 @@ def match_update(table, state, buf, pos, min_len, hist):
         ptr += 1
     else:
         length = 0
+    pending = state[PENDING]
+    if pending >= 0:
+        # the slot prefetched one byte ago: bytes ending at pos - 1
+        if length == 0:
+            cand = table[pending]            # just after an earlier occurrence
+            if cand > 0 and buf[cand] == buf[pos - 1]:
+                cand += 1
+                n = 0
+                while n < MAX_VERIFY and cand - 1 - n >= 0 and buf[cand - 1 - n] == buf[pos - 1 - n]:
+                    n += 1
+                if n >= min_len:
+                    length = n
+                    ptr = cand
+        table[pending] = pos - 1
+    state[PENDING] = -1
     if pos >= min_len:
         if min_len <= 4:
             h = hash3(hist[H_C4] & ((1 << (8 * min_len)) - 1), min_len, 0)
@@ -61,16 +83,8 @@ def match_update(table, state, buf, pos, min_len, hist):
             for d in range(9, min_len + 1):
                 h = combine(h, buf[pos - d])
         h &= table.shape[0] - 1
-        if length == 0:
-            cand = table[h]
-            if cand > 0:
-                n = 0
-                while n < MAX_VERIFY and cand - 1 - n >= 0 and buf[cand - 1 - n] == buf[pos - 1 - n]:
-                    n += 1
-                if n >= min_len:
-                    length = n
-                    ptr = cand
-        table[h] = pos
+        prefetch(table, h)
+        state[PENDING] = h
     state[LENGTH] = length
     state[PTR] = ptr
     state[PREDICTED] = buf[ptr] if length > 0 else 0

@@ -38,15 +38,16 @@ from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, col
                            column_run_bucket, column_update, column_voter)
 from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, prefetch_slot
 from ..fish.contexts import context_hash, hash3, new_history, update_history
-from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
+from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update, new_match_state
 from ..fish.prefetch import prefetch
 from ..fish.statemap import sm_update
 from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
 from .apm import apm_learn, apm_predict, new_apm
 from .mixer import mix_dot, mix_learn, squash
 
-# Bumped whenever a change alters any probability the school computes: the
-# version is part of every preset's identity, so archives name it.
+# From the first release on, bumped whenever a change alters any probability
+# the school computes: the version is part of every preset's identity, so
+# archives name it.
 MODEL_VERSION = 1
 
 # cfg slots
@@ -115,7 +116,7 @@ def code_block(buf, n, payload, decode, fish, cfg):
 
     use_match = cfg[C_MATCH_BITS] > 0
     match_table = np.zeros(1 << min(cfg[C_MATCH_BITS], fit_bits) if use_match else 1, dtype=np.int32)
-    match_state = np.zeros(3, dtype=np.int64)
+    match_state = new_match_state()
     match_p = np.full(64, 32768, dtype=np.int32)
     match_n = np.zeros(64, dtype=np.int32)
 
