@@ -11,7 +11,8 @@ contexts.py) and, once per nibble, finds its slot of bit histories
   2. one gated mixer per gate (school/mixer.py) combines the votes; a final
      mixer combines the gated mixers (the second layer);
   3. two APM stages refine the result, by the partial byte and by a hash of
-     the last two bytes (school/apm.py);
+     the last two bytes (school/apm.py); the order-2 stage, the sharpest,
+     gets half the say in the final average;
   4. the range coder (codec/rangecoder.py) codes the bit with that P, or,
      when decoding, reads it;
   5. everyone learns from the bit (a gated mixer whose error is below the
@@ -275,7 +276,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
             pa1, ia1 = apm_predict(apm1, c0, pm)
             ctx2 = (apm2_byte | c0) & apm2_mask
             pa2, ia2 = apm_predict(apm2, ctx2, pm)
-            p = (2 * pm + pa1 + pa2 + 2) >> 2
+            p = (pm + pa1 + 2 * pa2 + 2) >> 2
             if p < 1:
                 p = 1
             if p > 4095:
