@@ -22,6 +22,11 @@ contexts.py) and, once per nibble, finds its slot of bit histories
 The encoder and the decoder run this same function, so they compute the
 same probabilities bit for bit: everything is integer arithmetic.
 
+Developers: Numba bakes module-level arrays (fish/tables.py, the column
+fish's constants) into the compiled code and keys its on-disk cache on this
+file only.  After changing such a table elsewhere, delete the *.nbi/*.nbc
+files under shoal/ or the old tables keep being used.
+
 Gates (which weight set a mixer uses for this bit):
   c0      the bits of the current byte seen so far (256 sets)
   c1      the previous byte (256 sets)
