@@ -46,7 +46,7 @@ from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, p
 from ..fish.contexts import context_hash, hash3, new_history, update_history
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update, new_match_state
 from ..fish.prefetch import prefetch
-from ..fish.statemap import sm_update
+from ..fish.statemap import sm_p12, sm_update
 from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
 from .apm import apm_learn, apm_predict, new_apm
 from .mixer import mix_dot, mix_learn, squash
@@ -228,7 +228,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
                 states[i] = st
                 if st != 0:
                     known += 1
-                p = sm_p[i * 256 + st] >> 4
+                p = sm_p12(sm_p, i * 256 + st)
                 x[k] = STRETCH[p]
                 k += 1
             match_bit = -1
@@ -237,7 +237,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
                 match_bit = match_expected_bit(match_state, c0, bitpos)
                 if match_bit >= 0:
                     mi = length_bucket(match_state[LENGTH]) * 2 + match_bit
-                    st = STRETCH[match_p[mi] >> 4]
+                    st = STRETCH[sm_p12(match_p, mi)]
                     x[k] = st
                     x[k + 1] = (2 * match_bit - 1) * min(match_state[LENGTH], 32) * 32
                 else:
@@ -253,7 +253,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
                     if eb >= 0:
                         bucket = column_run_bucket(col_state, j)
                         col_idx[v] = j * 64 + bucket * 2 + eb
-                        x[k] = STRETCH[col_p[col_idx[v]] >> 4]
+                        x[k] = STRETCH[sm_p12(col_p, col_idx[v])]
                         if bucket > column_bucket:
                             column_bucket = bucket
                             column_bit = eb
