@@ -70,12 +70,16 @@ def _int(value, name, lo, hi) -> int:
     return value
 
 
+def _only(mapping: dict, allowed, where: str) -> None:
+    unknown = set(mapping) - set(allowed)
+    if unknown:
+        raise ShoalError(f"preset: {where}: unknown keys {sorted(unknown)}")
+
+
 def _normalise(raw) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
-    unknown = set(raw) - {"name", "description", "model", "block_size", "fish", "mixer", "apm"}
-    if unknown:
-        raise ShoalError(f"preset: unknown keys {sorted(unknown)}")
+    _only(raw, {"name", "description", "model", "block_size", "fish", "mixer", "apm"}, "top level")
     model = raw.get("model", engine.MODEL_VERSION)
     if model != engine.MODEL_VERSION:
         raise ShoalError(f"preset is for model version {model!r}; this shoal computes model version "
@@ -91,20 +95,15 @@ def _normalise(raw) -> dict:
             raise ShoalError(f"preset: each fish needs a kind, got {entry!r}")
         kind = entry["kind"]
         if kind in KINDS:
-            extra = set(entry) - {"kind", "arg", "bits"}
-            if extra:
-                raise ShoalError(f"preset: fish {kind}: unknown keys {sorted(extra)}")
+            _only(entry, {"kind", "arg", "bits"}, f"fish {kind}")
             fish.append({"kind": kind, "arg": _int(entry.get("arg", 0), f"{kind}.arg", 0, 1 << 16),
                          "bits": _int(entry.get("bits", 20), f"{kind}.bits", *_BITS_RANGE)})
         elif kind == "match":
-            extra = set(entry) - {"kind", "min_len", "bits"}
-            if extra:
-                raise ShoalError(f"preset: fish match: unknown keys {sorted(extra)}")
+            _only(entry, {"kind", "min_len", "bits"}, "fish match")
             fish.append({"kind": "match", "min_len": _int(entry.get("min_len", 6), "match.min_len", 2, 64),
                          "bits": _int(entry.get("bits", 20), "match.bits", *_BITS_RANGE)})
         elif kind == "column":
-            if set(entry) - {"kind"}:
-                raise ShoalError("preset: fish column takes no arguments")
+            _only(entry, {"kind"}, "fish column")
             fish.append({"kind": "column"})
         else:
             raise ShoalError(f"preset: unknown fish kind {kind!r}")
@@ -112,8 +111,7 @@ def _normalise(raw) -> dict:
         raise ShoalError("preset: at most one match fish and one column fish")
     spec["fish"] = fish
     mixer = dict(_MIXER_DEFAULTS, **(raw.get("mixer") or {}))
-    if set(mixer) - set(_MIXER_DEFAULTS):
-        raise ShoalError(f"preset: unknown mixer keys {sorted(set(mixer) - set(_MIXER_DEFAULTS))}")
+    _only(mixer, _MIXER_DEFAULTS, "mixer")
     gates = mixer["gates"]
     if not isinstance(gates, list) or not 1 <= len(gates) <= engine.MAX_GATES or any(
             g not in engine.GATES for g in gates):
@@ -128,8 +126,7 @@ def _normalise(raw) -> dict:
         "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
     }
     apm = dict(_APM_DEFAULTS, **(raw.get("apm") or {}))
-    if set(apm) - set(_APM_DEFAULTS):
-        raise ShoalError(f"preset: unknown apm keys {sorted(set(apm) - set(_APM_DEFAULTS))}")
+    _only(apm, _APM_DEFAULTS, "apm")
     spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
                    "order2_bits": _int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
     return spec
