@@ -51,5 +51,8 @@ def test_presets_validate():
         school.from_dict({"fish": []})
     with pytest.raises(ShoalError):
         school.level(10)
+    for section in ("mixer", "apm"):
+        with pytest.raises(ShoalError, match=f"{section} must be a mapping"):
+            school.from_dict({"fish": [{"kind": "order"}], section: 5})
     p = school.level(6)
     assert school.from_canonical(p.canonical).digest == p.digest

@@ -70,6 +70,15 @@ def _int(value, name, lo, hi) -> int:
     return value
 
 
+def _section(raw: dict, key: str, defaults: dict) -> dict:
+    """raw[key] (a mapping, or absent) laid over its defaults."""
+    given = raw.get(key) or {}
+    if not isinstance(given, dict):
+        raise ShoalError(f"preset: {key} must be a mapping, got {given!r}")
+    _only(given, defaults, key)
+    return dict(defaults, **given)
+
+
 def _only(mapping: dict, allowed, where: str) -> None:
     unknown = set(mapping) - set(allowed)
     if unknown:
@@ -110,8 +119,7 @@ def _normalise(raw) -> dict:
     if sum(f["kind"] == "match" for f in fish) > 1 or sum(f["kind"] == "column" for f in fish) > 1:
         raise ShoalError("preset: at most one match fish and one column fish")
     spec["fish"] = fish
-    mixer = dict(_MIXER_DEFAULTS, **(raw.get("mixer") or {}))
-    _only(mixer, _MIXER_DEFAULTS, "mixer")
+    mixer = _section(raw, "mixer", _MIXER_DEFAULTS)
     gates = mixer["gates"]
     if not isinstance(gates, list) or not 1 <= len(gates) <= engine.MAX_GATES or any(
             g not in engine.GATES for g in gates):
@@ -125,8 +133,7 @@ def _normalise(raw) -> dict:
         "counter_limit": _int(mixer["counter_limit"], "mixer.counter_limit", 1, 1023),
         "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
     }
-    apm = dict(_APM_DEFAULTS, **(raw.get("apm") or {}))
-    _only(apm, _APM_DEFAULTS, "apm")
+    apm = _section(raw, "apm", _APM_DEFAULTS)
     spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
                    "order2_bits": _int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
     return spec
