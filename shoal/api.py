@@ -127,7 +127,7 @@ def _ordered_map(fn, items, threads: int):
 
 def _code_block(job) -> tuple[memoryview, bytes]:
     data, preset = job
-    return data, container.encode_block(data, school.compress_block(bytes(data), preset))
+    return data, container.encode_block(data, school.compress_block(data, preset))
 
 
 def _frames(blocks, preset, threads):

@@ -16,8 +16,9 @@ __all__ = ["compress_block", "decompress_block", "Preset", "level", "load", "fro
            "from_canonical", "DEFAULT_LEVEL"]
 
 
-def compress_block(data: bytes, preset: Preset) -> bytes | None:
-    """Code one block; None when the result would not be smaller than data."""
+def compress_block(data, preset: Preset) -> bytes | None:
+    """Code one block of bytes-like `data`; None when the result would not be
+    smaller than data."""
     # Writable copies: one compiled signature serves encoder and decoder.
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     if buf.size == 0:
