@@ -24,7 +24,7 @@ which keeps the mixer small.  Integer arithmetic only.
 import numpy as np
 from numba import njit
 
-from .contexts import H_RLEN
+from .contexts import H_RLEN, predicted_bit
 
 LE2, LE4, LE8, BE2, BE4, RECORD, DECIMAL = range(7)
 COLUMN_PREDICTORS = 7
@@ -225,15 +225,9 @@ def column_voter(state, v):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def column_expected(state, pred, j, c0, bitpos):
+def column_expected(pred, j, c0, bitpos):
     """-1 if input j has no opinion on this bit, else the bit it predicts."""
-    pb = pred[j]
-    if pb < 0:
-        return -1
-    pb |= 256
-    if (pb >> (8 - bitpos)) != c0:
-        return -1
-    return (pb >> (7 - bitpos)) & 1
+    return predicted_bit(pred[j], c0, bitpos)
 
 
 @njit(cache=True, nogil=True, inline="always")

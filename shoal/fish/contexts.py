@@ -77,6 +77,18 @@ def byte_at(buf, pos, distance):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def predicted_bit(byte, c0, bitpos):
+    """The bit a fish that predicts `byte` (-1: none) bets on next, or -1 if
+    the bits of this byte coded so far (c0) already contradict it."""
+    if byte < 0:
+        return -1
+    b = byte | 256
+    if (b >> (8 - bitpos)) != c0:
+        return -1
+    return (b >> (7 - bitpos)) & 1
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _is_letter(c):
     return (97 <= c <= 122) or (65 <= c <= 90) or c >= 128
 

@@ -14,7 +14,7 @@ bit ends the match until the next byte boundary.
 import numpy as np
 from numba import njit
 
-from .contexts import H_C4, H_C8, combine, hash3
+from .contexts import H_C4, H_C8, combine, hash3, predicted_bit
 from .prefetch import prefetch
 
 PTR, LENGTH, PREDICTED, PENDING = 0, 1, 2, 3   # PENDING: hash prefetched, not yet read
@@ -95,8 +95,7 @@ def match_expected_bit(state, c0, bitpos):
     """-1 if the match has no opinion, else the bit it predicts."""
     if state[LENGTH] == 0:
         return -1
-    pb = state[PREDICTED] | 256
-    if (pb >> (8 - bitpos)) != c0:
+    bit = predicted_bit(state[PREDICTED], c0, bitpos)
+    if bit < 0:
         state[LENGTH] = 0
-        return -1
-    return (pb >> (7 - bitpos)) & 1
+    return bit

@@ -249,7 +249,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
             if use_column:
                 for v in range(COLUMN_VOTES):
                     j = column_voter(col_state, v)
-                    eb = column_expected(col_state, col_pred, j, c0, bitpos) if j >= 0 else -1
+                    eb = column_expected(col_pred, j, c0, bitpos) if j >= 0 else -1
                     if eb >= 0:
                         bucket = column_run_bucket(col_state, j)
                         col_idx[v] = j * 64 + bucket * 2 + eb
