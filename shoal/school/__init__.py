@@ -2,6 +2,7 @@
 
     payload = compress_block(data, preset)       # bytes, or None if it would not shrink
     data = decompress_block(payload, size, preset)
+    costs, coded = score_block(data, preset)     # bits per byte, real size
 
 Blocks are independent: each starts from an empty model, so blocks can be
 coded in parallel and any one can be decoded alone.
@@ -12,8 +13,11 @@ from ..errors import ShoalError
 from . import engine
 from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load
 
-__all__ = ["compress_block", "decompress_block", "Preset", "level", "load", "from_dict",
+__all__ = ["compress_block", "decompress_block", "score_block", "Preset", "level", "load", "from_dict",
            "from_canonical", "DEFAULT_LEVEL"]
+
+
+_NO_COST = np.zeros(0, dtype=np.float64)
 
 
 def compress_block(data, preset: Preset) -> bytes | None:
@@ -24,10 +28,31 @@ def compress_block(data, preset: Preset) -> bytes | None:
     if buf.size == 0:
         return b""
     out = np.empty(buf.size, dtype=np.uint8)
-    written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg)
+    written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, _NO_COST)
     if written < 0 or written >= buf.size:
         return None
     return out[:written].tobytes()
+
+
+def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
+    """Code one block and measure it: the ideal code length of each byte in
+    bits (-log2 of the probabilities the coder was given: what the model
+    knows, free of coder overhead) and the size the coded payload really has
+    (what a compressed block would hold, before any stored-block fallback)."""
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    cost = np.zeros(buf.size, dtype=np.float64)
+    if buf.size == 0:
+        return cost, 0
+    # A model can do worse than storing, and scoring wants its real size all
+    # the same: first with room for twice the input, then (rarely) with room
+    # for the worst case, 12 bits a bit at p = 1/4096.
+    for room in (2 * buf.size + 64, 12 * buf.size + 64):
+        cost[:] = 0.0
+        out = np.empty(room, dtype=np.uint8)
+        written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, cost)
+        if written >= 0:
+            break
+    return cost, int(written)
 
 
 def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
@@ -36,7 +61,7 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
         return b""
     src = np.frombuffer(payload, dtype=np.uint8).copy()
     buf = np.empty(size, dtype=np.uint8)
-    used = engine.code_block(buf, size, src, True, preset.fish, preset.cfg)
+    used = engine.code_block(buf, size, src, True, preset.fish, preset.cfg, _NO_COST)
     if used != len(payload):
         # The decoder consumes exactly what the encoder wrote; anything else
         # means the payload is not what was coded.

@@ -36,6 +36,8 @@ Gates (which weight set a mixer uses for this bit):
   column  the column fish's confidence bucket and predicted bit, by bit
           position (256 sets)
 """
+import math
+
 import numpy as np
 from numba import njit
 
@@ -91,10 +93,13 @@ def _gate_select(kind, c0, c1, bitpos, match_len, match_bit, known, column_bucke
 
 
 @njit(cache=True, nogil=True)
-def code_block(buf, n, payload, decode, fish, cfg):
+def code_block(buf, n, payload, decode, fish, cfg, cost):
     """Encode buf[:n] into payload, or (decode=True) decode payload into
     buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
-    out of room in payload, which the caller treats as incompressible."""
+    out of room in payload, which the caller treats as incompressible.
+
+    cost: float64[n] to receive each byte's ideal code length in bits
+    (-log2 of the probabilities the coder was given), or an empty array."""
     nf = fish.shape[0]
     # A block of n bytes touches at most 2n slots per fish: tables larger
     # than that only cost time, so small blocks get small tables.  Both
@@ -154,7 +159,7 @@ def code_block(buf, n, payload, decode, fish, cfg):
     coder = new_state()
     if decode:
         decode_start(coder, payload)
-    written = _swim(buf, n, payload, decode, fish, cfg, coder,
+    written = _swim(buf, n, payload, decode, fish, cfg, coder, cost,
                     (tables, base, nslots, slot, hashes, states, sm_p, sm_n),
                     (hist, record),
                     (match_table, match_state, match_p, match_n),
@@ -172,7 +177,7 @@ def code_block(buf, n, payload, decode, fish, cfg):
 # increments of the arrays it touched.  _swim allocates nothing; code_block
 # owns every array and outlives the call.
 @njit(cache=True, nogil=True, _nrt=False)
-def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, match, column, mixer, apms):
+def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history, match, column, mixer, apms):
     """The loop over the block's bytes and bits (see the module docstring)."""
     tables, base, nslots, slot, hashes, states, sm_p, sm_n = context_fish
     hist, record = history
@@ -190,6 +195,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
     apm2_mask = apm2.shape[0] // 33 - 1
     apm_rate = cfg[C_APM_RATE]
     learn_skip = cfg[C_LEARN_SKIP]
+    scoring = cost.shape[0] >= n
 
     for pos in range(n):
         if pos > 0:
@@ -293,6 +299,8 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, context_fish, history, matc
                 bit = (byte >> (7 - bitpos)) & 1
                 if not encode_bit(coder, payload, bit, p << 4):
                     return -1
+            if scoring:
+                cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
             # 5. learn; first ask for the rows the next bit's partial byte
             # selects, so they arrive while the learning runs.
             if bitpos < 7:
