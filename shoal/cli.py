@@ -14,6 +14,7 @@ error or Ctrl-C never leaves a partial file.  Exit status: 0 ok, 1 error,
 """
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import stat
@@ -24,7 +25,7 @@ from collections import Counter
 from contextlib import contextmanager
 
 from . import api, school
-from .cli_args import SUFFIX, UsageError, parse_args
+from .cli_args import SUFFIX, TOOLS, UsageError, parse_args
 from .cli_io import (AtomicOutput, HashingReader, HashingSink, SpooledStdoutOutput,
                      StdoutOutput, describe_os_error, remove_temporaries)
 from .errors import ShoalError
@@ -346,9 +347,27 @@ def run(options) -> int:
     return worst
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_tool(name: str, argv: list[str]) -> int:
+    """shoal score|bench|train|evolve ...: hand the rest of the line to the tool."""
     try:
-        options = parse_args(sys.argv[1:] if argv is None else list(argv))
+        tool = importlib.import_module(f"shoal.{name}")
+    except ModuleNotFoundError as missing:
+        if missing.name and missing.name.startswith("shoal"):
+            print(f"shoal: {name}: not available in this version", file=sys.stderr)
+        else:
+            print(f"shoal: {name} needs {missing.name}, an optional extra "
+                  f"(pip install 'shoal[...]', see README)", file=sys.stderr)
+        return ERROR
+    return tool.main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    in_process = argv is not None
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TOOLS:
+        return run_tool(argv[0], argv[1:])
+    try:
+        options = parse_args(argv)
     except UsageError as error:
         print(f"shoal: {error}\nTry 'shoal --help' for more information.", file=sys.stderr)
         return ERROR
@@ -366,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         # stdout at /dev/null so Python's own final flush does not complain.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ERROR
-    if code == INTERRUPTED and argv is None:
+    if code == INTERRUPTED and not in_process:
         # From the real command line, leave now: an abandoned worker (or the
         # API's block threads, which Python joins at exit) may be mid-block.
         # Temporary outputs are already gone.

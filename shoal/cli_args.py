@@ -18,8 +18,18 @@ from .cli_io import parse_size
 SUFFIX = ".shoal"
 COMMANDS = ("compress", "decompress", "test", "list")
 
+# The tools beside the codec, each a module shoal.<name> with main(argv);
+# imported only when asked for, so compressing never loads torch or Ray.
+TOOLS = {"score": "bits per byte of a model (a level, a fish, a Hugging Face LM)",
+         "bench": "shoal against xz, zstd, brotli, ... on the same files",
+         "train": "train a neural fish",
+         "evolve": "evolve a school's preset; merge fish"}
+
 EPILOG = f"""\
 Modes may also be given as a first word: shoal compress|decompress|test|list.
+
+Tools (shoal TOOL --help for each):
+""" + "".join(f"  shoal {name:<8}{text}\n" for name, text in TOOLS.items()) + f"""
 
 Input files: FILE is compressed to FILE{SUFFIX}; FILE{SUFFIX} is decompressed to
 FILE.  Like xz, the input is removed only after its output is complete,
