@@ -1,7 +1,7 @@
 """Where does the engine spend its time?  A source-line profile of the
 compiled hot loop (school/engine.py: _swim), for developers.
 
-    python bench/profile_engine.py FILE [--level 6] [--bytes 1500000] [--top 30]
+    python bench/profile_engine.py FILE [--level 6 | --preset P.yaml] [--bytes 1500000] [--top 30]
 
 Numba code has no symbols for perf, so this compiles the loop afresh with
 debug line tables (NUMBA_DEBUGINFO=1, in a private cache), runs it on FILE
@@ -40,7 +40,7 @@ def child(args, work: Path) -> None:
     warnings.simplefilter("ignore")  # Numba's debug-info warnings about library code
     from shoal.school import engine
 
-    preset = school.level(args.level)
+    preset = school.load(args.preset) if args.preset else school.level(args.level)
     data = np.frombuffer(Path(args.file).read_bytes()[:args.bytes], dtype=np.uint8).copy()
     out = np.empty(data.size + 1024, dtype=np.uint8)
     engine.code_block(data[:100].copy(), 100, out, False, preset.fish, preset.cfg, np.zeros(0))
@@ -70,6 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file")
     ap.add_argument("--level", type=int, default=6)
+    ap.add_argument("--preset", help="a preset file instead of a level")
     ap.add_argument("--bytes", type=int, default=1_500_000, help="profile the first N bytes")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -81,7 +82,7 @@ def main() -> None:
         env = dict(os.environ, NUMBA_DEBUGINFO="1", NUMBA_CACHE_DIR=str(work / "cache"))
         cmd = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-o", str(work / "perf.data"),
                sys.executable, __file__, args.file, "--level", str(args.level), "--bytes", str(args.bytes),
-               "--child", str(work)]
+               "--child", str(work)] + (["--preset", args.preset] if args.preset else [])
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
         base = int((work / "addr").read_text())
         starts, lines = line_table(work / "swim.o")
@@ -93,7 +94,7 @@ def main() -> None:
             if 0 <= address - base < (starts[-1] if starts else 0) + 4096 and i >= 0:
                 by_line[lines[i]] += pct
         total = sum(by_line.values()) or 1.0
-        print(f"{args.bytes} bytes at level {args.level}: {float((work / 'seconds').read_text()):.2f} s in the loop")
+        print(f"{args.bytes} bytes at {args.preset or f'level {args.level}'}: {float((work / 'seconds').read_text()):.2f} s in the loop")
         sources = {m: (ROOT / "shoal" / m).read_text().splitlines() for m in MODULES}
         for line, pct in by_line.most_common(args.top):
             print(f"{100 * pct / total:5.1f}%  line {line}")

@@ -11,7 +11,7 @@ The table never grows: its size is the fish's memory, set by the preset.
 from numba import njit
 
 from .prefetch import prefetch
-from .tables import STATE_PRIORITY
+from .tables import STATE_PRIORITY, U
 
 SLOT_BYTES = 16
 
@@ -24,19 +24,19 @@ def find_slot(table, base, nslots, h):
     bucket = (h & (nslots - 1)) & ~3
     for k in range(4):
         s = base + ((bucket + k) << 4)
-        if table[s] == check:
+        if table[U(s)] == check:
             return s
     victim = base + (bucket << 4)
     low = 256
     for k in range(4):
         s = base + ((bucket + k) << 4)
-        pr = STATE_PRIORITY[table[s + 1]]
+        pr = STATE_PRIORITY[U(table[U(s + 1)])]
         if pr < low:
             low = pr
             victim = s
     for k in range(SLOT_BYTES):
-        table[victim + k] = 0
-    table[victim] = check
+        table[U(victim + k)] = 0
+    table[U(victim)] = check
     return victim
 
 

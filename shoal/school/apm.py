@@ -9,7 +9,7 @@ context identifies (e.g. after a given byte).
 import numpy as np
 from numba import njit
 
-from ..fish.tables import SQUASH, STRETCH
+from ..fish.tables import SQUASH, STRETCH, U
 
 
 @njit(cache=True, nogil=True)
@@ -26,11 +26,11 @@ def new_apm(contexts):
 @njit(cache=True, nogil=True, inline="always")
 def apm_predict(table, ctx, p12):
     """Returns (refined p12, index of the point to train)."""
-    s = STRETCH[p12] + 2048
+    s = STRETCH[U(p12)] + 2048
     lo = s >> 7
     w = s & 127
     base = ctx * 33 + lo
-    p = (np.int64(table[base]) * (128 - w) + np.int64(table[base + 1]) * w) >> 11
+    p = (np.int64(table[U(base)]) * (128 - w) + np.int64(table[U(base + 1)]) * w) >> 11
     nearer = base + 1 if w >= 64 else base
     if p < 1:
         p = 1
@@ -41,5 +41,5 @@ def apm_predict(table, ctx, p12):
 
 @njit(cache=True, nogil=True, inline="always")
 def apm_learn(table, index, bit, rate):
-    t = np.int64(table[index])
-    table[index] = t + (((65535 if bit else 0) - t) >> rate)
+    t = np.int64(table[U(index)])
+    table[U(index)] = t + (((65535 if bit else 0) - t) >> rate)

@@ -48,8 +48,8 @@ from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, p
 from ..fish.contexts import context_hash, hash3, new_history, update_history
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update, new_match_state
 from ..fish.prefetch import prefetch
-from ..fish.statemap import sm_p12, sm_update
-from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH
+from ..fish.statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
+from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH, U
 from .apm import apm_learn, apm_predict, new_apm
 from .mixer import mix_dot, mix_learn, squash
 
@@ -119,22 +119,19 @@ def code_block(buf, n, payload, decode, fish, cfg, cost):
     slot = np.zeros(nf, dtype=np.int64)
     hashes = np.zeros(nf, dtype=np.int64)
     states = np.zeros(nf, dtype=np.int64)
-    sm_p = np.zeros(nf * 256, dtype=np.int32)
+    sm = np.zeros(nf * 256, dtype=np.int32)
     for i in range(nf):
-        sm_p[i * 256:(i + 1) * 256] = STATE_P0
-    sm_n = np.zeros(nf * 256, dtype=np.int32)
+        sm[i * 256:(i + 1) * 256] = new_statemap(STATE_P0)
     hist, record = new_history()
 
     use_match = cfg[C_MATCH_BITS] > 0
     match_table = np.zeros(1 << min(cfg[C_MATCH_BITS], fit_bits) if use_match else 1, dtype=np.int32)
     match_state = new_match_state()
-    match_p = np.full(64, 32768, dtype=np.int32)
-    match_n = np.zeros(64, dtype=np.int32)
+    match_sm = new_statemap(np.full(64, 32768, dtype=np.int32))
 
     use_column = cfg[C_COLUMN] > 0
     col_state, col_pred = column_new_state()
-    col_p = np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32)
-    col_n = np.zeros(COLUMN_PREDICTORS * 64, dtype=np.int32)
+    col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
     col_idx = np.zeros(COLUMN_VOTES, dtype=np.int64)
 
     nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) + 1
@@ -160,10 +157,10 @@ def code_block(buf, n, payload, decode, fish, cfg, cost):
     if decode:
         decode_start(coder, payload)
     written = _swim(buf, n, payload, decode, fish, cfg, coder, cost,
-                    (tables, base, nslots, slot, hashes, states, sm_p, sm_n),
+                    (tables, base, nslots, slot, hashes, states, sm),
                     (hist, record),
-                    (match_table, match_state, match_p, match_n),
-                    (col_state, col_pred, col_p, col_n, col_idx),
+                    (match_table, match_state, match_sm),
+                    (col_state, col_pred, col_sm, col_idx),
                     (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
                     (apm1, apm2))
     if written < 0 or decode:
@@ -179,10 +176,10 @@ def code_block(buf, n, payload, decode, fish, cfg, cost):
 @njit(cache=True, nogil=True, _nrt=False)
 def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history, match, column, mixer, apms):
     """The loop over the block's bytes and bits (see the module docstring)."""
-    tables, base, nslots, slot, hashes, states, sm_p, sm_n = context_fish
+    tables, base, nslots, slot, hashes, states, sm = context_fish
     hist, record = history
-    match_table, match_state, match_p, match_n = match
-    col_state, col_pred, col_p, col_n, col_idx = column
+    match_table, match_state, match_sm = match
+    col_state, col_pred, col_sm, col_idx = column
     x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
     apm1, apm2 = apms
     nf = fish.shape[0]
@@ -230,12 +227,11 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
             known = 0
             k = 0
             for i in range(nf):
-                st = tables[slot[i] + node]
-                states[i] = st
+                st = tables[U(slot[U(i)] + node)]
+                states[U(i)] = st
                 if st != 0:
                     known += 1
-                p = sm_p12(sm_p, i * 256 + st)
-                x[k] = STRETCH[p]
+                x[U(k)] = STRETCH[U(sm_p12(sm, i * 256 + st))]
                 k += 1
             match_bit = -1
             mi = -1
@@ -243,7 +239,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
                 match_bit = match_expected_bit(match_state, c0, bitpos)
                 if match_bit >= 0:
                     mi = length_bucket(match_state[LENGTH]) * 2 + match_bit
-                    st = STRETCH[sm_p12(match_p, mi)]
+                    st = STRETCH[sm_p12(match_sm, mi)]
                     x[k] = st
                     x[k + 1] = (2 * match_bit - 1) * min(match_state[LENGTH], 32) * 32
                 else:
@@ -259,7 +255,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
                     if eb >= 0:
                         bucket = column_run_bucket(col_state, j)
                         col_idx[v] = j * 64 + bucket * 2 + eb
-                        x[k] = STRETCH[sm_p12(col_p, col_idx[v])]
+                        x[k] = STRETCH[sm_p12(col_sm, col_idx[v])]
                         if bucket > column_bucket:
                             column_bucket = bucket
                             column_bit = eb
@@ -273,9 +269,9 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
             for g in range(ngates):
                 sel = _gate_select(cfg[C_GATE0 + g], c0, c1, bitpos, match_len, match_bit, known,
                                    column_bucket, column_bit)
-                gate_sel[g] = gate_base[g] + sel * nin
-                gate_dot[g] = mix_dot(weights, gate_sel[g], x, nin)
-                gate_p[g] = squash(gate_dot[g])
+                gate_sel[U(g)] = gate_base[U(g)] + sel * nin
+                gate_dot[U(g)] = mix_dot(weights, gate_sel[U(g)], x, nin)
+                gate_p[U(g)] = squash(gate_dot[U(g)])
             fbase = 0
             if ngates > 1:
                 gate_dot[ngates] = 256
@@ -311,19 +307,19 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
                 prefetch(apm1, c0_next * 33)
                 prefetch(apm2, ((apm2_byte | c0_next) & apm2_mask) * 33)
             for i in range(nf):
-                st = states[i]
-                tables[slot[i] + node] = STATE_NEXT[st, bit]
-                sm_update(sm_p, sm_n, i * 256 + st, bit, limit)
+                st = states[U(i)]
+                tables[U(slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
+                sm_update(sm, i * 256 + st, bit, limit)
             if use_match and mi >= 0:
-                sm_update(match_p, match_n, mi, bit, 1023)
+                sm_update(match_sm, mi, bit, COUNT_LIMIT)
             if use_column:
                 for v in range(COLUMN_VOTES):
                     if col_idx[v] >= 0:
-                        sm_update(col_p, col_n, col_idx[v], bit, 1023)
+                        sm_update(col_sm, col_idx[v], bit, COUNT_LIMIT)
             for g in range(ngates):
-                err = (bit << 12) - gate_p[g]
+                err = (bit << 12) - gate_p[U(g)]
                 if err > learn_skip or err < -learn_skip:
-                    mix_learn(weights, gate_sel[g], x, nin, err * lr)
+                    mix_learn(weights, gate_sel[U(g)], x, nin, err * lr)
             if ngates > 1:
                 mix_learn(final_w, fbase, gate_dot, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
             apm_learn(apm1, ia1, bit, apm_rate)

@@ -10,7 +10,7 @@ In those units an integer rate `lr` is a step of lr/1024 in natural units.
 """
 from numba import njit
 
-from ..fish.tables import SQUASH
+from ..fish.tables import SQUASH, U
 
 # |w| <= 16.0 keeps every product and sum far inside int64 and is more than
 # any useful weight.
@@ -23,7 +23,7 @@ def squash(x):
         x = 2047
     if x < -2047:
         x = -2047
-    return SQUASH[x + 2048]
+    return SQUASH[U(x + 2048)]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -31,7 +31,7 @@ def mix_dot(weights, base, x, n):
     """Logit of the mix, clipped to the stretch range."""
     s = 0
     for i in range(n):
-        s += x[i] * weights[base + i]
+        s += x[U(i)] * weights[U(base + i)]
     s >>= 16
     if s > 2047:
         s = 2047
@@ -44,5 +44,5 @@ def mix_dot(weights, base, x, n):
 def mix_learn(weights, base, x, n, err):
     """err = (bit << 12) - p, already multiplied by the learning rate."""
     for i in range(n):
-        w = weights[base + i] + ((x[i] * err + 8192) >> 14)
-        weights[base + i] = min(max(w, -WEIGHT_LIMIT), WEIGHT_LIMIT)
+        w = weights[U(base + i)] + ((x[U(i)] * err + 8192) >> 14)
+        weights[U(base + i)] = min(max(w, -WEIGHT_LIMIT), WEIGHT_LIMIT)
