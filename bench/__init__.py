@@ -1,4 +1,7 @@
-"""bench: shoal measured against xz, zstd, bzip2 and brotli in the same run.
+"""bench: this repository's benchmark script over the evaluation corpus.
 
-Entry point: ``python bench/run.py --help`` (see bench/README.md).
+Entry point: ``python bench/run.py --help`` (see bench/README.md).  The
+measurement itself is the package's ``shoal bench`` (shoal/bench/); this
+folder adds the default corpus, the goals of issue 3 (goals.py) and a
+profiler for developers (profile_engine.py).
 """

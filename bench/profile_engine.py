@@ -43,12 +43,14 @@ def child(args, work: Path) -> None:
     preset = school.load(args.preset) if args.preset else school.level(args.level)
     data = np.frombuffer(Path(args.file).read_bytes()[:args.bytes], dtype=np.uint8).copy()
     out = np.empty(data.size + 1024, dtype=np.uint8)
-    engine.code_block(data[:100].copy(), 100, out, False, preset.fish, preset.cfg, np.zeros(0))
+    engine.code_block(data[:100].copy(), 100, out, False, preset.fish, preset.cfg, np.zeros(0),
+                      *engine.new_tables(100, preset.fish, preset.cfg))
     compiled = next(iter(engine._swim.overloads.values()))
     (work / "swim.o").write_bytes(compiled.library._get_compiled_object())
     (work / "addr").write_text(str(compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)))
     t = time.process_time()
-    engine.code_block(data, data.size, out, False, preset.fish, preset.cfg, np.zeros(0))
+    engine.code_block(data, data.size, out, False, preset.fish, preset.cfg, np.zeros(0),
+                      *engine.new_tables(data.size, preset.fish, preset.cfg))
     (work / "seconds").write_text(str(time.process_time() - t))
 
 

@@ -1,5 +1,5 @@
-"""bench/: one tiny end-to-end run (shoal -1 plus the installed peers plus a broken peer),
-and the PEERS.md parser and totals on their own."""
+"""shoal bench (shoal/bench/) and bench/run.py: one tiny end-to-end run (shoal -1 plus the installed
+peers plus a broken peer), the thin script with its goals, and the pieces on their own."""
 import json
 import random
 import shutil
@@ -11,9 +11,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import corpus, measure, report, run  # noqa: E402
+from bench import goals, run  # noqa: E402
+from shoal.bench import corpus, main as bench_main, measure, plot, report  # noqa: E402
 
 BROKEN = "broken=cat {src};sh -c 'tr a b < \"$0\"' {src}"     # "decompresses" a into b
+INSTALLED = [name for name in ("xz", "zstd", "bzip2", "brotli") if shutil.which(name)]
 
 
 def tiny_text(path: Path) -> Path:
@@ -27,18 +29,16 @@ def tiny_text(path: Path) -> Path:
 def bench_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bench")
     sample = tiny_text(tmp / "sample.txt")
-    out_json, out_md = tmp / "out.json", tmp / "out.md"
-    installed = [name for name in ("xz", "zstd", "bzip2", "brotli") if shutil.which(name)]
-    rc = run.main([str(sample), "--levels", "1", "--peers", ",".join(installed), "--peer", BROKEN,
-                   "--json", str(out_json), "--markdown", str(out_md), "--quiet"])
-    return rc, json.loads(out_json.read_text()), out_md.read_text(), installed, sample
+    out_json, out_md, out_png = tmp / "out.json", tmp / "out.md", tmp / "out.png"
+    rc = bench_main([str(sample), "--levels", "1", "--peers", ",".join(INSTALLED), "--peer", BROKEN,
+                     "--json", str(out_json), "--markdown", str(out_md), "--plot", str(out_png), "--quiet"])
+    return rc, json.loads(out_json.read_text()), out_md.read_text(), sample, out_png
 
 
 def test_rows_and_round_trips(bench_run):
-    rc, data, _, installed, sample = bench_run
+    rc, data, _, sample, _ = bench_run
     rows = {r["tool"]: r for r in data["results"]}
-    expected = {"shoal -1", "broken"} | {measure.PEERS[n].name for n in installed}
-    assert set(rows) == expected
+    assert set(rows) == {"shoal -1", "broken"} | {measure.PEERS[n].name for n in INSTALLED}
     size = sample.stat().st_size
     for tool, r in rows.items():
         if tool == "broken":
@@ -58,24 +58,60 @@ def test_broken_peer_is_a_loud_failure(bench_run):
     assert "FAIL: round trip MISMATCH" in markdown
 
 
-def test_markdown_has_tables_and_goals(bench_run):
-    _, data, markdown, installed, _ = bench_run
-    for title in ("### Per file", "### Totals", "### Goals (issue 3)"):
+def test_tables_and_plot(bench_run):
+    _, _, markdown, _, png = bench_run
+    for title in ("### Per file", "### Totals", "### shoal larger than xz -9e"):
         assert title in markdown
-    assert any(g["goal"].startswith("-T 2") and g["result"] == "not measured" for g in data["goals"])
-    if "xz" in installed:
+    if "xz" in INSTALLED:
         assert "| 1.00 |" in markdown        # xz's own ratio to itself
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_script_keeps_its_goals(tmp_path):
+    """bench/run.py: the same run plus the goals table (no shoal level here, so it is quick)."""
+    sample = tiny_text(tmp_path / "sample.txt")
+    out_json, out_md = tmp_path / "out.json", tmp_path / "out.md"
+    rc = run.main([str(sample), "--levels", "", "--peers", ",".join(INSTALLED[:1]),
+                   "--json", str(out_json), "--markdown", str(out_md), "--quiet"])
+    assert rc == 0
+    assert "### Goals (issue 3)" in out_md.read_text()
+    data = json.loads(out_json.read_text())
+    assert any(g["goal"].startswith("-T 2") and g["result"] == "not measured" for g in data["goals"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["/no/such/file"], "no such file or directory"),
+    (["EMPTY"], "empty file"),
+    (["DIR"], "directory has no files"),
+    (["SAMPLE", "--levels", "12"], "--levels must be in 1..9"),
+    (["SAMPLE", "--peers", "nosuch"], "unknown peer"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "dir").mkdir()
+    names = {"EMPTY": tmp_path / "empty", "DIR": tmp_path / "dir", "SAMPLE": tiny_text(tmp_path / "s.txt")}
+    assert bench_main([str(names.get(a, a)) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_peer_from_a_program_path():
+    name, peer = measure.parse_peer("paq8px=/opt/paq 8/paq8px")
+    assert name == "paq8px" and peer.name == "paq8px -8"
+    assert peer.compress == "'/opt/paq 8/paq8px' -8 {src} {dst}" and peer.program == "/opt/paq 8/paq8px"
+    with pytest.raises(Exception, match="NAME=COMMAND"):
+        measure.parse_peer("mine=gzip")
 
 
 def test_failing_command_is_reported(tmp_path):
-    item = corpus.collect([str(tiny_text(tmp_path / "t.txt"))], peers={})[0]
+    (item,), _ = corpus.collect([str(tiny_text(tmp_path / "t.txt"))], peers={})
     peer = measure.Peer("false", "false {src}", "cat {src}")
     result = measure.measure_peer(peer, item)
     assert not result.ok and "exited 1" in result.error
 
 
 def test_peers_md_parser():
-    rows = corpus.parse_peers()
+    rows = corpus.parse_peers(goals.CORPUS / "PEERS.md")
     if not rows:
         pytest.skip("../shared/corpus/PEERS.md not present")
     assert rows["canterbury/grammar.lsp"]["text"] and not rows["calgary/geo"]["text"]
@@ -94,7 +130,7 @@ def test_totals_leave_out_contained_files():
     assert all("enwik/enwik_1m" not in [f.name for f in members] for members in groups.values())
 
 
-def test_goals_are_computed_from_the_results():
+def _results():
     def item(name, size, text=True):
         return corpus.InputFile(Path(name), name, name.split("/")[0], size, text, "PEERS.md")
     files = [item("canterbury/a.txt", 1000), item("large/b.so", 4_000_000, text=False)]
@@ -105,12 +141,31 @@ def test_goals_are_computed_from_the_results():
         R("large/b.so", "large", False, "shoal -6", 4_000_000, 1_100, 8.0, 2.0, 1200, 1.0, True),
         R("large/b.so", "large", False, "xz -9e", 4_000_000, 1_000, 2.0, 0.1, 90, None, True),
     ]
-    got = {row[0]: row[1] for row in report.goals(results, files).rows}
+    return results, files
+
+
+def test_goals_are_computed_from_the_results():
+    results, files = _results()
+    got = {row[0]: row[1] for row in goals.goals(results, files).rows}
     assert got["-6 >= 20% smaller than xz -9e over the text files"] == "met"           # 0.70
     assert got["-6 not larger than xz -9e on any file"] == "NOT met"                   # b.so
     assert got["-6 >= 1 MB/s compress and decompress, 1 thread, on enwik_4m and large/"] == "NOT met"
     assert got["-6 peak RSS <= 1 GB (1000 MB)"] == "NOT met"
     assert report.larger_than_xz(results) == [("large/b.so", "shoal -6", 1_100, 1_000)]
+
+
+def test_every_figure_has_its_ratio_to_xz():
+    results, files = _results()
+    table = report.totals_table(results, files)
+    assert [c for c in table.columns if c != "x xz"][-4:] == ["bpb", "comp MB/s", "decomp MB/s", "peak RSS MB"]
+    row = [r for r in table.rows if r[2] == "shoal -6"][-1]    # the "all files" group
+    assert row[3:6] == ["1,800", "0.00360", "0.900"]           # bytes, bpb, 1,800 / xz's 2,000
+    assert row[6:8] == ["0.500", "0.251"]                      # 4.001 MB in 8.01 s; xz took 2.01 s
+    assert row[-2:] == ["1,200", "13.3"]                       # peak RSS 1200 MB, xz's 90 MB
+
+
+def test_pareto_front():
+    assert plot.pareto([(1, 5), (2, 4), (3, 1), (0.5, 4), (2, 2)]) == [(1, 5), (2, 4), (3, 1)]
 
 
 @pytest.mark.parametrize("gnu_time", [True, False])

@@ -1,21 +1,21 @@
 """Which files to measure, which of them are text, and what PEERS.md says about them.
 
-The evaluation corpus lives in ``../shared/corpus`` beside the repository
-(canterbury/, calgary/, enwik/, large/).  train/ is for tuning only and is
-never picked by default.  PEERS.md there holds, per file, a "text" column and
-the sizes that reference compressors reached (paq8px -8 and lpaq1 9 among
-them); we read both so the bench can (a) total the text files exactly as
-PEERS.md does and (b) show the strong compressors we do not run ourselves.
+Files are labelled folder/name (canterbury/alice29.txt).  A corpus folder's
+parent may hold a PEERS.md, as ../shared/corpus does: its per-file tables
+give each file's "text" column and the sizes strong compressors reached
+(paq8px -8 and lpaq1 9 among them).  The bench reads both so that it can
+(a) total the text files exactly as PEERS.md does and (b) show the strong
+compressors it does not run itself.  A file that no PEERS.md lists is
+guessed to be text or binary from its bytes.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
-EVAL_FOLDERS = ("canterbury", "calgary", "enwik", "large")
+from .. import inputs
 
 # A file left out of totals when its superset is measured in the same run
 # (PEERS.md: enwik_1m is the first 1,000,000 bytes of enwik_4m).
@@ -29,7 +29,7 @@ REFERENCE_COLUMNS = {"paq8px -8": "paq8px v216 -8", "lpaq1 9": "lpaq1 9"}
 class InputFile:
     path: Path
     name: str          # label, e.g. "canterbury/grammar.lsp"
-    folder: str        # e.g. "canterbury" (or the parent folder's name)
+    folder: str        # e.g. "canterbury" (the parent folder's name)
     size: int
     text: bool
     text_source: str   # "PEERS.md" or "guessed"
@@ -42,7 +42,8 @@ def _number(cell: str) -> int | None:
     return int(match.group(1).replace(",", "")) if match else None
 
 
-def parse_peers(path: Path = CORPUS / "PEERS.md") -> dict[str, dict]:
+@lru_cache(maxsize=8)
+def parse_peers(path: Path) -> dict[str, dict]:
     """Per-file rows of PEERS.md's size tables: {"canterbury/x": {"text": bool, column: int|None}}."""
     rows: dict[str, dict] = {}
     if not path.is_file():
@@ -71,41 +72,27 @@ def parse_peers(path: Path = CORPUS / "PEERS.md") -> dict[str, dict]:
 
 def looks_like_text(path: Path) -> bool:
     """Guess for files PEERS.md does not list: no NUL bytes, >= 95% printable/whitespace."""
-    head = path.read_bytes()[:65536]
-    if not head:
-        return True
+    head = inputs.read(path, 65536)
     if b"\0" in head:
         return False
     printable = sum(b >= 32 or b in (9, 10, 13) for b in head)
     return printable >= 0.95 * len(head)
 
 
-def _label(path: Path) -> tuple[str, str]:
-    """Corpus files are named folder/file; anything else by its parent folder too."""
-    return f"{path.parent.name}/{path.name}", path.parent.name
-
-
-def collect(args: list[str], peers: dict[str, dict] | None = None) -> list[InputFile]:
-    """Expand FILES and DIRS (default: the evaluation folders) into InputFiles."""
-    peers = parse_peers() if peers is None else peers
-    targets = [Path(a) for a in args] or [CORPUS / f for f in EVAL_FOLDERS]
-    paths: list[Path] = []
-    for target in targets:
-        if target.is_dir():
-            paths += sorted(p for p in target.iterdir() if p.is_file() and not p.name.startswith("."))
-        elif target.is_file():
-            paths.append(target)
-        else:
-            raise SystemExit(f"bench: no such file or directory: {target}")
+def collect(args: list[str], peers: dict[str, dict] | None = None) -> tuple[list[InputFile], list[str]]:
+    """FILES and DIRS as InputFiles (and notes on skipped files).  `peers` replaces the
+    PEERS.md found beside each file's folder (tests pass {} for none)."""
+    paths, notes = inputs.expand(args)
     files = []
     for path in paths:
-        name, folder = _label(path)
-        row = peers.get(name)
-        if row is not None and (CORPUS / name).resolve() == path.resolve():
+        name, folder = f"{path.parent.name}/{path.name}", path.parent.name
+        table = parse_peers(path.resolve().parent.parent / "PEERS.md") if peers is None else peers
+        row = table.get(name)
+        if row is not None:
             text, source = row["text"], "PEERS.md"
             reference = {k: row.get(col) for k, col in REFERENCE_COLUMNS.items()}
             reference["xz -9e"] = row.get("xz -9e")
         else:
             text, source, reference = looks_like_text(path), "guessed", {}
         files.append(InputFile(path, name, folder, path.stat().st_size, text, source, reference))
-    return files
+    return files, notes

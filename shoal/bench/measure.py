@@ -5,10 +5,10 @@ same way: the peak resident set of that process alone, as GNU time's %M
 reports it (``os.wait4``'s ``ru_maxrss`` when GNU time is missing; see
 run_child for why we prefer GNU time).  Wall time is ``time.perf_counter``
 around the child.  For a peer (xz, zstd, ...) that includes starting the process, a few
-milliseconds that only matter on tiny files.  shoal runs in bench/worker.py,
-a fresh Python per (file, level) that warms the Numba JIT up first and times
-compress/decompress in-process, so its compile time is excluded from MB/s and
-reported on its own.
+milliseconds that only matter on tiny files.  shoal runs in worker.py
+(``python -m shoal.bench.worker``), a fresh Python per (file, level) that
+warms the Numba JIT up first and times compress/decompress in-process, so its
+compile time is excluded from MB/s and reported on its own.
 
 A peer's command is a template: ``{src}`` is the input path, ``{dst}`` the
 output path.  A template without ``{dst}`` writes to stdout, which goes to
@@ -28,7 +28,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-WORKER = Path(__file__).resolve().parent / "worker.py"
+from ..errors import ShoalError
+
+WORKER = "shoal.bench.worker"
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Peer:
     name: str            # label in the tables, e.g. "xz -9e"
     compress: str        # command templates with {src} and {dst}
     decompress: str
-    default: bool = True  # run when --peers is not given (and the tool is installed)
+    slow: bool = False    # a few KB/s: bench/run.py leaves it out unless asked for
 
     @property
     def program(self) -> str:
@@ -46,21 +48,29 @@ class Peer:
 PEERS = {
     "xz": Peer("xz -9e", "xz -9e -k -c {src}", "xz -d -c {src}"),
     "zstd": Peer("zstd -19", "zstd -19 -q -c {src}", "zstd -d -q -c {src}"),
+    "zstd22": Peer("zstd -22 --long", "zstd --ultra -22 --long=27 -q -c {src}", "zstd -d --long=27 -q -c {src}"),
     "bzip2": Peer("bzip2 -9", "bzip2 -9 -k -c {src}", "bzip2 -d -c {src}"),
     "brotli": Peer("brotli -q 11 -w 24", "brotli -q 11 -w 24 -c {src}", "brotli -d -c {src}"),
     "7z": Peer("7z PPMd (.7z file)", "7z a -bd -t7z -m0=PPMd -mx=9 -mmt=1 {dst}.7z {src}", "7z e -so {src}.7z"),
     "lpaq1": Peer("lpaq1 9", "lpaq1 9 {src} {dst}", "lpaq1 d {src} {dst}"),
-    # Far too slow (a few KB/s) to run by default; ask with --peers paq8px.
-    "paq8px": Peer("paq8px -8", "paq8px -8 {src} {dst}", "paq8px -d {src} {dst}", default=False),
+    "paq8px": Peer("paq8px -8", "paq8px -8 {src} {dst}", "paq8px -d {src} {dst}", slow=True),
+    "cmix": Peer("cmix", "cmix -c {src} {dst}", "cmix -d {src} {dst}", slow=True),
 }
 
 
 def parse_peer(spec: str) -> tuple[str, Peer]:
-    """'--peer NAME=COMPRESS;DECOMPRESS' -> a custom peer (templates as above)."""
-    name, _, commands = spec.partition("=")
-    compress, sep, decompress = commands.partition(";")
+    """--peer NAME=CMD: a known peer (paq8px, cmix, ...) run from the program CMD;
+    --peer NAME=COMPRESS;DECOMPRESS: a peer of your own (templates as above)."""
+    name, _, command = spec.partition("=")
+    compress, sep, decompress = command.partition(";")
+    if name in PEERS and command.strip() and not sep:
+        known = PEERS[name]
+        program = shlex.quote(command.strip())
+        compress, decompress = (f"{program} {t.split(' ', 1)[1]}" for t in (known.compress, known.decompress))
+        return name, Peer(known.name, compress, decompress, slow=known.slow)
     if not name or not sep or not compress.strip() or not decompress.strip():
-        raise SystemExit(f"bench: --peer wants NAME=COMPRESS;DECOMPRESS, got {spec!r}")
+        raise ShoalError(f"--peer wants NAME=COMMAND (NAME one of {', '.join(PEERS)}) or "
+                         f"NAME=COMPRESS;DECOMPRESS, got {spec!r}")
     return name, Peer(name, compress.strip(), decompress.strip())
 
 
@@ -188,8 +198,8 @@ def measure_peer(peer: Peer, item, repeat: int = 1) -> Result:
 
 def run_worker(path: Path, level: int, repeat: int = 1, threads: int = 1,
                block_size: int | None = None) -> tuple[dict, float]:
-    """Run bench/worker.py in a fresh interpreter: (its JSON report, peak RSS MB from wait4)."""
-    argv = [sys.executable, str(WORKER), str(path), "--level", str(level),
+    """Run worker.py in a fresh interpreter: (its JSON report, peak RSS MB)."""
+    argv = [sys.executable, "-m", WORKER, str(path), "--level", str(level),
             "--repeat", str(repeat), "--threads", str(threads)]
     if block_size:
         argv += ["--block-size", str(block_size)]
@@ -225,7 +235,7 @@ def available(names: list[str], custom: dict[str, Peer]) -> tuple[list[Peer], li
     for name in names:
         peer = custom.get(name) or PEERS.get(name)
         if peer is None:
-            raise SystemExit(f"bench: unknown peer {name!r} (known: {', '.join(PEERS)})")
+            raise ShoalError(f"unknown peer {name!r} (known: {', '.join(PEERS)}; or --peer NAME=...)")
         if name in custom or shutil.which(peer.program):
             chosen.append(peer)
         else:

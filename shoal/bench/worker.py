@@ -1,6 +1,6 @@
 """Measure shoal on one file at one level, in a process of its own.
 
-    python bench/worker.py FILE --level 6 [--repeat 3] [--threads 1] [--block-size BYTES]
+    python -m shoal.bench.worker FILE --level 6 [--repeat 3] [--threads 1] [--block-size BYTES]
 
 Prints one JSON object on stdout (the last line):
 
@@ -10,15 +10,10 @@ Prints one JSON object on stdout (the last line):
     model_mb (the preset's model memory), self_rss_mb (this process's peak RSS).
 
 The file is read into memory before the clock starts; each timing covers
-one call of compress or of decompress on the whole file, and every
-decompressed result is compared with the original.  bench/run.py starts one
+one call of shoal.compress or shoal.decompress on the whole file, and every
+decompressed result is compared with the original.  The bench starts one
 worker per (file, level) so that each measures its own peak RSS from a
 fresh interpreter, just as a peer's process does.
-
-Backend: shoal.compress / shoal.decompress (the archive format, with
-threads and block size) when the package offers them; otherwise the bare
-blocks of shoal.school.compress_block (no container, single-threaded),
-which the report names as its backend.
 """
 from __future__ import annotations
 
@@ -32,70 +27,25 @@ import time
 from pathlib import Path
 
 WARMUP_INPUT = b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + bytes(range(256))
+BACKEND = "shoal.compress"
 
 
-def api_backend(level: int, threads: int, block_size: int | None):
-    """(compress, decompress) through the archive API."""
-    import shoal
-
-    def compress(data: bytes) -> bytes:
-        return shoal.compress(data, level=level, threads=threads, block_size=block_size)
-
-    def decompress(blob: bytes) -> bytes:
-        return shoal.decompress(blob, threads=threads)
-
-    return compress, decompress
-
-
-def block_backend(level: int, block_size: int | None):
-    """(compress, decompress) over bare school blocks: sizes without container overhead."""
-    from shoal import school
-
-    preset = school.level(level)
-    step = block_size or preset.block_size
-
-    def compress(data: bytes) -> list[tuple[int, bytes | None, bytes]]:
-        blocks = [data[i:i + step] for i in range(0, len(data), step)]
-        return [(len(b), school.compress_block(b, preset), b) for b in blocks]
-
-    def decompress(coded) -> bytes:
-        parts = [raw if payload is None else school.decompress_block(payload, n, preset)
-                 for n, payload, raw in coded]
-        return b"".join(parts)
-
-    return compress, decompress
-
-
-def packed_bytes(coded) -> bytes:
-    """The bytes a coded result stands for (for its size and digest)."""
-    if isinstance(coded, (bytes, bytearray)):
-        return bytes(coded)
-    return b"".join(raw if payload is None else payload for _, payload, raw in coded)
-
-
-def choose_backend(level: int, threads: int, block_size: int | None):
-    import shoal
-    if callable(getattr(shoal, "compress", None)) and callable(getattr(shoal, "decompress", None)):
-        return "shoal.compress", api_backend(level, threads, block_size)
-    return "school.compress_block (no container, 1 thread)", block_backend(level, block_size)
-
-
-def timed(fn, arg):
+def timed(fn, *args, **kwargs):
     start = time.perf_counter()
-    value = fn(arg)
+    value = fn(*args, **kwargs)
     return value, time.perf_counter() - start
 
 
 def measure(path: Path, level: int, repeat: int, threads: int, block_size: int | None) -> dict:
-    report = {"ok": False, "error": None, "level": level, "threads": threads,
-              "block_size": block_size, "file": str(path)}
+    import shoal
     from shoal import school
-    report["model_mb"] = round(school.level(level).memory_bytes() / 1e6, 1)
-    report["block_size"] = block_size or school.level(level).block_size
-    report["backend"], (compress, decompress) = choose_backend(level, threads, block_size)
+    report = {"ok": False, "error": None, "backend": BACKEND, "level": level, "threads": threads,
+              "file": str(path), "model_mb": round(school.level(level).memory_bytes() / 1e6, 1),
+              "block_size": block_size or school.level(level).block_size}
+    options = {"level": level, "threads": threads, "block_size": block_size}
 
     start = time.perf_counter()
-    if decompress(compress(WARMUP_INPUT)) != WARMUP_INPUT:
+    if shoal.decompress(shoal.compress(WARMUP_INPUT, **options), threads=threads) != WARMUP_INPUT:
         report["error"] = "round trip MISMATCH on the warm-up input"
         return report
     report["warmup_s"] = time.perf_counter() - start
@@ -104,15 +54,14 @@ def measure(path: Path, level: int, repeat: int, threads: int, block_size: int |
     report["size"] = len(data)
     comp_times, decomp_times = [], []
     for _ in range(repeat):
-        coded, seconds = timed(compress, data)
+        packed, seconds = timed(shoal.compress, data, **options)
         comp_times.append(seconds)
-        packed = packed_bytes(coded)
         if report.get("compressed") not in (None, len(packed)):
             report["error"] = "compressed size changed between repeats"
             return report
         report["compressed"] = len(packed)
         report["digest"] = hashlib.blake2b(packed, digest_size=16).hexdigest()
-        restored, seconds = timed(decompress, coded)
+        restored, seconds = timed(shoal.decompress, packed, threads=threads)
         decomp_times.append(seconds)
         if restored != data:
             report["error"] = "round trip MISMATCH: decompressed bytes differ from the original"
@@ -123,7 +72,7 @@ def measure(path: Path, level: int, repeat: int, threads: int, block_size: int |
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m shoal.bench.worker", description=__doc__.split("\n")[0])
     ap.add_argument("file", type=Path)
     ap.add_argument("--level", type=int, default=6)
     ap.add_argument("--repeat", type=int, default=1)

@@ -1,0 +1,141 @@
+"""shoal score: bits per byte and compression ratio of models on files.
+
+    shoal score MODEL FILE|DIR...
+    shoal score -m MODEL [-m MODEL ...] FILE|DIR...
+
+Each MODEL scores each file; the table gives bytes, the ideal code length in
+bits, bits per byte, the compression ratio 8/bpb and, for shoal models, the
+real coded size, which must agree with the ideal length (checked: a
+disagreement is a loud failure and exit status 1).
+"""
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+from .. import inputs
+from ..cli_tools import ERROR, OK, ToolParser, UsageError, progress, run_tool, size_argument, say
+from ..errors import ShoalError
+from ..report_table import console, to_rich, write_text
+from . import report
+from .models import FISH_NAMES, coded_size_problem, resolve
+
+PROG = "shoal score"
+
+EPILOG = f"""\
+MODEL is one of:
+  -6, 6, level6      a shoal level (1..9)
+  FILE.yaml|.json    a shoal preset file
+  order2, word1 ...  a single fish, coded through the school's mixer and APMs:
+{textwrap.fill(FISH_NAMES, 79, initial_indent=" " * 21, subsequent_indent=" " * 21)}
+  uniform, laplace   reference models: 8 bits a byte; adaptive order-0 counts
+  FILE.safetensors   a neural fish (not built yet)
+  hf:DIR             a local Hugging Face causal LM directory (shoal[hf]; never downloads)
+
+Several models: repeat -m (then every positional argument is an input):
+  shoal score -m -1 -m -6 -m order2 -m hf:./gpt2 ../shared/corpus/canterbury
+
+Bits per byte are ideal code lengths (-sum log2 p over the bytes, or over the
+tokens for hf: models, divided by the number of bytes).  A directory means the
+files directly in it.  --json - / --csv - print to stdout instead of the table.
+Exit status: 0 ok, 1 error (bad input, or a coded size that disagrees with
+the ideal length)."""
+
+
+def build_parser() -> ToolParser:
+    ap = ToolParser(prog=PROG, description=__doc__.split("\n")[0], epilog=EPILOG,
+                    usage="%(prog)s [-m MODEL]... [options] [MODEL] FILE|DIR...")
+    ap.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="inputs (MODEL first when no -m is given)")
+    ap.add_argument("-m", "--model", action="append", default=[], metavar="MODEL", help="a model; repeat for more")
+    ap.add_argument("--max-bytes", type=size_argument, metavar="N",
+                    help="score only the first N bytes of each file (suffixes K, M, G)")
+    out = ap.add_argument_group("output")
+    out.add_argument("--json", metavar="FILE", help="write the results as JSON ('-': stdout, no table)")
+    out.add_argument("--csv", metavar="FILE", help="write the per-file rows as CSV ('-': stdout, no table)")
+    out.add_argument("--by-position", action="store_true",
+                     help="also bpb by position in the file (buckets 0-128, 128-256, 256-512, ... bytes)")
+    out.add_argument("--bucket-size", type=size_argument, metavar="N",
+                     help="with --by-position/--plot: equal buckets of N bytes instead")
+    out.add_argument("--plot", metavar="FILE.png", help="plot bpb by position, one line per model (matplotlib)")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    hf = ap.add_argument_group("Hugging Face models (hf:DIR)")
+    hf.add_argument("--context", type=int, metavar="N", help="window in tokens (default: the model's maximum)")
+    hf.add_argument("--stride", type=int, metavar="N",
+                    help="tokens the window moves each step; every token has >= context-stride tokens "
+                         "before it (default: half the context)")
+    hf.add_argument("--batch-size", type=int, default=2, metavar="N", help="windows per forward pass (default 2)")
+    return ap
+
+
+def parse_args(argv: list[str]):
+    args = build_parser().parse_args(argv)
+    if not args.model:
+        args.model, args.inputs = args.inputs[:1], args.inputs[1:]
+    if not args.inputs:
+        raise UsageError("give a MODEL and at least one FILE or DIR")
+    if args.bucket_size and not (args.by_position or args.plot):
+        raise UsageError("--bucket-size goes with --by-position or --plot")
+    if "-" in (args.json, args.csv) and args.json == args.csv:
+        raise UsageError("--json - and --csv - cannot both go to stdout")
+    return args
+
+
+def labels(files: list[Path]) -> dict[Path, str]:
+    """Short names for the tables (folder/file), or the paths as given where two would clash."""
+    short = {p: f"{p.parent.name}/{p.name}" if p.parent.name else p.name for p in files}
+    return short if len(set(short.values())) == len(files) else {p: str(p) for p in files}
+
+
+def score_all(models, files, args, notes) -> list[report.Result]:
+    """Every model on every file, in that order, with the coded-size check."""
+    sizes = [min(p.stat().st_size, args.max_bytes or sys.maxsize) for p in files]
+    profiles = args.by_position or args.plot
+    names = labels(files)
+    results = []
+    with progress(sum(sizes) * len(models), enabled=not args.quiet) as advance:
+        for model in models:
+            for path in files:
+                advance(0, f"{model.name} {path.name}")
+                data = inputs.read(path, args.max_bytes)
+                try:
+                    score = model.score(data, advance)
+                except ShoalError as error:
+                    raise ShoalError(f"{path}: {model.name}: {error}") from None
+                result = report.Result(model.name, names[path], score, problem=coded_size_problem(score))
+                if profiles:
+                    result.profile = report.profile(score, args.bucket_size)
+                score.costs, score.ends = score.costs.sum(keepdims=True), None   # free the per-byte arrays
+                results.append(result)
+                if result.problem:
+                    say(PROG, f"CHECK FAILED: {model.name} on {path}: {result.problem}")
+    if args.max_bytes:
+        notes.append(f"each file cut to its first {args.max_bytes:,} bytes (--max-bytes)")
+    return results
+
+
+def work(argv: list[str]) -> int:
+    args = parse_args(argv)
+    files, notes = inputs.expand(args.inputs)
+    hf_options = {"context": args.context, "stride": args.stride, "batch_size": args.batch_size}
+    models = [resolve(spec, hf_options) for spec in args.model]
+    results = score_all(models, files, args, notes)
+    if args.json:
+        write_text(args.json, report.to_json(results, notes))
+    if args.csv:
+        write_text(args.csv, report.to_csv_text(results))
+    if "-" not in (args.json, args.csv):
+        out = console()
+        out.print(to_rich(report.score_table(results, notes)))
+        if args.by_position:
+            out.print(to_rich(report.position_table(results)))
+    if args.plot:
+        report.plot(results, args.plot, log_positions=not args.bucket_size)
+        if not args.quiet:
+            sys.stdout.flush()                     # the tables first, then this line on stderr
+            say(PROG, f"plot written to {args.plot}")
+    return ERROR if any(r.problem for r in results) else OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv)
