@@ -18,7 +18,7 @@ from .contexts import H_C4, H_C8, combine, hash3, predicted_bit
 from .prefetch import prefetch
 
 PTR, LENGTH, PREDICTED, PENDING = 0, 1, 2, 3   # PENDING: hash prefetched, not yet read
-MAX_VERIFY = 400
+MAX_VERIFY = 48
 
 
 @njit(cache=True, nogil=True)

@@ -28,7 +28,8 @@ def compress_block(data, preset: Preset) -> bytes | None:
     if buf.size == 0:
         return b""
     out = np.empty(buf.size, dtype=np.uint8)
-    written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, _NO_COST)
+    written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, _NO_COST,
+                                *engine.new_tables(buf.size, preset.fish, preset.cfg))
     if written < 0 or written >= buf.size:
         return None
     return out[:written].tobytes()
@@ -49,7 +50,8 @@ def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
     for room in (2 * buf.size + 64, 12 * buf.size + 64):
         cost[:] = 0.0
         out = np.empty(room, dtype=np.uint8)
-        written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, cost)
+        written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, cost,
+                                    *engine.new_tables(buf.size, preset.fish, preset.cfg))
         if written >= 0:
             break
     return cost, int(written)
@@ -61,7 +63,8 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
         return b""
     src = np.frombuffer(payload, dtype=np.uint8).copy()
     buf = np.empty(size, dtype=np.uint8)
-    used = engine.code_block(buf, size, src, True, preset.fish, preset.cfg, _NO_COST)
+    used = engine.code_block(buf, size, src, True, preset.fish, preset.cfg, _NO_COST,
+                             *engine.new_tables(size, preset.fish, preset.cfg))
     if used != len(payload):
         # The decoder consumes exactly what the encoder wrote; anything else
         # means the payload is not what was coded.

@@ -93,29 +93,45 @@ def _gate_select(kind, c0, c1, bitpos, match_len, match_bit, known, column_bucke
 
 
 @njit(cache=True, nogil=True)
-def code_block(buf, n, payload, decode, fish, cfg, cost):
+def _layout(n, fish, cfg):
+    """Where each context fish's table starts in the one array that holds
+    them all, its slots, and the match table's entries, for a block of n
+    bytes.  A block touches at most 2n slots per fish: tables larger than
+    that only cost time, so small blocks get small tables.  Both sides know
+    n, so they agree."""
+    nf = fish.shape[0]
+    fit_bits = 12
+    while (1 << fit_bits) < 2 * n and fit_bits < 30:
+        fit_bits += 1
+    base = np.zeros(nf + 1, dtype=np.int64)
+    nslots = np.zeros(nf, dtype=np.int64)
+    for i in range(nf):
+        nslots[i] = 1 << min(fish[i, 2], fit_bits)
+        base[i + 1] = base[i] + nslots[i] * SLOT_BYTES
+    match_slots = 1 << min(cfg[C_MATCH_BITS], fit_bits) if cfg[C_MATCH_BITS] > 0 else 1
+    return base, nslots, match_slots, fit_bits
+
+
+def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The block's two large tables, zeroed: the context fish's slots and the
+    match fish's index.  Allocated here, by NumPy, because NumPy asks the
+    kernel for huge pages (madvise) and Numba's allocator does not: with
+    4 KB pages nearly every slot lookup also misses the TLB."""
+    base, _, match_slots, _ = _layout(n, fish, cfg)
+    return np.zeros(int(base[-1]), dtype=np.uint8), np.zeros(int(match_slots), dtype=np.int32)
+
+
+@njit(cache=True, nogil=True)
+def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     """Encode buf[:n] into payload, or (decode=True) decode payload into
     buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
     out of room in payload, which the caller treats as incompressible.
 
     cost: float64[n] to receive each byte's ideal code length in bits
-    (-log2 of the probabilities the coder was given), or an empty array."""
+    (-log2 of the probabilities the coder was given), or an empty array.
+    tables, match_table: zeroed, as new_tables(n, fish, cfg) makes them."""
     nf = fish.shape[0]
-    # A block of n bytes touches at most 2n slots per fish: tables larger
-    # than that only cost time, so small blocks get small tables.  Both
-    # sides know n, so they agree.
-    fit_bits = 12
-    while (1 << fit_bits) < 2 * n and fit_bits < 30:
-        fit_bits += 1
-    # context fish: all tables in one array
-    base = np.zeros(nf, dtype=np.int64)
-    nslots = np.zeros(nf, dtype=np.int64)
-    total = 0
-    for i in range(nf):
-        base[i] = total
-        nslots[i] = 1 << min(fish[i, 2], fit_bits)
-        total += nslots[i] * SLOT_BYTES
-    tables = np.zeros(total, dtype=np.uint8)
+    base, nslots, _, fit_bits = _layout(n, fish, cfg)
     slot = np.zeros(nf, dtype=np.int64)
     hashes = np.zeros(nf, dtype=np.int64)
     states = np.zeros(nf, dtype=np.int64)
@@ -125,7 +141,6 @@ def code_block(buf, n, payload, decode, fish, cfg, cost):
     hist, record = new_history()
 
     use_match = cfg[C_MATCH_BITS] > 0
-    match_table = np.zeros(1 << min(cfg[C_MATCH_BITS], fit_bits) if use_match else 1, dtype=np.int32)
     match_state = new_match_state()
     match_sm = new_statemap(np.full(64, 32768, dtype=np.int32))
 
@@ -135,12 +150,12 @@ def code_block(buf, n, payload, decode, fish, cfg, cost):
     col_idx = np.zeros(COLUMN_VOTES, dtype=np.int64)
 
     nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) + 1
-    x = np.zeros(nin, dtype=np.int32)
+    x = np.zeros((nin + 7) & ~7, dtype=np.int32)
 
     ngates = cfg[C_NGATES]
     gate_base = np.zeros(ngates + 1, dtype=np.int64)
     for g in range(ngates):
-        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * nin
+        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * x.shape[0]
     weights = np.full(gate_base[ngates], (1 << 17) // nin, dtype=np.int32)
     gate_sel = np.zeros(ngates, dtype=np.int64)
     gate_dot = np.zeros(ngates + 1, dtype=np.int64)
@@ -304,8 +319,10 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
                 for g in range(ngates):
                     if cfg[C_GATE0 + g] == G_C0:
                         prefetch(weights, gate_base[g] + c0_next * nin)
-                prefetch(apm1, c0_next * 33)
-                prefetch(apm2, ((apm2_byte | c0_next) & apm2_mask) * 33)
+                # an APM row (33 points, 66 bytes) may straddle two lines
+                row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
+                prefetch(apm2, row2)
+                prefetch(apm2, row2 + 32)
             for i in range(nf):
                 st = states[U(i)]
                 tables[U(slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
