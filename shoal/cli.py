@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import stat
 import sys
 import threading
@@ -26,8 +25,8 @@ from contextlib import contextmanager
 
 from . import api, school
 from .cli_args import SUFFIX, TOOLS, UsageError, parse_args
-from .cli_io import (AtomicOutput, HashingReader, HashingSink, SpooledStdoutOutput,
-                     StdoutOutput, describe_os_error, remove_temporaries)
+from .cli_io import (AtomicOutput, HashingReader, HashingSink, SpooledStdoutOutput, StdoutOutput,
+                     describe_os_error, remove_temporaries, termination_as_interrupt)
 from .errors import ShoalError
 
 OK, ERROR, WARNING, INTERRUPTED = 0, 1, 2, 130
@@ -272,22 +271,6 @@ def _terminal_refusal(options) -> str | None:
     return None
 
 
-@contextmanager
-def _termination_as_interrupt():
-    """SIGTERM / SIGHUP roll back like Ctrl-C: the temporary output is removed."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    if threading.current_thread() is not threading.main_thread():
-        wanted = []                              # only the main thread may set handlers
-    previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def _in_worker(work, *args):
     """work(*args) on a worker thread, waited for in a way Ctrl-C can interrupt.
 
@@ -378,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shoal: {refusal}", file=sys.stderr)
         return ERROR
     try:
-        with _termination_as_interrupt():
+        with termination_as_interrupt():
             code = run(options)
     except BrokenPipeError:
         # The reader went away (shoal -dc x | head): stop quietly, and point

@@ -25,7 +25,7 @@ TOOLS = {"score": "bits per byte of a model (a level, a fish, a Hugging Face LM)
          "train": "train a neural fish",
          "evolve": "evolve a school's preset; merge fish"}
 
-EPILOG = f"""\
+EPILOG = """\
 Modes may also be given as a first word: shoal compress|decompress|test|list.
 
 Tools (shoal TOOL --help for each):

@@ -14,8 +14,11 @@ import hashlib
 import io
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
+from contextlib import contextmanager
 
 # Friendlier wording than strerror for the errors users meet most.
 _OS_ERROR_TEXT = {
@@ -348,3 +351,21 @@ class SpooledStdoutOutput(StdoutOutput):
         while chunk := self._spool.read(1 << 20):
             super().write(chunk)
         super().finish()
+
+
+@contextmanager
+def termination_as_interrupt():
+    """SIGTERM and SIGHUP (a batch system ending the job, a closed terminal)
+    stop the work like Ctrl-C: as a KeyboardInterrupt, so the same clean-up
+    runs (temporary outputs removed, a checkpoint kept)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        wanted = []                              # only the main thread may set handlers
+    previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,92 @@
+"""Fit the time proxy of space.yaml to this machine's engine (a developer tool).
+
+    python -m shoal.evolve.timing ../shared/corpus/train/*.txt [--sample 64K] [--repeats 3]
+
+Times levels 1..9 and variants of level 6 (gate subsets, learning skips,
+without the match or column fish) on a slice from the middle of each file,
+keeps the best of --repeats rounds of CPU time (time.thread_time: the
+least disturbed by other work on the machine; the rounds are interleaved),
+fits fitness.time_features to the times by least squares with non-negative
+coefficients, and prints the `time_model:` line for
+space.yaml with how far each preset's prediction is from its time.  Re-run
+it after the engine changes how its time splits between fish and mixers.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+
+import numpy as np
+
+from .. import school
+from ..cli_io import parse_size
+from .fitness import TrainingSet, time_cost, time_features
+
+
+def variants() -> dict:
+    """name -> preset spec: enough spread in every feature to fit them all."""
+    presets = {f"level{n}": school.level(n).spec for n in range(1, 10)}
+    base = school.level(6).spec
+    for gates in (["c0"], ["c0", "c1"], ["c0", "c1", "match", "order", "column"]):
+        presets[f"gates={'+'.join(gates)}"] = dict(copy.deepcopy(base), mixer=dict(base["mixer"], gates=gates))
+    for skip in (0, 16, 160):
+        presets[f"skip={skip}"] = dict(copy.deepcopy(base), mixer=dict(base["mixer"], skip=skip))
+    for kind in ("match", "column"):
+        presets[f"no {kind}"] = dict(copy.deepcopy(base), fish=[f for f in base["fish"] if f["kind"] != kind])
+    return presets
+
+
+def best_times(pieces, specs: list[dict], repeats: int) -> list[float]:
+    """CPU seconds of each spec over the pieces, the best of `repeats` rounds;
+    the rounds go over all specs in turn, so a busy spell hits them alike."""
+    presets = [school.from_dict(spec) for spec in specs]
+    best = [float("inf")] * len(presets)
+    for _ in range(repeats):
+        for i, preset in enumerate(presets):
+            start = time.thread_time()
+            for piece in pieces:
+                school.score_block(piece, preset)
+            best[i] = min(best[i], time.thread_time() - start)
+    return best
+
+
+def fit(rows: list[tuple[dict, float]]) -> dict:
+    """Least squares with every coefficient >= 0 (drop the negative ones, refit)."""
+    names = list(time_features(rows[0][0]))
+    active = list(names)
+    while True:
+        X = np.array([[time_features(spec)[n] for n in active] for spec, _ in rows])
+        y = np.array([us for _, us in rows])
+        coef = np.linalg.lstsq(X, y, rcond=None)[0]
+        if (coef >= 0).all():
+            model = dict.fromkeys(names, 0.0)
+            model.update({n: float(round(c, 4)) for n, c in zip(active, coef)})
+            return model
+        active.pop(int(np.argmin(coef)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shoal.evolve.timing", description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", metavar="FILE", help="training files")
+    parser.add_argument("--sample", default="64K", help="bytes taken from the middle of each file (64K)")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per preset; the best counts (3)")
+    args = parser.parse_args(argv)
+    pieces = TrainingSet.from_files(args.files, parse_size(args.sample)).pieces
+    total = sum(map(len, pieces))
+    best_times(pieces[:1], [school.level(1).spec], 1)          # compile (or load) the engine first
+    named = variants()
+    seconds = best_times(pieces, list(named.values()), args.repeats)
+    rows = [(spec, s * 1e6 / total) for spec, s in zip(named.values(), seconds)]
+    for name, (_, us) in zip(named, rows):
+        print(f"{name:<32} {us:7.3f} us/byte", file=sys.stderr)
+    model = fit(rows)
+    for (name, _), (spec, us) in zip(variants().items(), rows):
+        print(f"{name:<32} predicted/measured {time_cost(spec, model) / us:.3f}", file=sys.stderr)
+    print("time_model: {" + ", ".join(f"{k}: {v}" for k, v in model.items()) + "}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
