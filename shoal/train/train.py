@@ -1,0 +1,266 @@
+"""shoal train: fit a neural fish to files, then export it for the school.
+
+    shoal train FILES... --out DIR [--layers 2 --width 128 --heads 4 --kv-heads 1 --segment 64 ...]
+
+Data.  The last --holdout of every file is held out; training samples are
+--segments consecutive segments from a random place in a random file (files
+weighted by size), read like the integer fish reads a lane: from a fresh
+state, the start byte first, the memory carried from segment to segment.
+
+Optimisation (nanoGPT): AdamW (weight decay on matrices only), linear warm-up
+then cosine decay to --min-lr, gradient clipping.  The last --qat fraction of
+the steps trains with fake quantisation on (model.py), so the exported
+integer fish loses little.  Every --eval-every steps, and at the end, the
+held-out bytes are scored in bits per byte: --eval-lanes streams spread over
+the held-out data, each read from a fresh state.
+
+Output (DIR): ckpt.pt (model, optimiser, step, data RNG; --resume continues
+from it), fish.safetensors (the integer fish), config.json (its shape, for
+people).  At the end the held-out bits per byte of the float model, of the
+fake-quantised model and of the integer fish are reported; the integer fish
+must be within 2% of the float model or the exit status is 2 (warning).
+"""
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from shoal.fish.neural import FREQ_TOTAL, START_BYTE, NeuralConfig, NeuralFish
+
+from .export import export
+from .model import ByteTransformer
+
+LN2 = math.log(2)
+console = Console(stderr=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="shoal train", description="Train a neural fish (a small byte-level "
+                                "transformer) on FILES and export it as an integer fish.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="training data (use ../shared/corpus/train/ only)")
+    p.add_argument("--out", default="neural-fish", metavar="DIR", help="checkpoint and export directory")
+    p.add_argument("--resume", action="store_true", help="continue from DIR/ckpt.pt")
+    m = p.add_argument_group("model (ignored with --resume: the checkpoint's shape is used)")
+    m.add_argument("--layers", type=int, default=2, help="transformer blocks")
+    m.add_argument("--width", type=int, default=128, help="model width (n_embd)")
+    m.add_argument("--heads", type=int, default=4, help="query heads")
+    m.add_argument("--kv-heads", type=int, default=1, help="key/value heads, shared by groups of query heads")
+    m.add_argument("--segment", type=int, default=64, help="segment length in bytes")
+    m.add_argument("--memory", type=int, default=64, help="XL memory: positions kept from before the segment")
+    m.add_argument("--mlp-ratio", type=int, default=4, help="MLP hidden width / width")
+    o = p.add_argument_group("optimisation")
+    o.add_argument("--steps", type=int, default=20000, help="optimiser steps")
+    o.add_argument("--batch", type=int, default=32, help="samples per step")
+    o.add_argument("--segments", type=int, default=4, help="consecutive segments per sample")
+    o.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    o.add_argument("--min-lr", type=float, default=1e-4, help="learning rate at the end of the cosine")
+    o.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    o.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay (matrices only)")
+    o.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    o.add_argument("--qat", type=float, default=0.2, help="fraction of the steps, at the end, with fake quantisation")
+    e = p.add_argument_group("evaluation and running")
+    e.add_argument("--holdout", type=float, default=0.01, help="fraction held out at the end of each file")
+    e.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations")
+    e.add_argument("--eval-bytes", type=int, default=65536, help="held-out bytes scored")
+    e.add_argument("--eval-lanes", type=int, default=32, help="streams the held-out bytes are read as")
+    e.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
+    e.add_argument("--seed", type=int, default=1, help="seed of the initialisation and the data sampling")
+    e.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda when available)")
+    e.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    e.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+    return p.parse_args(argv)
+
+
+def load_data(paths, holdout):
+    train, held = [], []
+    for path in paths:
+        data = np.fromfile(path, dtype=np.uint8)
+        cut = len(data) - max(1, int(len(data) * holdout))
+        if cut < 2:
+            raise ValueError(f"{path}: too small ({len(data)} bytes)")
+        train.append(torch.from_numpy(data[:cut]))
+        held.append(data[cut:])
+    return train, np.concatenate(held)
+
+
+def sample_batch(train, batch, length, gen):
+    """[batch, length] inputs (start byte, then the bytes before each target) and targets."""
+    sizes = torch.tensor([len(t) for t in train], dtype=torch.float64)
+    which = torch.multinomial(sizes / sizes.sum(), batch, replacement=True, generator=gen)
+    xs, ys = [], []
+    for f in which.tolist():
+        size = len(train[f])
+        n = min(length, size)
+        start = int(torch.randint(0, size - n + 1, (1,), generator=gen))
+        y = train[f][start:start + n]
+        if n < length:      # a file shorter than a sample: wrap around
+            y = train[f].repeat(length // n + 1)[:length]
+        ys.append(y)
+        xs.append(torch.cat((torch.tensor([START_BYTE], dtype=torch.uint8), y[:-1])))
+    return torch.stack(xs).long(), torch.stack(ys).long()
+
+
+def eval_streams(held, total, lanes):
+    """lanes chunks of total/lanes bytes spread evenly over the held-out data."""
+    n = max(1, min(total // lanes, len(held) // lanes))
+    starts = np.linspace(0, len(held) - n, lanes).astype(np.int64)
+    y = np.stack([held[s:s + n] for s in starts]).astype(np.int64)
+    x = np.concatenate((np.full((lanes, 1), START_BYTE), y[:, :-1]), axis=1)
+    return x, y
+
+
+@torch.no_grad()
+def float_bpb(model, x, y, device, quant):
+    was_training, was_quant = model.training, model.quant
+    model.eval()
+    model.quant = quant
+    loss = model.stream_loss(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+    model.train(was_training)
+    model.quant = was_quant
+    return loss.item() / LN2
+
+
+def integer_bpb(fish: NeuralFish, x, y):
+    run, bits = fish.start(x.shape[0]), 0.0
+    lanes = np.arange(x.shape[0])
+    for t in range(x.shape[1]):
+        freqs = run.step(x[:, t].astype(np.uint8))
+        bits -= np.log2(freqs[lanes, y[:, t]] / FREQ_TOTAL).sum()
+    return bits / y.size
+
+
+def learning_rate(step, args):
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (args.lr - args.min_lr)
+
+
+def make_optimizer(model, args):
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    other = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                              {"params": other, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
+
+
+def pick_device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device here")
+    return torch.device(name)
+
+
+def save_checkpoint(path, model, opt, step, gen, args):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
+                "config": dataclasses.asdict(model.cfg), "gen": gen.get_state(), "args": vars(args)}, tmp)
+    os.replace(tmp, path)
+
+
+def train(args):
+    device = pick_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "ckpt.pt")
+    train_data, held = load_data(args.files, args.holdout)
+    step, ckpt = 0, None
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            raise ValueError(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        cfg = NeuralConfig(**ckpt["config"])
+    else:
+        cfg = NeuralConfig(n_layer=args.layers, n_embd=args.width, n_head=args.heads, n_kv_head=args.kv_heads,
+                           seg_len=args.segment, mem_len=args.memory, mlp_ratio=args.mlp_ratio)
+    model = ByteTransformer(cfg).to(device)
+    opt = make_optimizer(model, args)
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optim"])
+        gen.set_state(ckpt["gen"])
+        step = ckpt["step"]
+    if device.type == "cuda":
+        torch.set_float32_matmul_precision("high")
+    n_params = sum(p.numel() for p in model.parameters())
+    console.print(f"neural fish {cfg.to_json()}: {n_params / 1e6:.2f}M parameters, {device}, "
+                  f"{sum(len(t) for t in train_data):,} training bytes, {len(held):,} held out")
+    ex, ey = eval_streams(held, args.eval_bytes, args.eval_lanes)
+    qat_start = int(args.steps * (1 - args.qat))
+    length = args.segments * cfg.seg_len
+    model.train()
+    progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]} bpb, held-out {task.fields[bpb]} bpb"),
+                        TextColumn("{task.fields[speed]}"), TimeRemainingColumn(),
+                        console=console, disable=args.no_progress)
+    last_eval, t0, done = "-", time.time(), step
+    with progress:
+        task = progress.add_task("train", total=args.steps, completed=step, loss="-", bpb="-", speed="")
+        while step < args.steps:
+            model.quant = step >= qat_start
+            lr = learning_rate(step, args)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            x, y = sample_batch(train_data, args.batch, length, gen)
+            loss = model.stream_loss(x.to(device), y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            step += 1
+            if step % args.eval_every == 0 or step == args.steps:
+                last_eval = f"{float_bpb(model, ex, ey, device, model.quant):.3f}"
+            speed = f"{(step - done) * args.batch * length / (time.time() - t0) / 1e3:.1f} KB/s"
+            progress.update(task, completed=step, loss=f"{loss.item() / LN2:.3f}", bpb=last_eval, speed=speed)
+            if args.no_progress and (step % args.eval_every == 0 or step == args.steps):
+                console.print(f"step {step}/{args.steps} lr {lr:.2e} loss {loss.item() / LN2:.3f} bpb "
+                              f"held-out {last_eval} bpb{' (qat)' if model.quant else ''} {speed}")
+            if step % args.checkpoint_every == 0 or step == args.steps:
+                save_checkpoint(ckpt_path, model, opt, step, gen, args)
+    return model, ex, ey
+
+
+def report(model, ex, ey, out):
+    """Export the integer fish; score float, fake-quant and integer on the held-out streams."""
+    model.quant = True
+    path = os.path.join(out, "fish.safetensors")
+    model.cpu()
+    digest = export(model, path)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(dataclasses.asdict(model.cfg), f, indent=2)
+    fish = NeuralFish.load(path)
+    plain = float_bpb(model, ex, ey, "cpu", quant=False)
+    fake = float_bpb(model, ex, ey, "cpu", quant=True)
+    exact = integer_bpb(fish, ex, ey)
+    console.print(f"exported {path} ({os.path.getsize(path):,} bytes, digest {digest.hex()})")
+    console.print(f"held-out bits per byte on {ey.size:,} bytes: float {plain:.4f}, fake-quant {fake:.4f}, "
+                  f"integer fish {exact:.4f} ({100 * (exact / plain - 1):+.2f}% vs float)")
+    if exact > plain * 1.02:
+        console.print("warning: the integer fish is more than 2% worse than the float model")
+        return 2
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        model, ex, ey = train(args)
+    except (ValueError, OSError) as e:
+        console.print(f"shoal train: {e}")
+        return 1
+    except KeyboardInterrupt:
+        console.print("shoal train: interrupted (resume with --resume)")
+        return 130
+    return report(model, ex, ey, args.out)
