@@ -59,13 +59,14 @@ _STATE_SIZE = _PH_REC + 8 * PHASES
 
 
 @njit(cache=True, nogil=True)
-def column_new_state():
-    """(state, predictions): predictions[j] is input j's byte, -1 for none."""
-    state = np.zeros(_STATE_SIZE, dtype=np.int64)
+def column_new_state(lanes):
+    """(state, predictions) per lane: predictions[k, j] is input j's byte in
+    lane k, -1 for none."""
+    state = np.zeros((lanes, _STATE_SIZE), dtype=np.int64)
     for k in range(PHASES):
-        state[_PH_PRED + k] = -1
-    state[_DEC_EXP_POS] = -1
-    return state, np.full(COLUMN_PREDICTORS, -1, dtype=np.int64)
+        state[:, _PH_PRED + k] = -1
+    state[:, _DEC_EXP_POS] = -1
+    return state, np.full((lanes, COLUMN_PREDICTORS), -1, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -173,9 +174,10 @@ def _decimal_update(state, c):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def column_update(state, pred, buf, pos, hist):
-    """At a byte boundary: score the last predictions, make the next ones."""
-    if pos > 0:
+def column_update(state, pred, buf, pos, hist, lo):
+    """At a byte boundary of a lane that starts at lo: score the last
+    predictions, make the next ones."""
+    if pos > lo:
         c = buf[pos - 1]
         for k in range(PHASES):
             if state[_PH_PRED + k] >= 0:
@@ -186,14 +188,14 @@ def column_update(state, pred, buf, pos, hist):
     for g in range(5):
         width = _WIDTHS[g]
         first = _PHASE_START[g]
-        if pos >= 2 * width:
+        if pos - lo >= 2 * width:
             # Exactly one phase starts a record here; predict that record.
             _predict_record(state, first + (pos & (width - 1)), buf, pos, width, _BIG_ENDIAN[g])
         best = -1
         best_run = -1
         for k in range(first, _PHASE_START[g + 1]):
             j = (pos - (k - first)) & (width - 1)   # this byte's index in its record
-            p = state[_PH_REC + 8 * k + j] if pos >= 2 * width + width else -1
+            p = state[_PH_REC + 8 * k + j] if pos - lo >= 2 * width + width else -1
             state[_PH_PRED + k] = p
             if p >= 0 and state[_PH_RUN + k] > best_run:
                 best_run = state[_PH_RUN + k]
@@ -201,7 +203,7 @@ def column_update(state, pred, buf, pos, hist):
         pred[g] = state[_PH_PRED + best] if best >= 0 else -1
         state[_RUN + g] = best_run if best >= 0 else 0
     r = hist[H_RLEN]
-    if r > 0 and pos >= 2 * r:
+    if r > 0 and pos - lo >= 2 * r:
         pred[RECORD] = (2 * np.int64(buf[pos - r]) - buf[pos - 2 * r]) & 0xFF
     else:
         pred[RECORD] = -1

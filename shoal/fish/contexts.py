@@ -37,9 +37,14 @@ MASK32 = 0xFFFFFFFF
 
 
 @njit(cache=True, nogil=True)
-def new_history():
-    """The shared history and the record detector's two per-byte-value arrays."""
-    return np.zeros(HISTORY_SLOTS, dtype=np.int64), np.zeros(512, dtype=np.int64)
+def new_history(lanes, starts):
+    """For each lane (a stream that starts at byte starts[k] of the block):
+    the shared history and the record detector's two per-byte-value arrays."""
+    hist = np.zeros((lanes, HISTORY_SLOTS), dtype=np.int64)
+    for k in range(lanes):
+        hist[k, H_LINE0] = starts[k]     # the lane's first line starts there
+        hist[k, H_LINE1] = starts[k]
+    return hist, np.zeros((lanes, 512), dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -71,9 +76,10 @@ def _low_bytes(v, k):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def byte_at(buf, pos, distance):
+def byte_at(buf, pos, distance, lo):
+    """The byte `distance` back in a lane that starts at lo (0 before it)."""
     i = pos - distance
-    return buf[i] if i >= 0 else 0
+    return buf[i] if i >= lo else 0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -132,8 +138,9 @@ def update_history(hist, record, buf, pos):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def context_hash(kind, arg, hist, buf, pos):
-    """The 32-bit context hash of one fish for the byte at pos."""
+def context_hash(kind, arg, hist, buf, pos, lo):
+    """The 32-bit context hash of one fish for the byte at pos, in a lane
+    that starts at lo."""
     h = kind * 0x3C6EF372 + arg * 0x1B873593 + 1
     if kind == ORDER:
         if arg <= 4:
@@ -142,7 +149,7 @@ def context_hash(kind, arg, hist, buf, pos):
             return hash3(h, hist[H_C4], _low_bytes(hist[H_C8], arg - 4))
         h = hash3(h, hist[H_C4], hist[H_C8])
         for d in range(9, arg + 1):
-            h = combine(h, byte_at(buf, pos, d))
+            h = combine(h, byte_at(buf, pos, d, lo))
     elif kind == SPARSE:
         lo = 0
         hi = 0
@@ -154,7 +161,7 @@ def context_hash(kind, arg, hist, buf, pos):
         h = hash3(h, hist[H_C4] & lo, hist[H_C8] & hi)
         for d in range(9, 17):
             if (arg >> (d - 1)) & 1:
-                h = combine(h, byte_at(buf, pos, d) | (d << 8))
+                h = combine(h, byte_at(buf, pos, d, lo) | (d << 8))
     elif kind == WORD:
         if arg == 0:
             return hash3(h, hist[H_WORD0], 0)
@@ -166,9 +173,9 @@ def context_hash(kind, arg, hist, buf, pos):
     elif kind == RECORD:
         r = hist[H_RLEN]
         if r > 0:
-            above = byte_at(buf, pos, r)
+            above = byte_at(buf, pos, r, lo)
             if arg == 0:
-                return hash3(h, above | (byte_at(buf, pos, 2 * r) << 8), r)
+                return hash3(h, above | (byte_at(buf, pos, 2 * r, lo) << 8), r)
             if arg == 1:
                 return hash3(h, above | ((hist[H_C4] & 0xFF) << 8), r)
             return hash3(h, above | ((pos % r) << 8), r)

@@ -22,9 +22,9 @@ MAX_VERIFY = 48
 
 
 @njit(cache=True, nogil=True)
-def new_match_state():
-    state = np.zeros(4, dtype=np.int64)
-    state[PENDING] = -1
+def new_match_state(lanes):
+    state = np.zeros((lanes, 4), dtype=np.int64)
+    state[:, PENDING] = -1
     return state
 
 
@@ -49,11 +49,14 @@ def length_bucket(length):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def match_update(table, state, buf, pos, min_len, hist):
-    """At a byte boundary (buf[:pos] known): extend, or look for, a match."""
+def match_update(table, state, buf, pos, min_len, hist, lo, seg, step):
+    """At a byte boundary of a lane that starts at lo: extend, or look for, a
+    match.  The block's lanes are seg bytes each and have all coded `step`
+    bytes, so byte q is known iff q % seg < step: the table is shared, and an
+    earlier occurrence may lie in any lane."""
     length = state[LENGTH]
     ptr = state[PTR]
-    if length > 0 and buf[ptr] == buf[pos - 1]:
+    if length > 0 and buf[ptr] == buf[pos - 1] and (ptr + 1) % seg < step:
         length += 1
         ptr += 1
     else:
@@ -63,17 +66,19 @@ def match_update(table, state, buf, pos, min_len, hist):
         # the slot prefetched one byte ago: bytes ending at pos - 1
         if length == 0:
             cand = table[pending]            # just after an earlier occurrence
-            if cand > 0 and buf[cand] == buf[pos - 1]:
+            if cand > 0 and buf[cand] == buf[pos - 1] and (cand + 1) % seg < step:
+                # agreeing backwards, within the candidate's lane and ours
+                back = min(cand - (cand // seg) * seg, pos - 1 - lo)
                 cand += 1
                 n = 0
-                while n < MAX_VERIFY and cand - 1 - n >= 0 and buf[cand - 1 - n] == buf[pos - 1 - n]:
+                while n < MAX_VERIFY and n <= back and buf[cand - 1 - n] == buf[pos - 1 - n]:
                     n += 1
                 if n >= min_len:
                     length = n
                     ptr = cand
         table[pending] = pos - 1
     state[PENDING] = -1
-    if pos >= min_len:
+    if pos - lo >= min_len:
         if min_len <= 4:
             h = hash3(hist[H_C4] & ((1 << (8 * min_len)) - 1), min_len, 0)
         elif min_len <= 8:

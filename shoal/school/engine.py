@@ -60,7 +60,7 @@ MODEL_VERSION = 1
 
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
- C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_GATE0) = range(13)
+ C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_GATE0) = range(14)
 MAX_GATES = 6
 CFG_SIZE = C_GATE0 + MAX_GATES
 
@@ -122,6 +122,19 @@ def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, n
 
 
 @njit(cache=True, nogil=True)
+def lane_starts(n, lanes):
+    """Lanes split a block into `lanes` runs of seg bytes (the last one
+    shorter, or even empty): lane k codes bytes starts[k] .. ends[k] - 1."""
+    seg = max((n + lanes - 1) // lanes, 1)
+    starts = np.zeros(lanes, dtype=np.int64)
+    ends = np.zeros(lanes, dtype=np.int64)
+    for k in range(lanes):
+        starts[k] = min(k * seg, n)
+        ends[k] = min(starts[k] + seg, n)
+    return starts, ends, seg
+
+
+@njit(cache=True, nogil=True)
 def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     """Encode buf[:n] into payload, or (decode=True) decode payload into
     buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
@@ -131,35 +144,40 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     (-log2 of the probabilities the coder was given), or an empty array.
     tables, match_table: zeroed, as new_tables(n, fish, cfg) makes them."""
     nf = fish.shape[0]
+    lanes = cfg[C_LANES]
+    starts, ends, seg = lane_starts(n, lanes)
     base, nslots, _, fit_bits = _layout(n, fish, cfg)
-    slot = np.zeros(nf, dtype=np.int64)
-    hashes = np.zeros(nf, dtype=np.int64)
-    states = np.zeros(nf, dtype=np.int64)
+    slot = np.zeros((lanes, nf), dtype=np.int64)
+    hashes = np.zeros((lanes, nf), dtype=np.int64)
+    states = np.zeros((lanes, nf), dtype=np.int64)
     sm = np.zeros(nf * 256, dtype=np.int32)
     for i in range(nf):
         sm[i * 256:(i + 1) * 256] = new_statemap(STATE_P0)
-    hist, record = new_history()
+    hist, record = new_history(lanes, starts)
 
     use_match = cfg[C_MATCH_BITS] > 0
-    match_state = new_match_state()
+    match_state = new_match_state(lanes)
     match_sm = new_statemap(np.full(64, 32768, dtype=np.int32))
 
     use_column = cfg[C_COLUMN] > 0
-    col_state, col_pred = column_new_state()
+    col_state, col_pred = column_new_state(lanes)
     col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
-    col_idx = np.zeros(COLUMN_VOTES, dtype=np.int64)
+    col_idx = np.zeros((lanes, COLUMN_VOTES), dtype=np.int64)
 
     nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) + 1
-    x = np.zeros((nin + 7) & ~7, dtype=np.int32)
+    # Rows padded to a multiple of 8 inputs: the dot and learn loops then run
+    # whole in SIMD.  Pads stay 0, so they change no sum and never learn.
+    width = (nin + 7) & ~7
+    x = np.zeros((lanes, width), dtype=np.int32)
 
     ngates = cfg[C_NGATES]
     gate_base = np.zeros(ngates + 1, dtype=np.int64)
     for g in range(ngates):
-        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * x.shape[0]
+        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * width
     weights = np.full(gate_base[ngates], (1 << 17) // nin, dtype=np.int32)
-    gate_sel = np.zeros(ngates, dtype=np.int64)
-    gate_dot = np.zeros(ngates + 1, dtype=np.int64)
-    gate_p = np.zeros(ngates, dtype=np.int64)
+    gate_sel = np.zeros((lanes, ngates), dtype=np.int64)
+    gate_dot = np.zeros((lanes, ngates + 1), dtype=np.int64)
+    gate_p = np.zeros((lanes, ngates), dtype=np.int64)
     final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
     for k in range(256):
         final_w[k * (ngates + 1) + ngates] = 0
@@ -171,7 +189,11 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     coder = new_state()
     if decode:
         decode_start(coder, payload)
+    # per lane: the partial byte, the previous byte, the order-2 APM's
+    # context, the byte being coded (encoder)
+    c0s, c1s, apm2_bytes, bytes_ = np.zeros((4, lanes), dtype=np.int64)
     written = _swim(buf, n, payload, decode, fish, cfg, coder, cost,
+                    (starts, ends, seg, c0s, c1s, apm2_bytes, bytes_),
                     (tables, base, nslots, slot, hashes, states, sm),
                     (hist, record),
                     (match_table, match_state, match_sm),
@@ -189,8 +211,12 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
 # increments of the arrays it touched.  _swim allocates nothing; code_block
 # owns every array and outlives the call.
 @njit(cache=True, nogil=True, _nrt=False)
-def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history, match, column, mixer, apms):
-    """The loop over the block's bytes and bits (see the module docstring)."""
+def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
+          column, mixer, apms):
+    """The loop over the block's bytes and bits (see the module docstring).
+    With several lanes, each step codes one byte of every lane, bit by bit
+    in turn: lane 0's first bit, lane 1's first bit, ..."""
+    starts, ends, seg, c0s, c1s, apm2_bytes, bytes_ = geometry
     tables, base, nslots, slot, hashes, states, sm = context_fish
     hist, record = history
     match_table, match_state, match_sm = match
@@ -198,7 +224,8 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
     x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
     apm1, apm2 = apms
     nf = fish.shape[0]
-    nin = x.shape[0]
+    nin = x.shape[1]
+    lanes = starts.shape[0]
     ngates = cfg[C_NGATES]
     limit = cfg[C_COUNTER_LIMIT]
     use_match = cfg[C_MATCH_BITS] > 0
@@ -209,139 +236,166 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, context_fish, history
     learn_skip = cfg[C_LEARN_SKIP]
     scoring = cost.shape[0] >= n
 
-    for pos in range(n):
-        if pos > 0:
-            update_history(hist, record, buf, pos)
-        # Hash first and prefetch the buckets: the match and column fish
-        # work while the tables' cache lines arrive.
-        for i in range(nf):
-            hashes[i] = context_hash(fish[i, 0], fish[i, 1], hist, buf, pos)
-            prefetch_slot(tables, base[i], nslots[i], hashes[i])
-        if use_match and pos > 0:
-            match_update(match_table, match_state, buf, pos, match_min, hist)
-        if use_column:
-            column_update(col_state, col_pred, buf, pos, hist)
-        c1 = buf[pos - 1] if pos > 0 else 0
-        c2 = buf[pos - 2] if pos > 1 else 0
-        apm2_byte = hash3(c1, c2, 0) << 8
-        lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min(pos >> cfg[C_LR_HALFLIFE], 62))
-        byte = 0 if decode else buf[pos]
-        c0 = 1
+    for step in range(seg):
+        for lane in range(lanes):
+            pos = starts[lane] + step
+            if pos >= ends[lane]:
+                continue
+            lo = starts[lane]
+            h = hist[lane]
+            if pos > lo:
+                update_history(h, record[lane], buf, pos)
+            # Hash first and prefetch the buckets: the match and column fish
+            # work while the tables' cache lines arrive.
+            for i in range(nf):
+                hashes[lane, i] = context_hash(fish[i, 0], fish[i, 1], h, buf, pos, lo)
+                prefetch_slot(tables, base[i], nslots[i], hashes[lane, i])
+            if use_match and pos > lo:
+                match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
+            if use_column:
+                column_update(col_state[lane], col_pred[lane], buf, pos, h, lo)
+            c1 = buf[pos - 1] if pos > lo else 0
+            c2 = buf[pos - 2] if pos > lo + 1 else 0
+            c1s[lane] = c1
+            apm2_bytes[lane] = hash3(c1, c2, 0) << 8
+            bytes_[lane] = 0 if decode else buf[pos]
+            c0s[lane] = 1
+        # the learning rate's boost fades with the bytes coded so far
+        lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min((step * lanes) >> cfg[C_LR_HALFLIFE], 62))
         for bitpos in range(8):
-            if bitpos == 0 or bitpos == 4:
+            for lane in range(lanes):
+                pos = starts[lane] + step
+                if pos >= ends[lane]:
+                    continue
+                c0 = c0s[lane]
+                c1 = c1s[lane]
+                apm2_byte = apm2_bytes[lane]
+                xs = x[lane]
+                lane_slot = slot[lane]
+                lane_states = states[lane]
+                lane_hashes = hashes[lane]
+                ms = match_state[lane]
+                cs = col_state[lane]
+                cidx = col_idx[lane]
+                sel_row = gate_sel[lane]
+                dot_row = gate_dot[lane]
+                p_row = gate_p[lane]
+                if bitpos == 0 or bitpos == 4:
+                    for i in range(nf):
+                        hh = lane_hashes[i] if bitpos == 0 else nibble_hash(lane_hashes[i], c0)
+                        lane_slot[i] = find_slot(tables, base[i], nslots[i], hh)
+                elif bitpos == 3:
+                    # the second nibble's bucket is one of two: ask for both
+                    for i in range(nf):
+                        prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2))
+                        prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2 + 1))
+                node = nibble_node(c0, bitpos)
+                # 1. votes
+                known = 0
+                k = 0
                 for i in range(nf):
-                    h = hashes[i] if bitpos == 0 else nibble_hash(hashes[i], c0)
-                    slot[i] = find_slot(tables, base[i], nslots[i], h)
-            elif bitpos == 3:
-                # the second nibble's bucket is one of two: ask for both
-                for i in range(nf):
-                    prefetch_slot(tables, base[i], nslots[i], nibble_hash(hashes[i], c0 * 2))
-                    prefetch_slot(tables, base[i], nslots[i], nibble_hash(hashes[i], c0 * 2 + 1))
-            node = nibble_node(c0, bitpos)
-            # 1. votes
-            known = 0
-            k = 0
-            for i in range(nf):
-                st = tables[U(slot[U(i)] + node)]
-                states[U(i)] = st
-                if st != 0:
-                    known += 1
-                x[U(k)] = STRETCH[U(sm_p12(sm, i * 256 + st))]
-                k += 1
-            match_bit = -1
-            mi = -1
-            if use_match:
-                match_bit = match_expected_bit(match_state, c0, bitpos)
-                if match_bit >= 0:
-                    mi = length_bucket(match_state[LENGTH]) * 2 + match_bit
-                    st = STRETCH[sm_p12(match_sm, mi)]
-                    x[k] = st
-                    x[k + 1] = (2 * match_bit - 1) * min(match_state[LENGTH], 32) * 32
-                else:
-                    x[k] = 0
-                    x[k + 1] = 0
-                k += 2
-            column_bucket = 0
-            column_bit = -1
-            if use_column:
-                for v in range(COLUMN_VOTES):
-                    j = column_voter(col_state, v)
-                    eb = column_expected(col_pred, j, c0, bitpos) if j >= 0 else -1
-                    if eb >= 0:
-                        bucket = column_run_bucket(col_state, j)
-                        col_idx[v] = j * 64 + bucket * 2 + eb
-                        x[k] = STRETCH[sm_p12(col_sm, col_idx[v])]
-                        if bucket > column_bucket:
-                            column_bucket = bucket
-                            column_bit = eb
-                    else:
-                        col_idx[v] = -1
-                        x[k] = 0
+                    st = tables[U(lane_slot[U(i)] + node)]
+                    lane_states[U(i)] = st
+                    if st != 0:
+                        known += 1
+                    xs[U(k)] = STRETCH[U(sm_p12(sm, i * 256 + st))]
                     k += 1
-            x[k] = 256
-            # 2. mixers
-            match_len = match_state[LENGTH] if match_bit >= 0 else 0
-            for g in range(ngates):
-                sel = _gate_select(cfg[C_GATE0 + g], c0, c1, bitpos, match_len, match_bit, known,
-                                   column_bucket, column_bit)
-                gate_sel[U(g)] = gate_base[U(g)] + sel * nin
-                gate_dot[U(g)] = mix_dot(weights, gate_sel[U(g)], x, nin)
-                gate_p[U(g)] = squash(gate_dot[U(g)])
-            fbase = 0
-            if ngates > 1:
-                gate_dot[ngates] = 256
-                fbase = c0 * (ngates + 1)
-                pm = squash(mix_dot(final_w, fbase, gate_dot, ngates + 1))
-            else:
-                pm = gate_p[0]
-            # 3. APM stages
-            pa1, ia1 = apm_predict(apm1, c0, pm)
-            ctx2 = (apm2_byte | c0) & apm2_mask
-            pa2, ia2 = apm_predict(apm2, ctx2, pm)
-            p = (pm + pa1 + 2 * pa2 + 2) >> 2
-            if p < 1:
-                p = 1
-            if p > 4095:
-                p = 4095
-            # 4. code
-            if decode:
-                bit = decode_bit(coder, payload, p << 4)
-            else:
-                bit = (byte >> (7 - bitpos)) & 1
-                if not encode_bit(coder, payload, bit, p << 4):
-                    return -1
-            if scoring:
-                cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
-            # 5. learn; first ask for the rows the next bit's partial byte
-            # selects, so they arrive while the learning runs.
-            if bitpos < 7:
-                c0_next = (c0 << 1) | bit
+                match_bit = -1
+                mi = -1
+                if use_match:
+                    match_bit = match_expected_bit(ms, c0, bitpos)
+                    if match_bit >= 0:
+                        mi = length_bucket(ms[LENGTH]) * 2 + match_bit
+                        xs[k] = STRETCH[sm_p12(match_sm, mi)]
+                        xs[k + 1] = (2 * match_bit - 1) * min(ms[LENGTH], 32) * 32
+                    else:
+                        xs[k] = 0
+                        xs[k + 1] = 0
+                    k += 2
+                column_bucket = 0
+                column_bit = -1
+                if use_column:
+                    for v in range(COLUMN_VOTES):
+                        j = column_voter(cs, v)
+                        eb = column_expected(col_pred[lane], j, c0, bitpos) if j >= 0 else -1
+                        if eb >= 0:
+                            bucket = column_run_bucket(cs, j)
+                            cidx[v] = j * 64 + bucket * 2 + eb
+                            xs[k] = STRETCH[sm_p12(col_sm, cidx[v])]
+                            if bucket > column_bucket:
+                                column_bucket = bucket
+                                column_bit = eb
+                        else:
+                            cidx[v] = -1
+                            xs[k] = 0
+                        k += 1
+                xs[k] = 256
+                # 2. mixers
+                match_len = ms[LENGTH] if match_bit >= 0 else 0
                 for g in range(ngates):
-                    if cfg[C_GATE0 + g] == G_C0:
-                        prefetch(weights, gate_base[g] + c0_next * nin)
-                # an APM row (33 points, 66 bytes) may straddle two lines
-                row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
-                prefetch(apm2, row2)
-                prefetch(apm2, row2 + 32)
-            for i in range(nf):
-                st = states[U(i)]
-                tables[U(slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
-                sm_update(sm, i * 256 + st, bit, limit)
-            if use_match and mi >= 0:
-                sm_update(match_sm, mi, bit, COUNT_LIMIT)
-            if use_column:
-                for v in range(COLUMN_VOTES):
-                    if col_idx[v] >= 0:
-                        sm_update(col_sm, col_idx[v], bit, COUNT_LIMIT)
-            for g in range(ngates):
-                err = (bit << 12) - gate_p[U(g)]
-                if err > learn_skip or err < -learn_skip:
-                    mix_learn(weights, gate_sel[U(g)], x, nin, err * lr)
-            if ngates > 1:
-                mix_learn(final_w, fbase, gate_dot, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
-            apm_learn(apm1, ia1, bit, apm_rate)
-            apm_learn(apm2, ia2, bit, apm_rate)
-            c0 = (c0 << 1) | bit
+                    sel = _gate_select(cfg[C_GATE0 + g], c0, c1, bitpos, match_len, match_bit, known,
+                                       column_bucket, column_bit)
+                    sel_row[U(g)] = gate_base[U(g)] + sel * nin
+                    dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
+                    p_row[U(g)] = squash(dot_row[U(g)])
+                fbase = 0
+                if ngates > 1:
+                    dot_row[ngates] = 256
+                    fbase = c0 * (ngates + 1)
+                    pm = squash(mix_dot(final_w, fbase, dot_row, ngates + 1))
+                else:
+                    pm = p_row[0]
+                # 3. APM stages
+                pa1, ia1 = apm_predict(apm1, c0, pm)
+                ctx2 = (apm2_byte | c0) & apm2_mask
+                pa2, ia2 = apm_predict(apm2, ctx2, pm)
+                p = (pm + pa1 + 2 * pa2 + 2) >> 2
+                if p < 1:
+                    p = 1
+                if p > 4095:
+                    p = 4095
+                # 4. code
+                if decode:
+                    bit = decode_bit(coder, payload, p << 4)
+                else:
+                    bit = (bytes_[lane] >> (7 - bitpos)) & 1
+                    if not encode_bit(coder, payload, bit, p << 4):
+                        return -1
+                if scoring:
+                    cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
+                # 5. learn; first ask for the rows the next bit's partial byte
+                # selects, so they arrive while the learning runs.
+                if bitpos < 7:
+                    c0_next = (c0 << 1) | bit
+                    for g in range(ngates):
+                        if cfg[C_GATE0 + g] == G_C0:
+                            prefetch(weights, gate_base[g] + c0_next * nin)
+                    # an APM row (33 points, 66 bytes) may straddle two lines
+                    row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
+                    prefetch(apm2, row2)
+                    prefetch(apm2, row2 + 32)
+                for i in range(nf):
+                    st = lane_states[U(i)]
+                    tables[U(lane_slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
+                    sm_update(sm, i * 256 + st, bit, limit)
+                if use_match and mi >= 0:
+                    sm_update(match_sm, mi, bit, COUNT_LIMIT)
+                if use_column:
+                    for v in range(COLUMN_VOTES):
+                        if cidx[v] >= 0:
+                            sm_update(col_sm, cidx[v], bit, COUNT_LIMIT)
+                for g in range(ngates):
+                    err = (bit << 12) - p_row[U(g)]
+                    if err > learn_skip or err < -learn_skip:
+                        mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
+                if ngates > 1:
+                    mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
+                apm_learn(apm1, ia1, bit, apm_rate)
+                apm_learn(apm2, ia2, bit, apm_rate)
+                c0s[lane] = (c0 << 1) | bit
         if decode:
-            buf[pos] = c0 & 0xFF
+            for lane in range(lanes):
+                pos = starts[lane] + step
+                if pos < ends[lane]:
+                    buf[pos] = c0s[lane] & 0xFF
     return coder[3]

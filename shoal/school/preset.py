@@ -3,6 +3,8 @@
 A preset is a YAML (or JSON) mapping:
 
     block_size: 16777216          # bytes per independent block
+    lanes: 1                      # streams a block is cut into, coded in
+                                  #   turn, a byte of each per step
     fish:                         # the school, one entry per fish
       - {kind: order, arg: 3, bits: 22}    # context fish: kind, argument,
       - {kind: word, arg: 1, bits: 21}     #   table of 2**bits 16-byte slots
@@ -44,6 +46,7 @@ _MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
                    "final_lr": 3, "counter_limit": 255, "skip": 48}
 _APM_DEFAULTS = {"rate": 7, "order2_bits": 16}
 _BITS_RANGE = (4, 26)
+MAX_LANES = 1024
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,14 @@ def _only(mapping: dict, allowed, where: str) -> None:
 def _normalise(raw) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
-    _only(raw, {"name", "description", "model", "block_size", "fish", "mixer", "apm"}, "top level")
+    _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm"}, "top level")
     model = raw.get("model", engine.MODEL_VERSION)
     if model != engine.MODEL_VERSION:
         raise ShoalError(f"preset is for model version {model!r}; this shoal computes model version "
                          f"{engine.MODEL_VERSION}: use the shoal version that wrote it")
     spec = {"model": model,
-            "block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30)}
+            "block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
+            "lanes": _int(raw.get("lanes", 1), "lanes", 1, MAX_LANES)}
     fish_list = raw.get("fish")
     if not isinstance(fish_list, list) or not fish_list:
         raise ShoalError("preset: 'fish' must be a non-empty list")
@@ -161,6 +165,7 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
     cfg[engine.C_LEARN_SKIP] = m["skip"]
     cfg[engine.C_APM_RATE] = spec["apm"]["rate"]
     cfg[engine.C_APM2_BITS] = spec["apm"]["order2_bits"]
+    cfg[engine.C_LANES] = spec["lanes"]
     return fish, cfg
 
 
