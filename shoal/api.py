@@ -1,6 +1,6 @@
 """The Python interface, modelled on the standard library's lzma module.
 
-    blob = shoal.compress(data, level=6)          # or preset="my.yaml", threads=2
+    blob = shoal.compress(data, level=6)          # or preset="my.yaml" (or a dict), threads=2
     data = shoal.decompress(blob)
     with shoal.open("notes.txt.shoal", "wt") as f: f.write("...")
 
@@ -43,7 +43,9 @@ def _choose_preset(level, preset) -> tuple[school.Preset, bytes]:
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
             raise ShoalError(f"level must be an integer 1..9, got {level!r}")
         return school.level(level), _LEVEL_NAME.format(level).encode()
-    if not isinstance(preset, school.Preset):
+    if isinstance(preset, dict):
+        preset = school.from_dict(preset)
+    elif not isinstance(preset, school.Preset):
         preset = school.load(preset)
     for n in range(1, 10):
         if school.level(n).digest == preset.digest:
@@ -169,7 +171,8 @@ def _decoded(items, threads):
 
 def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
              block_size: int | None = None) -> bytes:
-    """Compress bytes-like `data` into one shoal stream (preset replaces level)."""
+    """Compress bytes-like `data` into one shoal stream.  `preset` (a file,
+    a dict in the preset format, or a school.Preset) replaces `level`."""
     view = _as_bytes(data)
     preset, name = _choose_preset(level, preset)
     size = _block_size(preset, block_size)

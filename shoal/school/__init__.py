@@ -6,11 +6,16 @@
 
 Blocks are independent: each starts from an empty model, so blocks can be
 coded in parallel and any one can be decoded alone.
+
+A school without a neural fish codes a block in one compiled call.  With
+one, the block is coded a step at a time (a byte of every lane): the fish
+(NumPy, outside compiled code) predicts each lane's next byte, then the
+compiled loop codes that step with the fish's distribution as one more vote.
 """
 import numpy as np
 
 from ..errors import ShoalError
-from . import engine
+from . import engine, neural
 from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load
 
 __all__ = ["compress_block", "decompress_block", "score_block", "Preset", "level", "load", "from_dict",
@@ -28,8 +33,7 @@ def compress_block(data, preset: Preset) -> bytes | None:
     if buf.size == 0:
         return b""
     out = np.empty(buf.size, dtype=np.uint8)
-    written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, _NO_COST,
-                                *engine.new_tables(buf.size, preset.fish, preset.cfg))
+    written = _code(buf, out, False, preset, _NO_COST)
     if written < 0 or written >= buf.size:
         return None
     return out[:written].tobytes()
@@ -50,8 +54,7 @@ def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
     for room in (2 * buf.size + 64, 12 * buf.size + 64):
         cost[:] = 0.0
         out = np.empty(room, dtype=np.uint8)
-        written = engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, cost,
-                                    *engine.new_tables(buf.size, preset.fish, preset.cfg))
+        written = _code(buf, out, False, preset, cost)
         if written >= 0:
             break
     return cost, int(written)
@@ -63,10 +66,32 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
         return b""
     src = np.frombuffer(payload, dtype=np.uint8).copy()
     buf = np.empty(size, dtype=np.uint8)
-    used = engine.code_block(buf, size, src, True, preset.fish, preset.cfg, _NO_COST,
-                             *engine.new_tables(size, preset.fish, preset.cfg))
+    used = _code(buf, src, True, preset, _NO_COST)
     if used != len(payload):
         # The decoder consumes exactly what the encoder wrote; anything else
         # means the payload is not what was coded.
         raise ShoalError("corrupted archive: block payload does not decode to its recorded size")
     return buf.tobytes()
+
+
+def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
+    """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
+    n, fish, cfg = buf.size, preset.fish, preset.cfg
+    tables = engine.new_tables(n, fish, cfg)
+    if preset.neural is None:
+        return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables)
+    run = neural.find(preset.neural).start(int(cfg[engine.C_LANES]))
+    school = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
+    starts, ends, steps = school[0][:3]
+    cum = np.zeros((starts.size, 257), dtype=np.int64)
+    seen = run.start_bytes()
+    written = 0
+    for step in range(steps):
+        np.cumsum(run.step(seen), axis=1, out=cum[:, 1:])
+        written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, school, step, step + 1, cum)
+        if written < 0:
+            break
+        # what each lane just coded is what its fish sees next (finished
+        # lanes are fed anything: their predictions are never used)
+        seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]
+    return engine.close_block(school, payload, decode, written)

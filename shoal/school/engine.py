@@ -60,7 +60,7 @@ MODEL_VERSION = 1
 
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
- C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_GATE0) = range(14)
+ C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_GATE0) = range(15)
 MAX_GATES = 6
 CFG_SIZE = C_GATE0 + MAX_GATES
 
@@ -77,6 +77,20 @@ def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
     match = 4 << int(cfg[C_MATCH_BITS]) if cfg[C_MATCH_BITS] else 0
     apm = 33 * 2 * ((1 << int(cfg[C_APM2_BITS])) + 256)
     return tables + match + apm
+
+
+@njit(cache=True, nogil=True, inline="always")
+def neural_p12(cum, c0, bitpos):
+    """P(next bit = 1) in 1/4096 from a byte distribution given as
+    cumulative frequencies (cum[b] = the mass of bytes below b): the mass of
+    the bytes that agree with the partial byte c0 and have a 1 next, over
+    the mass of all that agree with c0 (the binary decomposition)."""
+    width = 1 << (8 - bitpos)
+    lo = (c0 - (1 << bitpos)) * width
+    total = cum[lo + width] - cum[lo]
+    ones = cum[lo + width] - cum[lo + (width >> 1)]
+    p = (ones * 4096 + (total >> 1)) // total
+    return min(max(p, 1), 4095)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -134,6 +148,9 @@ def lane_starts(n, lanes):
     return starts, ends, seg
 
 
+NO_NEURAL = np.zeros((0, 257), dtype=np.int64)
+
+
 @njit(cache=True, nogil=True)
 def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     """Encode buf[:n] into payload, or (decode=True) decode payload into
@@ -142,7 +159,40 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
 
     cost: float64[n] to receive each byte's ideal code length in bits
     (-log2 of the probabilities the coder was given), or an empty array.
-    tables, match_table: zeroed, as new_tables(n, fish, cfg) makes them."""
+    tables, match_table: zeroed, as new_tables(n, fish, cfg) makes them.
+    A school with a neural fish is coded step by step instead (open_block,
+    code_steps, close_block), since the fish runs outside compiled code."""
+    school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
+    written = code_steps(buf, n, payload, decode, fish, cfg, cost, school, 0, school[0][2], NO_NEURAL)
+    return close_block(school, payload, decode, written)
+
+
+@njit(cache=True, nogil=True)
+def close_block(school, payload, decode, written):
+    """What code_block returns, once every step is coded."""
+    coder = school[-1]
+    if written < 0 or decode:
+        return written
+    if not encode_flush(coder, payload):
+        return -1
+    return coder[3]
+
+
+@njit(cache=True, nogil=True)
+def code_steps(buf, n, payload, decode, fish, cfg, cost, school, step_lo, step_hi, neural):
+    """Code steps step_lo .. step_hi - 1 of an open block (a step is one byte
+    of every lane); neural: int64[lanes, 257], the cumulative frequencies of
+    the neural fish's distribution for each lane's byte (one step at a time
+    then), or an empty array.  Returns the coder's position, -1 when out of
+    room."""
+    geometry, context_fish, history, match, column, mixer, apms, coder = school
+    return _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
+                 column, mixer, apms, step_lo, step_hi, neural)
+
+
+@njit(cache=True, nogil=True)
+def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
+    """Every array of a block's school, fresh; the decoder's coder primed."""
     nf = fish.shape[0]
     lanes = cfg[C_LANES]
     starts, ends, seg = lane_starts(n, lanes)
@@ -164,7 +214,8 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
     col_idx = np.zeros((lanes, COLUMN_VOTES), dtype=np.int64)
 
-    nin = nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) + 1
+    nin = (nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
+           + (1 if cfg[C_NEURAL] > 0 else 0) + 1)
     # Rows padded to a multiple of 8 inputs: the dot and learn loops then run
     # whole in SIMD.  Pads stay 0, so they change no sum and never learn.
     width = (nin + 7) & ~7
@@ -192,19 +243,14 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     # per lane: the partial byte, the previous byte, the order-2 APM's
     # context, the byte being coded (encoder)
     c0s, c1s, apm2_bytes, bytes_ = np.zeros((4, lanes), dtype=np.int64)
-    written = _swim(buf, n, payload, decode, fish, cfg, coder, cost,
-                    (starts, ends, seg, c0s, c1s, apm2_bytes, bytes_),
-                    (tables, base, nslots, slot, hashes, states, sm),
-                    (hist, record),
-                    (match_table, match_state, match_sm),
-                    (col_state, col_pred, col_sm, col_idx),
-                    (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
-                    (apm1, apm2))
-    if written < 0 or decode:
-        return written
-    if not encode_flush(coder, payload):
-        return -1
-    return coder[3]
+    return ((starts, ends, seg, c0s, c1s, apm2_bytes, bytes_),
+            (tables, base, nslots, slot, hashes, states, sm),
+            (hist, record),
+            (match_table, match_state, match_sm),
+            (col_state, col_pred, col_sm, col_idx),
+            (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
+            (apm1, apm2),
+            coder)
 
 
 # No reference counting in the hot loop: with it, every bit paid for atomic
@@ -212,7 +258,7 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
 # owns every array and outlives the call.
 @njit(cache=True, nogil=True, _nrt=False)
 def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-          column, mixer, apms):
+          column, mixer, apms, step_lo, step_hi, neural):
     """The loop over the block's bytes and bits (see the module docstring).
     With several lanes, each step codes one byte of every lane, bit by bit
     in turn: lane 0's first bit, lane 1's first bit, ..."""
@@ -235,8 +281,9 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
     apm_rate = cfg[C_APM_RATE]
     learn_skip = cfg[C_LEARN_SKIP]
     scoring = cost.shape[0] >= n
+    use_neural = neural.shape[0] > 0
 
-    for step in range(seg):
+    for step in range(step_lo, step_hi):
         for lane in range(lanes):
             pos = starts[lane] + step
             if pos >= ends[lane]:
@@ -329,6 +376,9 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                             cidx[v] = -1
                             xs[k] = 0
                         k += 1
+                if use_neural:
+                    xs[k] = STRETCH[neural_p12(neural[lane], c0, bitpos)]
+                    k += 1
                 xs[k] = 256
                 # 2. mixers
                 match_len = ms[LENGTH] if match_bit >= 0 else 0

@@ -10,6 +10,7 @@ A preset is a YAML (or JSON) mapping:
       - {kind: word, arg: 1, bits: 21}     #   table of 2**bits 16-byte slots
       - {kind: match, min_len: 6, bits: 22}
       - {kind: column}
+      - {kind: neural, file: fish.safetensors}   # named by its digest once loaded
     mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
             final_lr: 3, counter_limit: 255, skip: 48}
     apm: {rate: 7, order2_bits: 16}
@@ -37,7 +38,7 @@ import yaml
 
 from ..errors import ShoalError
 from ..fish.contexts import KINDS
-from . import engine
+from . import engine, neural
 
 DEFAULT_LEVEL = 6
 LEVELS = range(1, 10)
@@ -61,6 +62,11 @@ class Preset:
     @property
     def block_size(self) -> int:
         return self.spec["block_size"]
+
+    @property
+    def neural(self) -> str | None:
+        """The neural fish's digest (hex), if the school has one."""
+        return next((f["digest"] for f in self.spec["fish"] if f["kind"] == "neural"), None)
 
     def memory_bytes(self) -> int:
         """Model memory one block needs (what -T multiplies)."""
@@ -118,10 +124,13 @@ def _normalise(raw) -> dict:
         elif kind == "column":
             _only(entry, {"kind"}, "fish column")
             fish.append({"kind": "column"})
+        elif kind == "neural":
+            _only(entry, {"kind", "file", "digest"}, "fish neural")
+            fish.append({"kind": "neural", "digest": neural.identify(entry)})
         else:
             raise ShoalError(f"preset: unknown fish kind {kind!r}")
-    if sum(f["kind"] == "match" for f in fish) > 1 or sum(f["kind"] == "column" for f in fish) > 1:
-        raise ShoalError("preset: at most one match fish and one column fish")
+    if any(sum(f["kind"] == kind for f in fish) > 1 for kind in ("match", "column", "neural")):
+        raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
     spec["fish"] = fish
     mixer = _section(raw, "mixer", _MIXER_DEFAULTS)
     gates = mixer["gates"]
@@ -153,6 +162,8 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
             cfg[engine.C_MATCH_MIN] = f["min_len"]
         elif f["kind"] == "column":
             cfg[engine.C_COLUMN] = 1
+        elif f["kind"] == "neural":
+            cfg[engine.C_NEURAL] = 1
     m = spec["mixer"]
     cfg[engine.C_NGATES] = len(m["gates"])
     for i, g in enumerate(m["gates"]):
@@ -199,6 +210,11 @@ def load(name_or_path: str | Path) -> Preset:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ShoalError(f"{path}: not a valid preset: {e}") from None
+    if isinstance(raw, dict) and isinstance(raw.get("fish"), list):
+        # a neural fish's file is relative to the preset that names it
+        for entry in raw["fish"]:
+            if isinstance(entry, dict) and entry.get("kind") == "neural" and isinstance(entry.get("file"), str):
+                entry["file"] = str(path.parent / Path(entry["file"]).expanduser())
     return from_dict(raw)
 
 

@@ -1,0 +1,85 @@
+"""A neural fish swimming in the school: exact round trips, its identity in
+the archive, a clear refusal without it, and the same bytes whatever the
+BLAS threads.  The fish is random (no torch): this is the plumbing."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import shoal
+from shoal.fish.neural import NeuralConfig
+from shoal.fish.neural.speed import random_tensors
+from shoal.fish.neural.weights import save
+
+TEXT = b"the school swims; the fish predict the next byte. " * 40 + bytes(range(256))
+
+
+@pytest.fixture(scope="module")
+def fish_file(tmp_path_factory) -> Path:
+    cfg = NeuralConfig(n_layer=1, n_embd=32, n_head=2, n_kv_head=1, seg_len=8, mem_len=8, mlp_ratio=2)
+    path = tmp_path_factory.mktemp("fish") / "fish.safetensors"
+    save(str(path), cfg, random_tensors(cfg, seed=7))
+    return path
+
+
+def neural_preset(fish_file: Path, lanes: int) -> dict:
+    return {"lanes": lanes,
+            "fish": [{"kind": "order", "arg": 2, "bits": 16}, {"kind": "match", "min_len": 4, "bits": 16},
+                     {"kind": "neural", "file": str(fish_file)}],
+            "mixer": {"gates": ["c0"]}}
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.binary(max_size=400), lanes=st.integers(1, 6))
+def test_round_trip_any_lanes(fish_file, data, lanes):
+    blob = shoal.compress(data, preset=neural_preset(fish_file, lanes))
+    assert shoal.decompress(blob) == data
+
+
+def test_archive_names_the_fish_by_digest(fish_file, tmp_path):
+    preset = shoal.school.from_dict(neural_preset(fish_file, 4))
+    assert preset.neural and len(preset.neural) == 32
+    blob = shoal.compress(TEXT, preset=neural_preset(fish_file, 4))
+    archive = tmp_path / "text.shoal"
+    archive.write_bytes(blob)
+    # a fresh process finds the fish through SHOAL_FISH_PATH, or says what it lacks
+    decode = [sys.executable, "-m", "shoal", "-dc", str(archive)]
+    found = subprocess.run(decode, capture_output=True, env=dict(os.environ, SHOAL_FISH_PATH=str(fish_file.parent)))
+    assert found.returncode == 0 and found.stdout == TEXT
+    missing = subprocess.run(decode, capture_output=True, env=dict(os.environ, SHOAL_FISH_PATH=str(tmp_path)))
+    assert missing.returncode == 1 and missing.stdout == b""
+    assert preset.neural.encode() in missing.stderr and b"Traceback" not in missing.stderr
+
+
+def test_preset_file_names_the_fish_relative_to_itself(fish_file, tmp_path):
+    spec = neural_preset(fish_file, 2)
+    spec["fish"][-1]["file"] = os.path.relpath(fish_file, tmp_path)
+    (tmp_path / "neural.yaml").write_text(yaml.safe_dump(spec))
+    preset = shoal.school.load(tmp_path / "neural.yaml")
+    assert preset.digest == shoal.school.from_dict(neural_preset(fish_file, 2)).digest
+
+
+def test_wrong_digest_is_refused(fish_file):
+    spec = neural_preset(fish_file, 2)
+    spec["fish"][-1]["digest"] = "0" * 32
+    with pytest.raises(shoal.ShoalError, match="digest"):
+        shoal.school.from_dict(spec)
+
+
+def test_same_output_whatever_the_blas_threads(fish_file, tmp_path):
+    (tmp_path / "in").write_bytes(TEXT)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(neural_preset(fish_file, 3)))
+    outputs = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
+        run = subprocess.run([sys.executable, "-m", "shoal", "-c", "--preset", str(tmp_path / "p.yaml"),
+                              str(tmp_path / "in")], capture_output=True, env=env)
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]
+    assert shoal.decompress(outputs[0]) == TEXT
