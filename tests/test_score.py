@@ -132,7 +132,8 @@ def test_bucket_edges():
     (["-6", "{emptydir}"], "directory has no files to measure (only empty ones)"),
     (["nosuchmodel", "{sample}"], "unknown model 'nosuchmodel'"),
     (["fish.safetensors", "{sample}"], "no such neural fish file"),
-    (["{weights}", "{sample}"], "neural fish support not built yet"),
+    (["{weights}", "{sample}"], "not a safetensors file"),
+    (["{wrongdigest}", "{sample}"], "the preset expects " + "0" * 32),
     (["missing.yaml", "{sample}"], "cannot read preset"),
     (["-6"], "give a MODEL and at least one FILE or DIR"),
     (["hf:/no/such/dir", "{sample}"], "no such directory"),
@@ -147,6 +148,8 @@ def test_bad_input(tmp_path, capsys, argv, message):
     (names["emptydir"] / "nothing").write_bytes(b"")
     names["sample"].write_bytes(b"some text\n")
     names["weights"].write_bytes(b"not really weights")
+    names["wrongdigest"] = tmp_path / "wrong.yaml"
+    names["wrongdigest"].write_text("fish: [{kind: neural, file: fish.safetensors, digest: '" + "0" * 32 + "'}]\n")
     assert score_main([a.format(**names) for a in argv]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
@@ -235,3 +238,19 @@ def test_hf_not_a_causal_lm(tmp_path, capsys):
     (tmp_path / "sample").write_text("text")
     assert score_main([f"hf:{tmp_path}", str(tmp_path / "sample")]) == 1
     assert "not a causal language model" in capsys.readouterr().err
+
+
+def test_neural_fish_scores_like_any_fish(tmp_path):
+    """A neural fish file is a MODEL: scored through a school of its own,
+    its real coded size agrees with its ideal length."""
+    from shoal.fish.neural import NeuralConfig
+    from shoal.fish.neural.speed import random_tensors
+    from shoal.fish.neural.weights import save
+    from shoal.score.models import coded_size_problem, resolve
+    cfg = NeuralConfig(n_layer=1, n_embd=32, n_head=2, n_kv_head=1, seg_len=8, mem_len=8, mlp_ratio=2)
+    save(str(tmp_path / "fish.safetensors"), cfg, random_tensors(cfg, seed=2))
+    data = b"a neural fish reads bytes, many lanes at once. " * 30
+    for model in (resolve(str(tmp_path / "fish.safetensors")), resolve(str(tmp_path))):
+        score = model.score(data)
+        assert score.size == len(data) and 0 < score.bpb < 12
+        assert coded_size_problem(score) is None

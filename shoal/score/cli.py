@@ -30,7 +30,7 @@ MODEL is one of:
   order2, word1 ...  a single fish, coded through the school's mixer and APMs:
 {textwrap.fill(FISH_NAMES, 79, initial_indent=" " * 21, subsequent_indent=" " * 21)}
   uniform, laplace   reference models: 8 bits a byte; adaptive order-0 counts
-  FILE.safetensors   a neural fish (not built yet)
+  FILE.safetensors   a neural fish (or DIR holding fish.safetensors)
   hf:DIR             a local Hugging Face causal LM directory (shoal[hf]; never downloads)
 
 Several models: repeat -m (then every positional argument is an input):

@@ -12,7 +12,7 @@ MODEL spellings (resolve):
     my.yaml, my.json       a preset file
     order2, word1, ...     a single fish in a school of its own (fish_preset)
     uniform, laplace       reference models with hand-checkable bits
-    fish.safetensors       a neural fish (not built yet: neural_fish)
+    fish.safetensors       a neural fish (or the folder holding its fish.safetensors)
     hf:DIR                 a local Hugging Face causal LM (see hf.py)
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ CODED_TOLERANCE = 0.005          # relative
 CODED_SLACK_BYTES = 8            # per block
 
 FISH_BITS = 22                   # table size of a named fish: 2**22 slots (64 MiB)
+NEURAL_LANES = 64                # streams a neural fish reads at once (each keeps its own context)
 FISH_NAMES = ("order0..order12 (last k bytes), word0..word3 (words), sparseMASK (bytes at the distances "
               "whose bits are set), record0..record2 (tables), textcol0..textcol1 (text columns), "
               "match or matchN (longest earlier match, min length N), column (arithmetic progressions); "
@@ -141,12 +142,17 @@ def fish_preset(spec: str) -> school.Preset | None:
     return school.from_dict({"description": f"single fish {spec}", "fish": [fish]})
 
 
-def neural_fish(path: Path):
-    """A neural fish from its safetensors weights: the one place that will load it."""
-    if not path.is_file():
+def neural_fish(path: Path) -> ShoalModel:
+    """A neural fish (its safetensors weights, or the folder holding them) in
+    a school of its own, read as NEURAL_LANES streams at once: its own view
+    of the data, through the school's mixer and APMs like any single fish."""
+    if not path.exists():
         raise ShoalError(f"{path}: no such neural fish file")
-    raise ShoalError(f"{path}: neural fish support not built yet (the neural fish is in progress); "
-                     "score a level, a preset, a fish or hf:DIR for now")
+    from ..school import neural
+    preset = school.from_dict({"description": f"neural fish {path.name}", "lanes": NEURAL_LANES,
+                               "fish": [{"kind": "neural", "file": str(path)}]})
+    neural.find(preset.neural)           # a bad weights file says so now, not mid-file
+    return ShoalModel(path.name, preset)
 
 
 def resolve(spec: str, hf_options: dict | None = None):
@@ -163,7 +169,7 @@ def resolve(spec: str, hf_options: dict | None = None):
     if text in REFERENCE:
         return REFERENCE[text]()
     path = Path(text)
-    if path.suffix == ".safetensors":
+    if path.suffix == ".safetensors" or (path / "fish.safetensors").is_file():
         return neural_fish(path)
     if path.suffix in _PRESET_SUFFIXES:
         return ShoalModel(path.name, school.load(path))
