@@ -40,7 +40,7 @@ from pathlib import Path
 from .. import school
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
-from ..school.engine import INPUTS_PER_FISH, MATCH_INPUTS
+from ..school.engine import MATCH_INPUTS
 
 REFERENCE_SIZE = 4 << 20           # the file size --table-shift auto emulates
 MIN_TABLE_BITS = 12                 # a shifted table never shrinks below this (4096 slots)
@@ -123,10 +123,11 @@ def measure(pieces, spec: dict, shift: int) -> dict:
 def time_features(spec: dict) -> dict:
     """What the engine's per-byte work grows with (see space.yaml's time_model)."""
     kinds = [f["kind"] for f in spec["fish"]]
-    context = sum(k not in ("match", "column") for k in kinds)
+    context = sum(k not in ("match", "column", "neural") for k in kinds)
     match, column = int("match" in kinds), int("column" in kinds)
     gates = len(spec.get("mixer", {}).get("gates", ["c0"]))
-    inputs = context * INPUTS_PER_FISH + MATCH_INPUTS * match + COLUMN_VOTES * column + 1
+    runs = int(bool(spec.get("mixer", {}).get("runs", False)))     # a second vote per context fish
+    inputs = context * (1 + runs) + MATCH_INPUTS * match + COLUMN_VOTES * column + 1
     skip = spec.get("mixer", {}).get("skip", 48)
     return {"base": 1.0, "per_fish": context, "per_input_gate": gates * inputs, "match": match,
             "column": column, "learn_all": gates * inputs * max(0.0, 1.0 - skip / 32)}

@@ -35,6 +35,14 @@ Gates (which weight set a mixer uses for this bit):
           position (a proxy for the longest known order; 256 sets)
   column  the column fish's confidence bucket and predicted bit, by bit
           position (256 sets)
+  c2      the byte before the previous one (256 sets)
+  c1c0    the previous byte and the partial byte (65536 sets)
+  c2c1    the last two bytes (65536 sets)
+
+With the preset's mixer.runs, each context fish also votes the run its bit
+history holds when that history is deterministic (only one bit value seen:
+how many times, signed by the value): a second opinion, in the linear domain,
+that the StateMap's probability alone rounds away.
 """
 import math
 
@@ -49,7 +57,12 @@ from ..fish.contexts import context_hash, hash3, new_history, update_history
 from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update, new_match_state
 from ..fish.prefetch import prefetch
 from ..fish.statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
-from ..fish.tables import STATE_NEXT, STATE_P0, STRETCH, U
+from ..fish.tables import STATE_N0, STATE_N1, STATE_NEXT, STATE_P0, STRETCH, U
+
+# The run vote of a bit-history state (mixer.runs): +-64 per repeat of the
+# only bit value seen, up to 15; 0 for mixed or empty histories.
+STATE_RUN = np.where(STATE_N0 == 0, np.minimum(STATE_N1, 15) * 64,
+                     np.where(STATE_N1 == 0, -np.minimum(STATE_N0, 15) * 64, 0)).astype(np.int32)
 from .apm import apm_learn, apm_predict, new_apm
 from .mixer import mix_dot, mix_learn, squash
 
@@ -60,14 +73,14 @@ MODEL_VERSION = 1
 
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
- C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_GATE0) = range(15)
-MAX_GATES = 6
+ C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS, C_GATE0) = range(16)
+MAX_GATES = 8
 CFG_SIZE = C_GATE0 + MAX_GATES
 
-G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN = range(5)
-GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN}
-GATE_SETS = np.array([256, 256, 32, 256, 256], dtype=np.int64)
-INPUTS_PER_FISH = 1
+G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN, G_C2, G_C1C0, G_C2C1 = range(8)
+GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN, "c2": G_C2,
+         "c1c0": G_C1C0, "c2c1": G_C2C1}
+GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536], dtype=np.int64)
 MATCH_INPUTS = 2
 
 
@@ -94,7 +107,7 @@ def neural_p12(cum, c0, bitpos):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _gate_select(kind, c0, c1, bitpos, match_len, match_bit, known, column_bucket, column_bit):
+def _gate_select(kind, c0, c1, c2, bitpos, match_len, match_bit, known, column_bucket, column_bit):
     if kind == G_C0:
         return c0
     if kind == G_C1:
@@ -103,6 +116,12 @@ def _gate_select(kind, c0, c1, bitpos, match_len, match_bit, known, column_bucke
         return length_bucket(match_len) * 2 + (match_bit if match_bit > 0 else 0)
     if kind == G_ORDER:
         return min(known, 31) * 8 + bitpos
+    if kind == G_C2:
+        return c2
+    if kind == G_C1C0:
+        return (c1 << 8) | c0
+    if kind == G_C2C1:
+        return (c2 << 8) | c1
     return (min(column_bucket, 15) * 2 + (column_bit if column_bit > 0 else 0)) * 8 + bitpos
 
 
@@ -214,7 +233,7 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
     col_idx = np.zeros((lanes, COLUMN_VOTES), dtype=np.int64)
 
-    nin = (nf * INPUTS_PER_FISH + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
+    nin = (nf * (1 + cfg[C_RUNS]) + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
            + (1 if cfg[C_NEURAL] > 0 else 0) + 1)
     # Rows padded to a multiple of 8 inputs: the dot and learn loops then run
     # whole in SIMD.  Pads stay 0, so they change no sum and never learn.
@@ -242,8 +261,8 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
         decode_start(coder, payload)
     # per lane: the partial byte, the previous byte, the order-2 APM's
     # context, the byte being coded (encoder)
-    c0s, c1s, apm2_bytes, bytes_ = np.zeros((4, lanes), dtype=np.int64)
-    return ((starts, ends, seg, c0s, c1s, apm2_bytes, bytes_),
+    c0s, c1s, c2s, apm2_bytes, bytes_ = np.zeros((5, lanes), dtype=np.int64)
+    return ((starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_),
             (tables, base, nslots, slot, hashes, states, sm),
             (hist, record),
             (match_table, match_state, match_sm),
@@ -262,7 +281,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
     """The loop over the block's bytes and bits (see the module docstring).
     With several lanes, each step codes one byte of every lane, bit by bit
     in turn: lane 0's first bit, lane 1's first bit, ..."""
-    starts, ends, seg, c0s, c1s, apm2_bytes, bytes_ = geometry
+    starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_ = geometry
     tables, base, nslots, slot, hashes, states, sm = context_fish
     hist, record = history
     match_table, match_state, match_sm = match
@@ -282,6 +301,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
     learn_skip = cfg[C_LEARN_SKIP]
     scoring = cost.shape[0] >= n
     use_neural = neural.shape[0] > 0
+    runs = cfg[C_RUNS] > 0
 
     for step in range(step_lo, step_hi):
         for lane in range(lanes):
@@ -304,6 +324,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
             c1 = buf[pos - 1] if pos > lo else 0
             c2 = buf[pos - 2] if pos > lo + 1 else 0
             c1s[lane] = c1
+            c2s[lane] = c2
             apm2_bytes[lane] = hash3(c1, c2, 0) << 8
             bytes_[lane] = 0 if decode else buf[pos]
             c0s[lane] = 1
@@ -345,8 +366,12 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                     lane_states[U(i)] = st
                     if st != 0:
                         known += 1
-                    xs[U(k)] = STRETCH[U(sm_p12(sm, i * 256 + st))]
+                    p12 = sm_p12(sm, i * 256 + st)
+                    xs[U(k)] = STRETCH[U(p12)]
                     k += 1
+                    if runs:
+                        xs[U(k)] = STATE_RUN[U(st)]
+                        k += 1
                 match_bit = -1
                 mi = -1
                 if use_match:
@@ -383,7 +408,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                 # 2. mixers
                 match_len = ms[LENGTH] if match_bit >= 0 else 0
                 for g in range(ngates):
-                    sel = _gate_select(cfg[C_GATE0 + g], c0, c1, bitpos, match_len, match_bit, known,
+                    sel = _gate_select(cfg[C_GATE0 + g], c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
                                        column_bucket, column_bit)
                     sel_row[U(g)] = gate_base[U(g)] + sel * nin
                     dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)

@@ -12,7 +12,7 @@ A preset is a YAML (or JSON) mapping:
       - {kind: column}
       - {kind: neural, file: fish.safetensors}   # named by its digest once loaded
     mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
-            final_lr: 3, counter_limit: 255, skip: 48}
+            final_lr: 3, counter_limit: 255, skip: 48, runs: false}
     apm: {rate: 7, order2_bits: 16}
 
 Context-fish kinds and their arguments are described in fish/contexts.py;
@@ -44,7 +44,7 @@ DEFAULT_LEVEL = 6
 LEVELS = range(1, 10)
 
 _MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
-                   "final_lr": 3, "counter_limit": 255, "skip": 48}
+                   "final_lr": 3, "counter_limit": 255, "skip": 48, "runs": False}
 _APM_DEFAULTS = {"rate": 7, "order2_bits": 16}
 _BITS_RANGE = (4, 26)
 MAX_LANES = 1024
@@ -76,6 +76,12 @@ class Preset:
 def _int(value, name, lo, hi) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ShoalError(f"preset: {name} must be an integer in {lo}..{hi}, got {value!r}")
+    return value
+
+
+def _bool(value, name) -> bool:
+    if not isinstance(value, bool):
+        raise ShoalError(f"preset: {name} must be true or false, got {value!r}")
     return value
 
 
@@ -145,6 +151,7 @@ def _normalise(raw) -> dict:
         "final_lr": _int(mixer["final_lr"], "mixer.final_lr", 1, 64),
         "counter_limit": _int(mixer["counter_limit"], "mixer.counter_limit", 1, 1023),
         "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
+        "runs": _bool(mixer["runs"], "mixer.runs"),
     }
     apm = _section(raw, "apm", _APM_DEFAULTS)
     spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
@@ -177,6 +184,7 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
     cfg[engine.C_APM_RATE] = spec["apm"]["rate"]
     cfg[engine.C_APM2_BITS] = spec["apm"]["order2_bits"]
     cfg[engine.C_LANES] = spec["lanes"]
+    cfg[engine.C_RUNS] = int(m["runs"])
     return fish, cfg
 
 
