@@ -18,15 +18,27 @@ RECORD v      tables and images: with r the record length the detector
               number and the byte above.
 TEXTCOL v     text laid out in lines: v=0 the column and the byte above it
               in the previous line, v=1 the byte above and the previous byte.
+INDIRECT v    what followed before: v=1 the previous byte and the two bytes
+              that followed its last two occurrences, v=2 the same for the
+              last two bytes (paq's indirect contexts).
 
 History that several fish share (words, record length, line starts) lives in
-one int64 array updated once per byte by update_history().
+one int64 array per lane, and per-byte-value tables (the record detector's,
+the indirect fish's) in a second one, both updated once per byte by
+update_history().
 """
 import numpy as np
 from numba import njit
 
-ORDER, SPARSE, WORD, RECORD, TEXTCOL = 0, 1, 2, 3, 4
-KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL}
+ORDER, SPARSE, WORD, RECORD, TEXTCOL, INDIRECT = 0, 1, 2, 3, 4, 5
+KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL,
+         "indirect": INDIRECT}
+
+# Per-lane tables beside the shared history: the record detector's two
+# per-byte-value arrays, then the indirect fish's memory of the two bytes
+# that followed each byte (IND1) and each pair of bytes (IND2).
+_IND1, _IND2 = 512, 768
+LANE_TABLE = _IND2 + 65536
 
 # Slots of the shared history array.
 (H_C4, H_C8, H_WORD0, H_WORD1, H_WORD2, H_RLEN, H_RCAND, H_RVOTES, H_LINE0,
@@ -44,7 +56,7 @@ def new_history(lanes, starts):
     for k in range(lanes):
         hist[k, H_LINE0] = starts[k]     # the lane's first line starts there
         hist[k, H_LINE1] = starts[k]
-    return hist, np.zeros((lanes, 512), dtype=np.int64)
+    return hist, np.zeros((lanes, LANE_TABLE), dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -118,6 +130,11 @@ def update_history(hist, record, buf, pos):
     if c == 10:
         hist[H_LINE1] = hist[H_LINE0]
         hist[H_LINE0] = pos
+    # what followed: c after c2 (IND1) and after c3 c2 (IND2)
+    c2 = (hist[H_C4] >> 8) & 0xFF
+    c32 = (hist[H_C4] >> 8) & 0xFFFF
+    record[_IND1 + c2] = ((record[_IND1 + c2] << 8) | c) & 0xFFFF
+    record[_IND2 + c32] = ((record[_IND2 + c32] << 8) | c) & 0xFFFF
     # record length: a byte value that recurs at the same distance twice in
     # a row votes for that distance; a steady majority sets the length.
     last = record[c]
@@ -138,7 +155,7 @@ def update_history(hist, record, buf, pos):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def context_hash(kind, arg, hist, buf, pos, lo):
+def context_hash(kind, arg, hist, record, buf, pos, lo):
     """The 32-bit context hash of one fish for the byte at pos, in a lane
     that starts at lo."""
     h = kind * 0x3C6EF372 + arg * 0x1B873593 + 1
@@ -179,6 +196,12 @@ def context_hash(kind, arg, hist, buf, pos, lo):
             if arg == 1:
                 return hash3(h, above | ((hist[H_C4] & 0xFF) << 8), r)
             return hash3(h, above | ((pos % r) << 8), r)
+    elif kind == INDIRECT:
+        if arg <= 1:
+            c1 = hist[H_C4] & 0xFF
+            return hash3(h, c1, record[_IND1 + c1])
+        c21 = hist[H_C4] & 0xFFFF
+        return hash3(h, c21, record[_IND2 + c21])
     elif kind == TEXTCOL:
         col = pos - hist[H_LINE0]
         above = buf[hist[H_LINE1] + col] if hist[H_LINE1] + col < hist[H_LINE0] else 0

@@ -315,7 +315,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
             # Hash first and prefetch the buckets: the match and column fish
             # work while the tables' cache lines arrive.
             for i in range(nf):
-                hashes[lane, i] = context_hash(fish[i, 0], fish[i, 1], h, buf, pos, lo)
+                hashes[lane, i] = context_hash(fish[i, 0], fish[i, 1], h, record[lane], buf, pos, lo)
                 prefetch_slot(tables, base[i], nslots[i], hashes[lane, i])
             if use_match and pos > lo:
                 match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
