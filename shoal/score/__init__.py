@@ -11,7 +11,9 @@ compression ratio 8 / bpb, make files and models comparable.
 
 models.py resolves a MODEL (a level, a preset, a fish, a reference model, a
 neural fish, hf:DIR) into a scorer; hf.py scores Hugging Face causal LMs;
-report.py makes tables, JSON, CSV, position profiles and the plot.
+report.py makes tables, JSON, CSV, position profiles and the plot;
+ablate.py and ablate_report.py take a school apart (shoal score --ablate:
+each fish alone, the school without each fish).
 """
 from .models import Score, resolve
 

@@ -2,6 +2,7 @@
 
     shoal score MODEL FILE|DIR...
     shoal score -m MODEL [-m MODEL ...] FILE|DIR...
+    shoal score --ablate SCHOOL FILE|DIR...       (ablate.py: each fish alone, and the school without it)
 
 Each MODEL scores each file; the table gives bytes, the ideal code length in
 bits, bits per byte, the compression ratio 8/bpb and, for shoal models, the
@@ -10,6 +11,7 @@ disagreement is a loud failure and exit status 1).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import textwrap
 from pathlib import Path
@@ -36,6 +38,13 @@ MODEL is one of:
 Several models: repeat -m (then every positional argument is an input):
   shoal score -m -1 -m -6 -m order2 -m hf:./gpt2 ../shared/corpus/canterbury
 
+Ablation: --ablate SCHOOL (a level or a preset file) scores the whole school,
+every fish alone (in a school of its own with the preset's mixer) and the
+school without each fish, then prints bpb alone, the loss when each fish is
+removed, and a summary by kind of file; --plot draws them as bars:
+  shoal score --ablate -6 -j 2 --kind code=fields.c --plot ablation.png \\
+        ../shared/corpus/canterbury/alice29.txt ../shared/corpus/canterbury/fields.c
+
 Bits per byte are ideal code lengths (-sum log2 p over the bytes, or over the
 tokens for hf: models, divided by the number of bytes).  A directory means the
 files directly in it.  --json - / --csv - print to stdout instead of the table.
@@ -57,8 +66,18 @@ def build_parser() -> ToolParser:
                      help="also bpb by position in the file (buckets 0-128, 128-256, 256-512, ... bytes)")
     out.add_argument("--bucket-size", type=size_argument, metavar="N",
                      help="with --by-position/--plot: equal buckets of N bytes instead")
-    out.add_argument("--plot", metavar="FILE.png", help="plot bpb by position, one line per model (matplotlib)")
+    out.add_argument("--plot", metavar="FILE.png", help="plot bpb by position, one line per model (matplotlib); "
+                                                        "with --ablate: bars per fish and kind of file")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ablate = ap.add_argument_group("ablation (--ablate)")
+    ablate.add_argument("--ablate", metavar="SCHOOL",
+                        help="score the school (a level or preset file), each fish alone and the school "
+                             "without each fish; --plot draws bars by kind of file")
+    ablate.add_argument("-j", "--jobs", type=positive_int, default=1, metavar="N",
+                        help="with --ablate: score in N processes (same results; default 1)")
+    ablate.add_argument("--kind", action="append", default=[], metavar="KIND=FILE[,FILE...]",
+                        help="with --ablate: the kind of these files (code, image, ...; FILE: the path or "
+                             "its name); others are guessed: text, numbers or binary")
     hf = ap.add_argument_group("Hugging Face models (hf:DIR)")
     hf.add_argument("--context", type=int, metavar="N", help="window in tokens (default: the model's maximum)")
     hf.add_argument("--stride", type=int, metavar="N",
@@ -68,9 +87,22 @@ def build_parser() -> ToolParser:
     return ap
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def parse_args(argv: list[str]):
     args = build_parser().parse_args(argv)
-    if not args.model:
+    if args.ablate is not None:
+        if args.model:
+            raise UsageError("--ablate names the school to take apart: give no -m with it")
+        if args.by_position or args.bucket_size:
+            raise UsageError("--by-position and --bucket-size do not go with --ablate")
+    elif args.jobs != 1 or args.kind:
+        raise UsageError("-j and --kind go with --ablate")
+    if not args.model and args.ablate is None:
         args.model, args.inputs = args.inputs[:1], args.inputs[1:]
     if not args.inputs:
         raise UsageError("give a MODEL and at least one FILE or DIR")
@@ -114,8 +146,39 @@ def score_all(models, files, args, notes) -> list[report.Result]:
     return results
 
 
+def ablate_work(args) -> int:
+    """shoal score --ablate SCHOOL FILE...: see ablate.py."""
+    from . import ablate, ablate_report
+    name, preset = ablate.school_to_ablate(args.ablate)
+    files, notes = inputs.expand(args.inputs)
+    names = labels(files)
+    kinds = ablate.file_kinds(files, names, args.kind, args.max_bytes)
+    with progress(ablate.total_size(files, args.max_bytes, preset), enabled=not args.quiet) as advance:
+        result = ablate.run(name, preset, files, names, kinds, args.max_bytes, args.jobs, advance)
+    result.notes += notes
+    for r in result.results:
+        if r.problem:
+            say(PROG, f"CHECK FAILED: {r.model} on {r.file}: {r.problem}")
+    if args.json:
+        write_text(args.json, ablate_report.to_json(result))
+    if args.csv:
+        write_text(args.csv, ablate_report.to_csv_text(result))
+    if "-" not in (args.json, args.csv):
+        out = console()
+        for table in [*ablate_report.fish_tables(result), ablate_report.kind_table(result)]:
+            out.print(ablate_report.rich(table))
+    if args.plot:
+        ablate_report.plot(result, args.plot)
+        if not args.quiet:
+            sys.stdout.flush()
+            say(PROG, f"plot written to {args.plot}")
+    return ERROR if any(r.problem for r in result.results) else OK
+
+
 def work(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.ablate is not None:
+        return ablate_work(args)
     files, notes = inputs.expand(args.inputs)
     hf_options = {"context": args.context, "stride": args.stride, "batch_size": args.batch_size}
     models = [resolve(spec, hf_options) for spec in args.model]

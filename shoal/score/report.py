@@ -72,7 +72,8 @@ def totals(results: list[Result]) -> list[dict]:
     return out
 
 
-def _record(r: Result) -> dict:
+def to_record(r: Result) -> dict:
+    """One result as JSON (what --json writes per model and file)."""
     s = r.score
     return {"model": r.model, "file": r.file, "bytes": s.size, "bits": s.bits, "bpb": s.bpb,
             "ratio": 8 / s.bpb if s.bits else None, "coded": s.coded, "blocks": s.blocks,
@@ -122,7 +123,7 @@ def position_table(results: list[Result]) -> Table:
 def to_json(results: list[Result], notes: list[str]) -> str:
     data = {"results": [], "totals": totals(results), "notes": notes}
     for r in results:
-        record = _record(r)
+        record = to_record(r)
         if r.profile is not None:
             record["by_position"] = [{"start": s, "end": e, "bits": b, "bpb": b / n}
                                      for s, (e, n, b) in r.profile.items()]
