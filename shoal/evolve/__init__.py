@@ -2,7 +2,7 @@
 
     shoal evolve school FILE... [options]   CMA-ES over school presets (search.py)
     shoal evolve check PRESET FILE...       an evolved preset against a level on held-back files
-    shoal evolve merge ...                  evolutionary merging of neural fish (merge.py; not yet)
+    shoal evolve merge ...                  evolutionary merging of neural fish (merge*.py)
 
 The pieces, each a layer over the one before:
 

@@ -3,7 +3,7 @@
     shoal evolve school FILE... [-o RUN_DIR] [--sample 64K] [-g N] [--seed N] [--plot fitness.png]
     shoal evolve school --resume [-o RUN_DIR] [-g N] [--time-limit MIN]
     shoal evolve check evolved.yaml FILE...     (check.py)
-    shoal evolve merge ...                      (merge.py)
+    shoal evolve merge FISH... --dev FILE...    (merge.py)
 
 Errors are one line on stderr and exit status 1 (no tracebacks).  Ctrl-C
 stops at once; every finished generation is already checkpointed, so the
@@ -17,7 +17,7 @@ import sys
 
 from ..cli_io import parse_size
 from ..errors import ShoalError
-from . import check, merge
+from . import check
 
 EXAMPLES = """\
 examples:
@@ -160,7 +160,7 @@ def top_parser() -> argparse.ArgumentParser:
                 description="Evolution shapes the school.",
                 epilog="commands:\n  school   evolve a school preset with CMA-ES (shoal evolve school --help)\n"
                        "  check    compare an evolved preset with a level on held-back files\n"
-                       "  merge    evolutionary merging of neural fish (not available yet)")
+                       "  merge    evolutionary merging of neural fish (shoal evolve merge --help)")
     p.add_argument("command", choices=["school", "check", "merge"], help="what to do")
     return p
 
@@ -172,6 +172,7 @@ def main(argv: list[str]) -> int:
             top_parser().parse_args(argv[:1])        # --help, or a clear error
             return 0
         if argv[0] == "merge":
+            from . import merge         # here: merge builds on this module's parser helpers
             return merge.main(argv[1:])
         if argv[0] == "check":
             return check.main(argv[1:])
@@ -184,29 +185,41 @@ def main(argv: list[str]) -> int:
         return 1
     except SystemExit as done:                  # --help
         return done.code or 0
-    try:
+    def school():
         from . import driver
         return driver.evolve_school(args)
+    return reporting_errors(school, "shoal evolve", "shoal evolve school")
+
+
+EXTRAS = {"cma": "evolve", "ray": "evolve", "matplotlib": "plot", "torch": "train"}
+
+
+def reporting_errors(command, prog: str, usage: str) -> int:
+    """command() -> its exit status; an error is one line on stderr and status 1
+    (no traceback), Ctrl-C before a run began status 130.  Shared by school and merge."""
+    try:
+        return command()
     except ModuleNotFoundError as missing:
-        extra = {"cma": "evolve", "ray": "evolve", "matplotlib": "plot"}.get((missing.name or "").split(".")[0])
+        extra = EXTRAS.get((missing.name or "").split(".")[0])
         if extra is None:
             raise
-        print(f"shoal evolve: needs {missing.name}, part of an optional extra "
+        print(f"{prog}: needs {missing.name}, part of an optional extra "
               f"(pip install 'shoal[{extra}]')", file=sys.stderr)
         return 1
     except UsageError as e:
-        print(f"{e}\nTry 'shoal evolve school --help'.", file=sys.stderr)
+        print(f"{e}\nTry '{usage} --help'.", file=sys.stderr)
         return 1
     except ShoalError as e:
-        print(f"shoal evolve: {e}", file=sys.stderr)
+        print(f"{prog}: {e}", file=sys.stderr)
         return 1
     except OSError as e:                        # a full disk, a run directory we may not write
         where = f"{e.filename}: " if e.filename else ""
-        print(f"shoal evolve: {where}{e.strerror or e}", file=sys.stderr)
+        print(f"{prog}: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:                   # before the run began: nothing to keep
-        print("shoal evolve: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
 
 def resolved(args) -> dict:
     """The result-deciding options, with defaults filled in."""

@@ -86,12 +86,22 @@ def reporter(run, generations: int, quiet: bool):
 
 def plot(run, path) -> None:
     """Fitness per generation (penalised bits per byte of the training set)."""
+    baseline = run.baseline["bits"] / run.total_bytes
+    fitness_chart(run.history, path, refs={f"level {run.space.base_level} (start)": ("--", baseline)},
+                  ylabel="fitness (penalised bits per byte)", headroom=0.6,
+                  title=f"shoal evolve school: {run.total_bytes:,} training bytes, seed {run.settings.seed}")
+
+
+def fitness_chart(history: list[dict], path, refs: dict, ylabel: str, title: str, headroom: float) -> None:
+    """Median, best and best-so-far bits per byte per generation, with
+    reference lines (name -> (line style, bpb)); medians of early generations
+    can be far off, so the view keeps to the bests and the references (plus
+    `headroom` of their range above)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    history = run.history
     generations = [h["generation"] for h in history]
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=120)
     axes.plot(generations, [h["median_bpb"] for h in history], label="generation median", color="0.6")
@@ -99,18 +109,17 @@ def plot(run, path) -> None:
               linestyle="none", color="tab:blue")
     axes.step(generations, [h["best_so_far_bpb"] for h in history], where="post", label="best so far",
               color="tab:red")
-    axes.axhline(run.baseline["bits"] / run.total_bytes, linestyle="--", color="k",
-                 label=f"level {run.space.base_level} (start)")
-    # medians of early generations can be far off; keep the interesting part in view
-    best = [h["best_bpb"] for h in history] + [run.baseline["bits"] / run.total_bytes]
-    low, high = min(best), max(best)
-    axes.set_ylim(low - 0.05 * (high - low + 1e-3), high + 0.6 * (high - low + 1e-3))
+    for name, (style, bpb) in refs.items():
+        axes.axhline(bpb, linestyle=style, color="k", linewidth=1, label=name)
+    values = [h["best_bpb"] for h in history] + [bpb for _, bpb in refs.values()]
+    low, high = min(values), max(values)
+    axes.set_ylim(low - 0.05 * (high - low + 1e-3), high + headroom * (high - low + 1e-3))
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("generation")
-    axes.set_ylabel("fitness (penalised bits per byte)")
-    axes.set_title(f"shoal evolve school: {run.total_bytes:,} training bytes, seed {run.settings.seed}")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
     axes.grid(alpha=0.3)
-    axes.legend()
+    axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

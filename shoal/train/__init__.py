@@ -3,6 +3,7 @@
 model.py    the byte-level transformer (RoPE, XL memory, fake quantisation)
 train.py    the training loop and command line (shoal train --help)
 export.py   trained model -> the integer fish's weights file
+lineage.py  float weights and ancestors: what --init starts from, what merging checks
 
 The integer fish itself, and everything compress/decompress need, is in
 shoal/fish/neural, which never imports torch.  Importing this package

@@ -11,7 +11,11 @@ one integer grid and the next:
   fc                 norm scale * weight scale / GELU grid scale
   head               norm scale * weight scale * 2^EXP_FRAC
   norms              sqrt(d) / norm scale * 2^NORM_FRAC
+
+The file's metadata also records the model's lineage (lineage.py) when given:
+where its float weights come from, which merging checks.
 """
+import json
 import math
 
 import numpy as np
@@ -80,9 +84,10 @@ def export_tensors(model: ByteTransformer) -> dict[str, np.ndarray]:
     return t
 
 
-def export(model: ByteTransformer, path: str) -> bytes:
-    """Write the weights file; return its digest."""
-    return weights.save(path, model.cfg, export_tensors(model))
+def export(model: ByteTransformer, path: str, lineage: dict | None = None) -> bytes:
+    """Write the weights file (with lineage under "lineage" in its metadata); return its digest."""
+    extra = None if lineage is None else {"lineage": json.dumps(lineage, sort_keys=True)}
+    return weights.save(path, model.cfg, export_tensors(model), extra)
 
 
 def integer_fish(model: ByteTransformer, gemm=None) -> NeuralFish:

@@ -14,11 +14,18 @@ integer fish loses little.  Every --eval-every steps, and at the end, the
 held-out bytes are scored in bits per byte: --eval-lanes streams spread over
 the held-out data, each read from a fresh state.
 
-Output (DIR): ckpt.pt (model, optimiser, step, data RNG; --resume continues
-from it), fish.safetensors (the integer fish), config.json (its shape, for
-people).  At the end the held-out bits per byte of the float model, of the
-fake-quantised model and of the integer fish are reported; the integer fish
-must be within 2% of the float model or the exit status is 2 (warning).
+Fine-tuning.  --init BASE starts from BASE's float weights and shape (a
+`shoal train` directory, its ckpt.pt, or its fish.safetensors with the ckpt.pt
+beside it; lineage.py) with a fresh optimiser and schedule, and records BASE
+as the new fish's ancestor, so that `shoal evolve merge` can combine fish
+fine-tuned from one base.
+
+Output (DIR): ckpt.pt (model, optimiser, step, data RNG, lineage; --resume
+continues from it), fish.safetensors (the integer fish, its lineage in the
+metadata), config.json (its shape, for people).  At the end the held-out bits
+per byte of the float model, of the fake-quantised model and of the integer
+fish are reported; the integer fish must be within 2% of the float model or
+the exit status is 2 (warning).
 """
 import argparse
 import dataclasses
@@ -36,10 +43,35 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shoal.fish.neural import FREQ_TOTAL, START_BYTE, NeuralConfig, NeuralFish
 
 from .export import export
+from .lineage import LineageError, check_init, export_lineage, init_lineage
 from .model import ByteTransformer
 
 LN2 = math.log(2)
 console = Console(stderr=True)
+
+
+# the shape flags: flag, NeuralConfig field, default, help
+SHAPE = [("--layers", "n_layer", 2, "transformer blocks"), ("--width", "n_embd", 128, "model width (n_embd)"),
+         ("--heads", "n_head", 4, "query heads"),
+         ("--kv-heads", "n_kv_head", 1, "key/value heads, shared by groups of query heads"),
+         ("--segment", "seg_len", 64, "segment length in bytes"),
+         ("--memory", "mem_len", 64, "XL memory: positions kept from before the segment"),
+         ("--mlp-ratio", "mlp_ratio", 4, "MLP hidden width / width")]
+
+
+def shape_config(args, given: NeuralConfig | None = None) -> NeuralConfig:
+    """The shape flags as a config; with a given config (--init, --resume), a flag
+    that disagrees with it is an error rather than silently ignored."""
+    flags = {flag: (field, getattr(args, flag[2:].replace("-", "_"), None)) for flag, field, _, _ in SHAPE}
+    if given is None:
+        return NeuralConfig(**{field: default if flags[flag][1] is None else flags[flag][1]
+                               for flag, field, default, _ in SHAPE})
+    wrong = [f"{flag} {value} (it is {getattr(given, field)})" for flag, (field, value) in flags.items()
+             if value is not None and value != getattr(given, field)]
+    if wrong:
+        raise ValueError(f"the shape comes from {'--init BASE' if args.init else 'the checkpoint'}: "
+                         f"leave out {', '.join(wrong)}")
+    return given
 
 
 def parse_args(argv):
@@ -49,14 +81,11 @@ def parse_args(argv):
     p.add_argument("files", nargs="+", metavar="FILE", help="training data (use ../shared/corpus/train/ only)")
     p.add_argument("--out", default="neural-fish", metavar="DIR", help="checkpoint and export directory")
     p.add_argument("--resume", action="store_true", help="continue from DIR/ckpt.pt")
-    m = p.add_argument_group("model (ignored with --resume: the checkpoint's shape is used)")
-    m.add_argument("--layers", type=int, default=2, help="transformer blocks")
-    m.add_argument("--width", type=int, default=128, help="model width (n_embd)")
-    m.add_argument("--heads", type=int, default=4, help="query heads")
-    m.add_argument("--kv-heads", type=int, default=1, help="key/value heads, shared by groups of query heads")
-    m.add_argument("--segment", type=int, default=64, help="segment length in bytes")
-    m.add_argument("--memory", type=int, default=64, help="XL memory: positions kept from before the segment")
-    m.add_argument("--mlp-ratio", type=int, default=4, help="MLP hidden width / width")
+    p.add_argument("--init", metavar="BASE", help="fine-tune: start from the float weights and shape of BASE (a "
+                   "shoal train directory, its ckpt.pt, or its fish.safetensors with ckpt.pt beside it)")
+    m = p.add_argument_group("model (the checkpoint's shape with --resume, BASE's with --init)")
+    for flag, _, default, help_text in SHAPE:       # SUPPRESS: absent unless given, so --init can tell
+        m.add_argument(flag, type=int, default=argparse.SUPPRESS, help=f"{help_text} (default: {default})")
     o = p.add_argument_group("optimisation")
     o.add_argument("--steps", type=int, default=20000, help="optimiser steps")
     o.add_argument("--batch", type=int, default=32, help="samples per step")
@@ -160,10 +189,11 @@ def pick_device(name):
     return torch.device(name)
 
 
-def save_checkpoint(path, model, opt, step, gen, args):
+def save_checkpoint(path, model, opt, step, gen, args, lineage):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
-                "config": dataclasses.asdict(model.cfg), "gen": gen.get_state(), "args": vars(args)}, tmp)
+                "config": dataclasses.asdict(model.cfg), "gen": gen.get_state(), "args": vars(args),
+                "lineage": lineage}, tmp)
     os.replace(tmp, path)
 
 
@@ -176,22 +206,33 @@ def train(args):
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     train_data, held = load_data(args.files, args.holdout)
-    step, ckpt = 0, None
+    step, ckpt, base, history = 0, None, None, {"ancestors": [], "init": None}
     if args.resume:
         if not os.path.exists(ckpt_path):
             raise ValueError(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        cfg = NeuralConfig(**ckpt["config"])
+        cfg = shape_config(args, NeuralConfig(**ckpt["config"]))
+        history = ckpt.get("lineage") or history
+        if args.init:
+            check_init(args.init, args.out, history)
+    elif args.init:
+        base = check_init(args.init, args.out, None)
+        cfg, history = shape_config(args, base.config), init_lineage(base)
     else:
-        cfg = NeuralConfig(n_layer=args.layers, n_embd=args.width, n_head=args.heads, n_kv_head=args.kv_heads,
-                           seg_len=args.segment, mem_len=args.memory, mlp_ratio=args.mlp_ratio)
+        cfg = shape_config(args)
     model = ByteTransformer(cfg).to(device)
     opt = make_optimizer(model, args)
     if ckpt:
+        if "optim" not in ckpt:
+            raise ValueError(f"--resume: {ckpt_path} holds no optimiser state (a merged fish?): fine-tune it "
+                             "with --init into another --out instead")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optim"])
         gen.set_state(ckpt["gen"])
         step = ckpt["step"]
+    elif base:          # its observers too: the activation ranges are a good start for QAT
+        model.load_state_dict(base.state)
+        console.print(f"fine-tuning {base.name} (weights {base.weights})")
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")
     n_params = sum(p.numel() for p in model.parameters())
@@ -228,16 +269,18 @@ def train(args):
                 console.print(f"step {step}/{args.steps} lr {lr:.2e} loss {loss.item() / LN2:.3f} bpb "
                               f"held-out {last_eval} bpb{' (qat)' if model.quant else ''} {speed}")
             if step % args.checkpoint_every == 0 or step == args.steps:
-                save_checkpoint(ckpt_path, model, opt, step, gen, args)
-    return model, ex, ey
+                save_checkpoint(ckpt_path, model, opt, step, gen, args, history)
+    return model, ex, ey, history
 
 
-def report(model, ex, ey, out):
-    """Export the integer fish; score float, fake-quant and integer on the held-out streams."""
+def report(model, ex, ey, out, history, what="held-out") -> dict:
+    """Export the integer fish (its lineage from history); score float, fake-quant
+    and integer on the held-out streams.  status: 2 when the integer fish is
+    more than 2% worse than the float model, else 0."""
     model.quant = True
     path = os.path.join(out, "fish.safetensors")
     model.cpu()
-    digest = export(model, path)
+    digest = export(model, path, export_lineage(model, history))
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(dataclasses.asdict(model.cfg), f, indent=2)
     fish = NeuralFish.load(path)
@@ -245,22 +288,23 @@ def report(model, ex, ey, out):
     fake = float_bpb(model, ex, ey, "cpu", quant=True)
     exact = integer_bpb(fish, ex, ey)
     console.print(f"exported {path} ({os.path.getsize(path):,} bytes, digest {digest.hex()})")
-    console.print(f"held-out bits per byte on {ey.size:,} bytes: float {plain:.4f}, fake-quant {fake:.4f}, "
+    console.print(f"{what} bits per byte on {ey.size:,} bytes: float {plain:.4f}, fake-quant {fake:.4f}, "
                   f"integer fish {exact:.4f} ({100 * (exact / plain - 1):+.2f}% vs float)")
-    if exact > plain * 1.02:
+    status = 2 if exact > plain * 1.02 else 0
+    if status:
         console.print("warning: the integer fish is more than 2% worse than the float model")
-        return 2
-    return 0
+    return {"float": plain, "fake_quant": fake, "integer": exact, "digest": digest.hex(), "path": path,
+            "status": status}
 
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        model, ex, ey = train(args)
-    except (ValueError, OSError) as e:
-        console.print(f"shoal train: {e}")
+        model, ex, ey, history = train(args)
+    except (ValueError, OSError, LineageError) as e:
+        print(f"shoal train: {e}", file=sys.stderr)       # one line, not wrapped by rich
         return 1
     except KeyboardInterrupt:
         console.print("shoal train: interrupted (resume with --resume)")
         return 130
-    return report(model, ex, ey, args.out)
+    return report(model, ex, ey, args.out, history)["status"]

@@ -99,10 +99,11 @@ def check(cfg: NeuralConfig, tensors: dict[str, np.ndarray], where: str = "weigh
                               + (f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""))
 
 
-def save(path: str, cfg: NeuralConfig, tensors: dict[str, np.ndarray]) -> bytes:
-    """Write the file atomically; return its digest."""
+def save(path: str, cfg: NeuralConfig, tensors: dict[str, np.ndarray], extra: dict[str, str] | None = None) -> bytes:
+    """Write the file atomically; return its digest.  extra: more metadata
+    (strings), e.g. the training lineage."""
     check(cfg, tensors)
-    meta = {"format": FORMAT, "scheme": str(SCHEME), "config": cfg.to_json()}
+    meta = {**(extra or {}), "format": FORMAT, "scheme": str(SCHEME), "config": cfg.to_json()}
     blob = _canonical(st_save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=meta))
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
