@@ -6,7 +6,8 @@ bytes really agree backwards, and follows that earlier occurrence while it
 keeps predicting right.  The table is far larger than the caches, so the
 slot for the newest hash is only prefetched at one byte boundary and read at
 the next: a candidate must then also agree on the byte that followed, which
-costs a byte of delay in finding a match and saves a cache miss per byte.  Its prediction for the next bit is the matching
+costs a byte of delay in finding a match and saves a cache miss per byte.
+Its prediction for the next bit is the matching
 bit of the byte that followed; how much to trust it is learnt by a StateMap
 indexed by the match length (bucketed) and the predicted bit.  A mispredicted
 bit ends the match until the next byte boundary.

@@ -10,7 +10,6 @@ digest it needs instead of failing its checksums.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -22,8 +21,9 @@ _loaded: dict[str, object] = {}    # digest -> NeuralFish
 
 
 def _digest(path: Path) -> str:
+    from ..fish.neural.weights import digest      # the fish's own definition of its identity
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        return digest(path.read_bytes()).hex()
     except OSError as error:
         raise ShoalError(f"neural fish {path}: {error.strerror or error}") from None
 

@@ -109,7 +109,7 @@ def save(path: str, cfg: NeuralConfig, tensors: dict[str, np.ndarray], extra: di
     with open(tmp, "wb") as f:
         f.write(blob)
     os.replace(tmp, path)
-    return hashlib.blake2b(blob, digest_size=16).digest()
+    return digest(blob)
 
 
 def _canonical(blob: bytes) -> bytes:
@@ -120,6 +120,11 @@ def _canonical(blob: bytes) -> bytes:
     header = json.dumps(json.loads(blob[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
     header += b" " * (-len(header) % 8)        # keep the data 8-byte aligned, as safetensors does
     return struct.pack("<Q", len(header)) + header + blob[8 + n:]
+
+
+def digest(blob: bytes) -> bytes:
+    """A fish's identity: the BLAKE2b-128 of its weights file's bytes."""
+    return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 def resolve(path: str) -> str:
@@ -153,4 +158,4 @@ def load(path: str) -> tuple[NeuralConfig, dict[str, np.ndarray], bytes]:
     except Exception as e:          # safetensors raises its own error types for truncation etc.
         raise NeuralFishError(f"{where}: corrupt tensor data ({e})") from None
     check(cfg, tensors, where)
-    return cfg, tensors, hashlib.blake2b(blob, digest_size=16).digest()
+    return cfg, tensors, digest(blob)
