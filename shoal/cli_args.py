@@ -23,7 +23,9 @@ COMMANDS = ("compress", "decompress", "test", "list")
 TOOLS = {"score": "bits per byte of a model (a level, a fish, a Hugging Face LM)",
          "bench": "shoal against xz, zstd, brotli, ... on the same files",
          "train": "train a neural fish",
-         "evolve": "evolve a school's preset; merge fish"}
+         "evolve": "evolve a school's preset; merge fish",
+         "scaling": "fit a scaling law to small fish, predict a larger one, then check",
+         "probe": "probe a fish's hidden units (the sentiment neuron)"}
 
 EPILOG = """\
 Modes may also be given as a first word: shoal compress|decompress|test|list.
