@@ -64,6 +64,7 @@ from ..fish.tables import STATE_N0, STATE_N1, STATE_NEXT, STATE_P0, STRETCH, U
 STATE_RUN = np.where(STATE_N0 == 0, np.minimum(STATE_N1, 15) * 64,
                      np.where(STATE_N1 == 0, -np.minimum(STATE_N0, 15) * 64, 0)).astype(np.int32)
 from .apm import apm_learn, apm_predict, new_apm
+from .attention import attend, attend_learn, features, learn_trust, new_attention, row_width
 from .mixer import mix_dot, mix_learn, squash
 
 # From the first release on, bumped whenever a change alters any probability
@@ -73,7 +74,8 @@ MODEL_VERSION = 1
 
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
- C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS, C_GATE0) = range(16)
+ C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS,
+ C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_GATE0) = range(22)
 MAX_GATES = 8
 CFG_SIZE = C_GATE0 + MAX_GATES
 
@@ -82,6 +84,8 @@ GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G
          "c1c0": G_C1C0, "c2c1": G_C2C1}
 GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536], dtype=np.int64)
 MATCH_INPUTS = 2
+# C_BLIND_VALUE for a blind input that reads noise instead of a constant
+BLIND_NOISE = 1 << 20
 
 
 def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
@@ -123,6 +127,33 @@ def _gate_select(kind, c0, c1, c2, bitpos, match_len, match_bit, known, column_b
     if kind == G_C2C1:
         return (c2 << 8) | c1
     return (min(column_bucket, 15) * 2 + (column_bit if column_bit > 0 else 0)) * 8 + bitpos
+
+
+@njit(cache=True, nogil=True)
+def _perturb(xs, k, cfg, pos, bitpos, order, span, scratch):
+    """Robustness experiments (a preset's `perturb`), on the k votes: from
+    byte C_BLIND_AT on, some inputs read a constant or noise (a fish gone
+    blind); every C_SHUFFLE bytes the inputs are dealt to the mixer in a new
+    order (drawn from the span's number, so the decoder draws the same)."""
+    if cfg[C_BLIND_COUNT] > 0 and pos >= cfg[C_BLIND_AT]:
+        for j in range(cfg[C_BLIND_INPUT], cfg[C_BLIND_INPUT] + cfg[C_BLIND_COUNT]):
+            if cfg[C_BLIND_VALUE] == BLIND_NOISE:
+                xs[j] = hash3(pos, bitpos, j) % 4095 - 2047
+            else:
+                xs[j] = cfg[C_BLIND_VALUE]
+    if cfg[C_SHUFFLE] > 0:
+        span_now = pos // cfg[C_SHUFFLE]
+        if span_now != span[0]:
+            span[0] = span_now
+            for i in range(k):
+                order[i] = i
+            for i in range(k - 1, 0, -1):           # Fisher-Yates
+                j = hash3(span_now, i, 0x5EED) % (i + 1)
+                order[i], order[j] = order[j], order[i]
+        for i in range(k):
+            scratch[i] = xs[order[i]]
+        for i in range(k):
+            xs[i] = scratch[i]
 
 
 @njit(cache=True, nogil=True)
@@ -204,9 +235,9 @@ def code_steps(buf, n, payload, decode, fish, cfg, cost, school, step_lo, step_h
     the neural fish's distribution for each lane's byte (one step at a time
     then), or an empty array.  Returns the coder's position, -1 when out of
     room."""
-    geometry, context_fish, history, match, column, mixer, apms, coder = school
+    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
     return _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-                 column, mixer, apms, step_lo, step_hi, neural)
+                 column, mixer, attention, perturb, apms, step_lo, step_hi, neural)
 
 
 @njit(cache=True, nogil=True)
@@ -241,10 +272,22 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     x = np.zeros((lanes, width), dtype=np.int32)
 
     ngates = cfg[C_NGATES]
+    heads = cfg[C_ATT_HEADS]
+    # a gate's context selects a row: the gated mixer's weights, or the
+    # attention mixer's query, gains and bias
+    row = width if heads == 0 else row_width(heads)
     gate_base = np.zeros(ngates + 1, dtype=np.int64)
     for g in range(ngates):
-        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * width
-    weights = np.full(gate_base[ngates], (1 << 17) // nin, dtype=np.int32)
+        gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * row
+    weights = np.full(gate_base[ngates] if heads == 0 else 0, (1 << 17) // nin, dtype=np.int32)
+    attention = new_attention(lanes, width, ngates, heads, gate_base[ngates] // row if heads else 0)
+    # perturbations (experiments only): each lane's input order, and the
+    # span it was drawn for
+    order = np.zeros((lanes, width), dtype=np.int64)
+    for lane in range(lanes):
+        order[lane] = np.arange(width)
+    order_span = np.full(lanes, -1, dtype=np.int64)
+    shuffled = np.zeros((lanes, width), dtype=np.int32)
     gate_sel = np.zeros((lanes, ngates), dtype=np.int64)
     gate_dot = np.zeros((lanes, ngates + 1), dtype=np.int64)
     gate_p = np.zeros((lanes, ngates), dtype=np.int64)
@@ -268,6 +311,8 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
             (match_table, match_state, match_sm),
             (col_state, col_pred, col_sm, col_idx),
             (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
+            attention,
+            (order, order_span, shuffled),
             (apm1, apm2),
             coder)
 
@@ -277,7 +322,7 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
 # owns every array and outlives the call.
 @njit(cache=True, nogil=True, _nrt=False)
 def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-          column, mixer, apms, step_lo, step_hi, neural):
+          column, mixer, attention, perturb, apms, step_lo, step_hi, neural):
     """The loop over the block's bytes and bits (see the module docstring).
     With several lanes, each step codes one byte of every lane, bit by bit
     in turn: lane 0's first bit, lane 1's first bit, ..."""
@@ -287,6 +332,8 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
     match_table, match_state, match_sm = match
     col_state, col_pred, col_sm, col_idx = column
     x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
+    att_params, att_keys, att_phi, att_trust, att_e, att_sums, att_work = attention
+    order, order_span, shuffled = perturb
     apm1, apm2 = apms
     nf = fish.shape[0]
     nin = x.shape[1]
@@ -302,6 +349,9 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
     scoring = cost.shape[0] >= n
     use_neural = neural.shape[0] > 0
     runs = cfg[C_RUNS] > 0
+    heads = cfg[C_ATT_HEADS]
+    row = nin if heads == 0 else row_width(heads)
+    perturbed = cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0
 
     for step in range(step_lo, step_hi):
         for lane in range(lanes):
@@ -405,13 +455,22 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                     xs[k] = STRETCH[neural_p12(neural[lane], c0, bitpos)]
                     k += 1
                 xs[k] = 256
+                # k votes, then the bias
+                if perturbed:
+                    _perturb(xs, k, cfg, pos, bitpos, order[lane], order_span[lane:lane + 1], shuffled[lane])
+                if heads:
+                    features(att_phi[lane], att_trust[lane], xs, k)
                 # 2. mixers
                 match_len = ms[LENGTH] if match_bit >= 0 else 0
                 for g in range(ngates):
                     sel = _gate_select(cfg[C_GATE0 + g], c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
                                        column_bucket, column_bit)
-                    sel_row[U(g)] = gate_base[U(g)] + sel * nin
-                    dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
+                    sel_row[U(g)] = gate_base[U(g)] + sel * row
+                    if heads:
+                        dot_row[U(g)] = attend(att_params, att_keys, att_phi[lane], att_e[lane, g],
+                                               att_sums[lane, g], att_work, sel_row[U(g)], heads, k)
+                    else:
+                        dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
                     p_row[U(g)] = squash(dot_row[U(g)])
                 fbase = 0
                 if ngates > 1:
@@ -443,7 +502,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                 if bitpos < 7:
                     c0_next = (c0 << 1) | bit
                     for g in range(ngates):
-                        if cfg[C_GATE0 + g] == G_C0:
+                        if cfg[C_GATE0 + g] == G_C0 and not heads:
                             prefetch(weights, gate_base[g] + c0_next * nin)
                     # an APM row (33 points, 66 bytes) may straddle two lines
                     row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
@@ -462,7 +521,13 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                 for g in range(ngates):
                     err = (bit << 12) - p_row[U(g)]
                     if err > learn_skip or err < -learn_skip:
-                        mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
+                        if heads:
+                            attend_learn(att_params, att_keys, att_phi[lane], att_e[lane, g], att_sums[lane, g],
+                                         att_work, sel_row[U(g)], heads, k, err * lr)
+                        else:
+                            mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
+                if heads:
+                    learn_trust(att_trust[lane], xs, k, bit)
                 if ngates > 1:
                     mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
                 apm_learn(apm1, ia1, bit, apm_rate)

@@ -15,6 +15,16 @@ A preset is a YAML (or JSON) mapping:
             final_lr: 3, counter_limit: 255, skip: 48, runs: false}
     apm: {rate: 7, order2_bits: 16}
 
+The mixer of each gate is the gated linear mixer (school/mixer.py) unless
+`mixer: {kind: attention, heads: 2, ...}` (or just `mixer: attention`) asks
+for the permutation-invariant attention mixer (school/attention.py).
+
+`perturb` is for robustness experiments, not for archiving:
+    perturb: {blind: 3, blind_at: 100000, blind_value: noise, shuffle: 65536}
+from byte blind_at on, the mixer inputs of fish 3 (its place in `fish`,
+from 0) read blind_value (an integer vote, or noise) instead of the fish;
+every `shuffle` bytes the mixer's inputs are dealt in a new order.
+
 Context-fish kinds and their arguments are described in fish/contexts.py;
 the gates in school/engine.py.  Levels 1..9 are the files presets/level<N>.yaml.
 Loading validates everything and fills defaults, so the canonical JSON of a
@@ -37,6 +47,7 @@ import numpy as np
 import yaml
 
 from ..errors import ShoalError
+from ..fish.column import COLUMN_VOTES
 from ..fish.contexts import KINDS
 from . import engine, neural
 
@@ -46,6 +57,9 @@ LEVELS = range(1, 10)
 _MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
                    "final_lr": 3, "counter_limit": 255, "skip": 48, "runs": False}
 _APM_DEFAULTS = {"rate": 7, "order2_bits": 16}
+_ATTENTION_DEFAULTS = {"kind": "gated", "heads": 2}
+_PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
+MIXER_KINDS = ("gated", "attention")
 _BITS_RANGE = (4, 26)
 MAX_LANES = 1024
 
@@ -103,7 +117,8 @@ def _only(mapping: dict, allowed, where: str) -> None:
 def _normalise(raw) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
-    _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm"}, "top level")
+    _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb"},
+          "top level")
     model = raw.get("model", engine.MODEL_VERSION)
     if model != engine.MODEL_VERSION:
         raise ShoalError(f"preset is for model version {model!r}; this shoal computes model version "
@@ -138,7 +153,11 @@ def _normalise(raw) -> dict:
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in ("match", "column", "neural")):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
     spec["fish"] = fish
-    mixer = _section(raw, "mixer", _MIXER_DEFAULTS)
+    if isinstance(raw.get("mixer"), str):        # mixer: attention
+        raw = dict(raw, mixer={"kind": raw["mixer"]})
+    mixer = _section(raw, "mixer", dict(_MIXER_DEFAULTS, **_ATTENTION_DEFAULTS))
+    if mixer["kind"] not in MIXER_KINDS:
+        raise ShoalError(f"preset: mixer.kind must be one of {', '.join(MIXER_KINDS)}, got {mixer['kind']!r}")
     gates = mixer["gates"]
     if not isinstance(gates, list) or not 1 <= len(gates) <= engine.MAX_GATES or any(
             g not in engine.GATES for g in gates):
@@ -153,10 +172,51 @@ def _normalise(raw) -> dict:
         "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
         "runs": _bool(mixer["runs"], "mixer.runs"),
     }
+    # Only a non-default mixer kind enters the canonical form, so the presets
+    # of earlier archives keep their identity.
+    if mixer["kind"] == "attention":
+        spec["mixer"].update(kind="attention", heads=_int(mixer["heads"], "mixer.heads", 1, 8))
+    elif mixer["heads"] != _ATTENTION_DEFAULTS["heads"]:
+        raise ShoalError("preset: mixer.heads goes with mixer.kind: attention")
     apm = _section(raw, "apm", _APM_DEFAULTS)
     spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
                    "order2_bits": _int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
+    if raw.get("perturb"):
+        spec["perturb"] = _perturb(raw["perturb"], len(fish))
     return spec
+
+
+def _perturb(given, nfish: int) -> dict:
+    if not isinstance(given, dict):
+        raise ShoalError(f"preset: perturb must be a mapping, got {given!r}")
+    _only(given, _PERTURB_KEYS, "perturb")
+    out = {"shuffle": _int(given.get("shuffle", 0), "perturb.shuffle", 0, 1 << 30)}
+    if "blind" in given:
+        value = given.get("blind_value", "noise")
+        if value != "noise":
+            value = _int(value, "perturb.blind_value (an integer vote or noise)", -2047, 2047)
+        out.update(blind=_int(given["blind"], "perturb.blind (a fish's place in the list)", 0, nfish - 1),
+                   blind_at=_int(given.get("blind_at", 0), "perturb.blind_at", 0, 1 << 40), blind_value=value)
+    elif set(given) & {"blind_at", "blind_value"}:
+        raise ShoalError("preset: perturb.blind_at and blind_value go with perturb.blind")
+    return out
+
+
+def _mixer_inputs(spec: dict, index: int) -> tuple[int, int]:
+    """The first mixer input of the fish at `index` in the preset's list, and how many it has
+    (engine.open_block's order: context fish, match, column, neural)."""
+    per_context = 1 + int(spec["mixer"]["runs"])
+    sizes = {"match": engine.MATCH_INPUTS, "column": COLUMN_VOTES, "neural": 1}
+    fish = spec["fish"]
+    ranked = sorted(range(len(fish)), key=lambda i: ("match", "column", "neural").index(fish[i]["kind"]) + 1
+                    if fish[i]["kind"] in sizes else 0)
+    first = 0
+    for i in ranked:
+        count = sizes.get(fish[i]["kind"], per_context)
+        if i == index:
+            return first, count
+        first += count
+    raise IndexError(index)
 
 
 def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +245,14 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
     cfg[engine.C_APM2_BITS] = spec["apm"]["order2_bits"]
     cfg[engine.C_LANES] = spec["lanes"]
     cfg[engine.C_RUNS] = int(m["runs"])
+    cfg[engine.C_ATT_HEADS] = m.get("heads", 0)
+    perturb = spec.get("perturb", {})
+    cfg[engine.C_SHUFFLE] = perturb.get("shuffle", 0)
+    if "blind" in perturb:
+        cfg[engine.C_BLIND_INPUT], cfg[engine.C_BLIND_COUNT] = _mixer_inputs(spec, perturb["blind"])
+        cfg[engine.C_BLIND_AT] = perturb["blind_at"]
+        value = perturb["blind_value"]
+        cfg[engine.C_BLIND_VALUE] = engine.BLIND_NOISE if value == "noise" else value
     return fish, cfg
 
 
