@@ -171,7 +171,7 @@ def test_fish_labels_stay_distinct():
     (["--ablate", "-1", "{missing}"], "no such file or directory"),
     (["--ablate", "-1", "-m", "-6", "{text}"], "give no -m with it"),
     (["--ablate", "-1", "--by-position", "{text}"], "do not go with --ablate"),
-    (["-j", "2", "-1", "{text}"], "-j and --kind go with --ablate"),
+    (["-j", "2", "-1", "{text}"], "-j goes with --ablate or --mixers"),
     (["--ablate", "-1", "-j", "0", "{text}"], "expected a whole number >= 1"),
     (["--ablate", "-1", "--kind", "code", "{text}"], "write KIND=FILE"),
     (["--ablate", "-1", "--kind", "code=other.c", "{text}"], "'other.c' is not one of the input files"),

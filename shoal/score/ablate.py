@@ -28,6 +28,7 @@ them in N processes with the same results as one.
 from __future__ import annotations
 
 import signal
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,14 +154,18 @@ class Ablation:
 
 
 def _score(preset: school.Preset, name: str, path: Path, max_bytes, advance=lambda n: None) -> report.Result:
-    """One variant on one file, the per-byte costs summed away (they would cross processes)."""
+    """One variant on one file, the per-byte costs summed away (they would cross processes), with the
+    processor time it took (this process's, so other work on the machine counts less)."""
     data = inputs.read(path, max_bytes)
+    school.score_block(data[:64], preset)          # compiled (or loaded) before the clock starts
+    started = time.process_time()
     try:
         score = ShoalModel(name, preset).score(data, advance)
     except ShoalError as error:
         raise ShoalError(f"{path}: {name}: {error}") from None
     score.costs = score.costs.sum(keepdims=True)
-    return report.Result(name, str(path), score, problem=coded_size_problem(score))
+    return report.Result(name, str(path), score, problem=coded_size_problem(score),
+                         seconds=time.process_time() - started)
 
 
 def _ignore_interrupts() -> None:
@@ -168,35 +173,41 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def score_all(todo: list[tuple[str, school.Preset, Path]], names: dict[Path, str], max_bytes=None,
+              jobs: int = 1, progress=lambda n, label=None: None) -> list[report.Result]:
+    """A Result for each (variant name, its preset, file) in todo, in todo's order, scored in `jobs`
+    processes (the same results as one); names: the files' labels; progress(bytes, label)."""
+    size = {p: scored_size(p, max_bytes) for _, _, p in todo}
+    done: dict[int, report.Result] = {}
+    if jobs <= 1:
+        for i, (name, preset, p) in enumerate(todo):
+            progress(0, f"{name} {p.name}")
+            done[i] = _score(preset, name, p, max_bytes, progress)
+    else:
+        # the longest jobs first, so that no process is left with a big one at the end
+        by_cost = sorted(range(len(todo)), key=lambda i: -size[todo[i][2]] * len(todo[i][1].spec["fish"]))
+        with ProcessPoolExecutor(min(jobs, len(todo)), initializer=_ignore_interrupts) as pool:
+            running = {pool.submit(_score, todo[i][1], todo[i][0], todo[i][2], max_bytes): i for i in by_cost}
+            try:
+                for future in as_completed(running):
+                    i = running[future]
+                    done[i] = future.result()
+                    progress(size[todo[i][2]], f"{todo[i][0]} {todo[i][2].name}")
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    for i, (_, _, p) in enumerate(todo):
+        done[i].file = names[p]
+    return [done[i] for i in range(len(todo))]
+
+
 def run(name: str, preset: school.Preset, files: list[Path], names: dict[Path, str], kinds: dict[Path, str],
         max_bytes=None, jobs: int = 1, progress=lambda n, label=None: None) -> Ablation:
     """Every variant of the preset on every file (names: the files' labels); progress(bytes, label)
     as the work is done."""
     school_variants = variants(preset)
-    todo = [(v, p) for v in school_variants for p in files]
-    size = {p: scored_size(p, max_bytes) for p in files}
-    done: dict[tuple[str, Path], report.Result] = {}
-    if jobs <= 1:
-        for v, p in todo:
-            progress(0, f"{v.name} {p.name}")
-            done[v.name, p] = _score(v.preset, v.name, p, max_bytes, progress)
-    else:
-        # the longest jobs first, so that no process is left with a big one at the end
-        by_cost = sorted(todo, key=lambda job: -size[job[1]] * len(job[0].preset.spec["fish"]))
-        with ProcessPoolExecutor(min(jobs, len(todo)), initializer=_ignore_interrupts) as pool:
-            running = {pool.submit(_score, v.preset, v.name, p, max_bytes): (v, p) for v, p in by_cost}
-            try:
-                for future in as_completed(running):
-                    v, p = running[future]
-                    done[v.name, p] = future.result()
-                    progress(size[p], f"{v.name} {p.name}")
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    results = []
-    for v, p in todo:
-        done[v.name, p].file = names[p]
-        results.append(done[v.name, p])
+    results = score_all([(v.name, v.preset, p) for v in school_variants for p in files], names, max_bytes, jobs,
+                        progress)
     notes = [f"each file cut to its first {max_bytes:,} bytes (--max-bytes)"] if max_bytes else []
     return Ablation(name, fish_labels(preset.spec["fish"]), [names[p] for p in files],
                     {names[p]: kinds[p] for p in files}, results,

@@ -3,6 +3,7 @@
     shoal score MODEL FILE|DIR...
     shoal score -m MODEL [-m MODEL ...] FILE|DIR...
     shoal score --ablate SCHOOL FILE|DIR...       (ablate.py: each fish alone, and the school without it)
+    shoal score --mixers SCHOOL FILE|DIR...       (mixers.py: gated vs attention mixer, and robustness)
 
 Each MODEL scores each file; the table gives bytes, the ideal code length in
 bits, bits per byte, the compression ratio 8/bpb and, for shoal models, the
@@ -45,6 +46,12 @@ removed, and a summary by kind of file; --plot draws them as bars:
   shoal score --ablate -6 -j 2 --kind code=fields.c --plot ablation.png \\
         ../shared/corpus/canterbury/alice29.txt ../shared/corpus/canterbury/fields.c
 
+Mixers: --mixers SCHOOL scores the school with its gated mixers and with the
+attention mixer, each clean, with one fish gone blind (noise) or stuck (a
+constant) from the middle of each file, and with its inputs shuffled every
+--shuffle bytes, then prints size, speed and what each perturbation costs:
+  shoal score --mixers -6 -j 2 --blind order3 --plot mixers.png FILES...
+
 Bits per byte are ideal code lengths (-sum log2 p over the bytes, or over the
 tokens for hf: models, divided by the number of bytes).  A directory means the
 files directly in it.  --json - / --csv - print to stdout instead of the table.
@@ -78,6 +85,17 @@ def build_parser() -> ToolParser:
     ablate.add_argument("--kind", action="append", default=[], metavar="KIND=FILE[,FILE...]",
                         help="with --ablate: the kind of these files (code, image, ...; FILE: the path or "
                              "its name); others are guessed: text, numbers or binary")
+    mixers = ap.add_argument_group("mixers (--mixers)")
+    mixers.add_argument("--mixers", metavar="SCHOOL",
+                        help="score the school (a level or preset file) with the gated and the attention mixer, "
+                             "clean and perturbed (-j goes with it too)")
+    mixers.add_argument("--blind", metavar="FISH", help="the fish that goes blind or stuck (default: order3)")
+    mixers.add_argument("--blind-at", type=fraction, default=0.5, metavar="F",
+                        help="where in each file, as a fraction of it (default 0.5)")
+    mixers.add_argument("--stuck-value", type=int, default=512, metavar="V",
+                        help="the stuck fish's constant vote, 1/256 nat (default 512: p = 0.88)")
+    mixers.add_argument("--shuffle", type=size_argument, default=16384, metavar="N",
+                        help="deal the mixer's inputs in a new order every N bytes (default 16K)")
     hf = ap.add_argument_group("Hugging Face models (hf:DIR)")
     hf.add_argument("--context", type=int, metavar="N", help="window in tokens (default: the model's maximum)")
     hf.add_argument("--stride", type=int, metavar="N",
@@ -87,22 +105,44 @@ def build_parser() -> ToolParser:
     return ap
 
 
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction 0..1, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
 
 
+MIXER_DEFAULTS = {"blind": None, "blind_at": 0.5, "stuck_value": 512, "shuffle": 16384}
+
+
 def parse_args(argv: list[str]):
     args = build_parser().parse_args(argv)
-    if args.ablate is not None:
+    school_tool = "--ablate" if args.ablate is not None else "--mixers" if args.mixers is not None else None
+    if args.ablate is not None and args.mixers is not None:
+        raise UsageError("--ablate and --mixers: one at a time")
+    if school_tool:
         if args.model:
-            raise UsageError("--ablate names the school to take apart: give no -m with it")
+            raise UsageError(f"{school_tool} names the school to study: give no -m with it")
         if args.by_position or args.bucket_size:
-            raise UsageError("--by-position and --bucket-size do not go with --ablate")
-    elif args.jobs != 1 or args.kind:
-        raise UsageError("-j and --kind go with --ablate")
-    if not args.model and args.ablate is None:
+            raise UsageError(f"--by-position and --bucket-size do not go with {school_tool}")
+    elif args.jobs != 1:
+        raise UsageError("-j goes with --ablate or --mixers")
+    if args.kind and args.ablate is None:
+        raise UsageError("--kind goes with --ablate")
+    if args.mixers is None and any(getattr(args, k) != v for k, v in MIXER_DEFAULTS.items()):
+        raise UsageError("--blind, --blind-at, --stuck-value and --shuffle go with --mixers")
+    if not 0 < args.shuffle:
+        raise UsageError("--shuffle must be at least 1 byte")
+    if not args.model and school_tool is None:
         args.model, args.inputs = args.inputs[:1], args.inputs[1:]
     if not args.inputs:
         raise UsageError("give a MODEL and at least one FILE or DIR")
@@ -175,10 +215,45 @@ def ablate_work(args) -> int:
     return ERROR if any(r.problem for r in result.results) else OK
 
 
+def mixers_work(args) -> int:
+    """shoal score --mixers SCHOOL FILE...: see mixers.py."""
+    from . import ablate, mixers
+    name, preset = ablate.school_to_ablate(args.mixers)
+    files, notes = inputs.expand(args.inputs)
+    options = {k: getattr(args, k) for k in MIXER_DEFAULTS}
+    todo, roles = mixers.variants(preset, files, max_bytes=args.max_bytes, **options)
+    blind_fish = ablate.fish_labels(preset.spec["fish"])[mixers.blind_index(preset, args.blind)]
+    total = sum(ablate.scored_size(p, args.max_bytes) for _, _, p in todo)
+    with progress(total, enabled=not args.quiet) as advance:
+        results = ablate.score_all(todo, labels(files), args.max_bytes, args.jobs, advance)
+    if args.max_bytes:
+        notes.append(f"each file cut to its first {args.max_bytes:,} bytes (--max-bytes)")
+    notes.append(f"{blind_fish} blind (noise) or stuck (vote {args.stuck_value}) from {args.blind_at:g} of each "
+                 f"file; inputs shuffled every {args.shuffle:,} bytes; MB/s: processor time, clean runs")
+    rows = mixers.summary(results, roles)
+    for r in results:
+        if r.problem:
+            say(PROG, f"CHECK FAILED: {r.model} on {r.file}: {r.problem}")
+    if args.json:
+        write_text(args.json, mixers.to_json(name, blind_fish, options, results, roles, rows, notes))
+    if "-" != args.json:
+        out = console()
+        out.print(to_rich(mixers.file_table(results, roles)))
+        out.print(to_rich(mixers.table(rows, blind_fish, notes)))
+    if args.plot:
+        mixers.plot(results, roles, rows, blind_fish, args.plot)
+        if not args.quiet:
+            sys.stdout.flush()
+            say(PROG, f"plot written to {args.plot}")
+    return ERROR if any(r.problem for r in results) else OK
+
+
 def work(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.ablate is not None:
         return ablate_work(args)
+    if args.mixers is not None:
+        return mixers_work(args)
     files, notes = inputs.expand(args.inputs)
     hf_options = {"context": args.context, "stride": args.stride, "batch_size": args.batch_size}
     models = [resolve(spec, hf_options) for spec in args.model]

@@ -27,6 +27,7 @@ class Result:
     score: Score
     profile: dict[int, tuple[int, int, float]] | None = None   # bucket start -> (end, bytes, bits)
     problem: str | None = None                             # a failed coded-size check
+    seconds: float | None = None                           # processor time, where measured
 
 
 def bucket_edges(size: int, bucket_size: int | None = None) -> np.ndarray:
