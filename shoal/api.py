@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
+from importlib import resources
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -33,6 +34,28 @@ __all__ = ["compress", "decompress", "ShoalCompressor", "ShoalDecompressor", "Sh
 # 550-byte JSON: small files would otherwise pay for it.  The digest still
 # pins the exact parameters, and a reader whose level differs says so.
 _LEVEL_NAME = "level{}"
+# Any other preset is written deflated (zlib's raw deflate) against a fixed
+# dictionary, the canonical JSON of levels 6 and 9 as first released: an
+# evolved preset's 630 bytes become about 70.  The dictionary is part of the
+# format (docs/format.md) and never changes.
+_PACKED = b"z"
+_DICTIONARY = resources.files("shoal").joinpath("data/preset_dictionary.txt").read_bytes()
+
+
+def _pack(canonical: bytes) -> bytes:
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=_DICTIONARY)
+    return _PACKED + deflate.compress(canonical) + deflate.flush()
+
+
+def _unpack(packed: bytes) -> bytes:
+    inflate = zlib.decompressobj(-15, zdict=_DICTIONARY)
+    try:
+        canonical = inflate.decompress(packed[1:], container.MAX_PRESET_BYTES) + inflate.flush()
+    except zlib.error as error:
+        raise ShoalError(f"corrupted archive: unreadable preset ({error})") from None
+    if not inflate.eof or inflate.unconsumed_tail or inflate.unused_data:
+        raise ShoalError("corrupted archive: unreadable preset")
+    return canonical
 
 
 # ---- arguments ---------------------------------------------------------------
@@ -50,12 +73,14 @@ def _choose_preset(level, preset) -> tuple[school.Preset, bytes]:
     for n in range(1, 10):
         if school.level(n).digest == preset.digest:
             return preset, _LEVEL_NAME.format(n).encode()
-    return preset, preset.canonical
+    return preset, min(preset.canonical, _pack(preset.canonical), key=len)
 
 
 @lru_cache(maxsize=32)
 def _archive_preset(name: bytes, digest: bytes) -> school.Preset:
     """The preset a stream header names; its digest must match."""
+    if name.startswith(_PACKED):
+        name = _unpack(name)
     if name.startswith(b"{"):
         preset = school.from_canonical(name)
         if preset.digest != digest:

@@ -116,7 +116,8 @@ def list_archive(src) -> list[dict]:
             except ShoalError:
                 spec = {}   # still worth listing: it says which preset is missing
             info = {"preset_digest": item.digest.hex(), "preset": spec,
-                    "preset_name": None if item.preset.startswith(b"{") else item.preset.decode("ascii", "replace"),
+                    "preset_name": (item.preset.decode("ascii", "replace") if item.preset.startswith(b"level")
+                                    else None),
                     "blocks": 0, "original_size": 0, "compressed_size": item.archive_bytes,
                     "stored_blocks": 0, "block_size": item.block_size}
             streams.append(info)

@@ -47,9 +47,25 @@ def test_preset_from_a_file_and_as_an_object(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text("fish:\n  - {kind: order, arg: 1, bits: 8}\n  - {kind: match, min_len: 4, bits: 10}\n")
     blob = shoal.compress(TEXT, preset=str(path))
-    assert b'"fish"' in blob   # a preset that is not shipped travels with the archive
     assert shoal.decompress(blob) == TEXT
     assert shoal.decompress(shoal.compress(TEXT, preset=TINY)) == TEXT
+
+
+def test_a_preset_that_is_not_shipped_travels_deflated():
+    evolved = school.load("docs/evolve/evolved_level6.yaml")
+    header = container.StreamParser()
+    header.feed(shoal.compress(b"", preset=evolved))
+    stored = header.next().preset
+    assert stored.startswith(b"z") and len(stored) < len(evolved.canonical) // 4
+    assert api._archive_preset(stored, evolved.digest).canonical == evolved.canonical
+
+
+def test_a_damaged_deflated_preset_is_refused():
+    stored = api._pack(TINY.canonical)
+    for bad in (stored[:-3], stored + b"x", b"z" + bytes(20), api._pack(TINY.canonical[:-1])):
+        blob = container.encode_header(bad, TINY.digest, 1024) + container.encode_end(0, 0)
+        with pytest.raises(ShoalError, match="corrupted archive|unreadable preset"):
+            shoal.decompress(blob)
 
 
 def test_shipped_level_is_named_not_copied(tmp_path):

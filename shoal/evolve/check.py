@@ -85,9 +85,9 @@ def main(argv: list[str]) -> int:
     memory = preset.memory_bytes() / base.memory_bytes()
     verdict = size <= -args.target / 100 and memory <= 1 and cpu <= 1
     # A level is named in the archive header ("level6"); any other preset is
-    # carried whole, as canonical JSON: a fixed cost per archive that small
-    # files feel most.
-    carried = len(preset.canonical) - len(f"level{args.level}")
+    # carried in it (deflated): a fixed cost per archive that small files
+    # feel most.
+    carried = len(api._choose_preset(None, preset)[1]) - len(f"level{args.level}")
     without = (sum(r["preset"] for r in rows) - carried * len(rows)) / sum(r["base"] for r in rows) - 1
     text += (f"\n\nthe evolved archives carry the preset: {carried:,} bytes more header each; without "
              f"them the total would be {without:+.2%}.")
