@@ -15,13 +15,15 @@ through attention:
     query      q_h = Q_h[ctx]               ctx: the gate's context (c0, ...)
     attention  a_i = softmax_i(q_h . k_i)   (an exp table, integer weights)
     output     t = sum_h G_h[ctx] * sum_i a_i s_i  +  B[ctx]
-                   + sum_i (C[ctx] . phi_i) s_i
+                   + C[ctx] * sum_i trust_i slow * s_i
 
 so each head is a weighted average of the votes, the weights picked by how
 sure and how reliable each token looks in this context, and the gains G let
 the school be surer than its surest fish.  The last term, a sum pool (Deep
-Sets), lets agreeing votes add up, which an average cannot; it is worth
-about 2-4% of size on the tuning slices.  Learning is online gradient
+Sets), lets agreeing votes add up, which an average cannot, each weighed by
+how right it has been over the last hundred bits or so: 6-9% smaller on the
+tuning slices.  (Weighing them by their confidence too, |s|, was worse, and
+let a fish gone blind, voting loud noise, into the sum.)  Learning is online gradient
 descent on coding cost through the softmax, like the gated mixer's.
 
 Everything is integer arithmetic, and the only operations that meet across
@@ -58,8 +60,8 @@ RATE_GAIN, RATE_QUERY, RATE_KEY, RATE_POOL = 12, 18, 20, 20
 @njit(cache=True, nogil=True, inline="always")
 def row_width(heads):
     """Parameters of one context: a query per head, a gain per head, a bias,
-    the sum pool's coefficients."""
-    return heads * DIM + heads + 1 + FEATURES
+    the sum pool's coefficient."""
+    return heads * DIM + heads + 2
 
 
 @njit(cache=True, nogil=True)
@@ -142,15 +144,11 @@ def attend(params, keys, phi, e, sums, work, base, heads, ntok):
         sums[U(h), 1] = y
         out += params[U(base + heads * DIM + h)] * y
     t = (out >> 16) + params[U(base + heads * DIM + heads)]
-    # the sum pool: every vote, weighted by a shared function of its features
-    c = base + heads * DIM + heads + 1
+    # the sum pool
     pooled = 0
     for i in range(ntok):
-        w = 0
-        for f in range(FEATURES):
-            w += params[U(c + f)] * phi[U(i), f]
-        pooled += (w >> 4) * phi[U(i), 0]
-    t += pooled >> 16
+        pooled += phi[U(i), 3] * phi[U(i), 0]
+    t += (params[U(base + heads * DIM + heads + 1)] * (pooled >> 4)) >> 16
     return min(max(t, -2047), 2047)
 
 
@@ -190,9 +188,8 @@ def attend_learn(params, keys, phi, e, sums, work, base, heads, ntok, err):
         params[U(gi)] = min(max(g, -WEIGHT_LIMIT), WEIGHT_LIMIT)
     bi = base + heads * DIM + heads
     params[U(bi)] = min(max(params[U(bi)] + (err >> RATE_GAIN), -2047), 2047)
-    for f in range(FEATURES):
-        acc = 0
-        for i in range(ntok):
-            acc += phi[U(i), 0] * phi[U(i), f]
-        c = params[U(bi + 1 + f)] + ((err * (acc >> 10)) >> RATE_POOL)
-        params[U(bi + 1 + f)] = min(max(c, -WEIGHT_LIMIT), WEIGHT_LIMIT)
+    pooled = 0
+    for i in range(ntok):
+        pooled += phi[U(i), 3] * phi[U(i), 0]
+    c = params[U(bi + 1)] + ((err * (pooled >> 10)) >> RATE_POOL)
+    params[U(bi + 1)] = min(max(c, -WEIGHT_LIMIT), WEIGHT_LIMIT)
