@@ -228,3 +228,15 @@ def test_shoal_train_end_to_end(tmp_path):
     assert fish.config.n_embd == 32 and (out / "config.json").exists() and (out / "ckpt.pt").exists()
     # resume: more steps from the checkpoint
     assert main(args[:args.index("--steps") + 1] + ["320"] + args[args.index("--steps") + 2:] + ["--resume"]) == 0
+
+
+def test_quantisation_aware_from_the_first_step_exports(tmp_path):
+    """One step, so fake quantisation is on from a fresh model's first step: q and k must not be clamped to the
+    limit of observers that have seen nothing yet (they saw only 0 then, and the export failed)."""
+    from shoal.cli import main
+    data = tmp_path / "slice.txt"
+    data.write_bytes(text_bytes(100_000).tobytes())
+    out = tmp_path / "fish"
+    assert main(["train", str(data), "--out", str(out), "--steps", "1", "--layers", "1", "--width", "32",
+                 "--heads", "2", "--eval-bytes", "2048", "--no-progress", "--threads", "1"]) in (0, 2)
+    assert NeuralFish.load(str(out)).config.n_embd == 32

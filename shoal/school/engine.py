@@ -9,7 +9,9 @@ contexts.py) and, once per nibble, finds its slot of bit histories
      the match fish and the column fish vote for their predicted bit with a
      confidence learnt from how long they have been right;
   2. one gated mixer per gate (school/mixer.py) combines the votes; a final
-     mixer combines the gated mixers (the second layer);
+     mixer combines the gated mixers (the second layer).  With the preset's
+     mixer kind `attention`, an attention mixer (school/attention.py) takes
+     each gated mixer's place;
   3. two APM stages refine the result, by the partial byte and by a hash of
      the last two bytes (school/apm.py); the order-2 stage, the sharpest,
      gets half the say in the final average;

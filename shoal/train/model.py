@@ -112,7 +112,10 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x, quant).split((C, KV * hd, KV * hd), dim=2)
         q = q.view(B, T, H, hd).transpose(1, 2)
         k, v = (t.view(B, T, KV, hd).transpose(1, 2) for t in (k, v))
-        if quant:   # the integer inference clamps q and k on their fine grid before rotating
+        # The integer inference clamps q and k on their fine grid before rotating.  Not before
+        # anything was observed (quantisation-aware from a fresh model's first step): the limit
+        # would be 0, and the observers would go on seeing nothing but 0.
+        if quant and bool(self.obs_q.amax > 0) and bool(self.obs_k.amax > 0):
             q = q.clamp(-self._fine_limit(self.obs_q), self._fine_limit(self.obs_q))
             k = k.clamp(-self._fine_limit(self.obs_k), self._fine_limit(self.obs_k))
         q, k, v = self.obs_q(rotate(q, cos, sin)), self.obs_k(rotate(k, cos, sin)), self.obs_v(v)
