@@ -59,8 +59,8 @@ def _tokens(seed, n):
     rng = np.random.default_rng(seed)
     phi = np.zeros((n, attention.FEATURES), dtype=np.int64)
     xs = rng.integers(-2047, 2048, n).astype(np.int32)
-    trust = rng.integers(-20000, 20000, (n, 2)).astype(np.int64)
-    attention.features(phi, trust, xs, n)
+    trust = rng.integers(-20000, 20000, (9, n, 2)).astype(np.int64)
+    attention.features(phi, trust, 3, xs, n)
     return phi, trust, xs
 
 
@@ -89,8 +89,11 @@ def test_trust_follows_the_bit():
     xs[:] = [1000, -1000, 0, 500]
     trust[:] = 0
     for _ in range(50):
-        attention.learn_trust(trust, xs, 4, 1)
-    assert trust[0, 0] > trust[3, 0] > trust[2, 0] == 0 > trust[1, 0]
+        attention.learn_trust(trust, 5, xs, 4, 1)
+    for row in (0, 6):                      # over all bits, and at bit position 5
+        assert trust[row, 0, 0] > trust[row, 3, 0] > trust[row, 2, 0] == 0 > trust[row, 1, 0]
+        assert trust[row, 0, 1] > trust[row, 3, 1] > 0 > trust[row, 1, 1]
+    assert not trust[1:6].any() and not trust[7:].any()
 
 
 def test_presets_name_the_mixer():

@@ -9,8 +9,9 @@ through attention:
 
     features   phi_i = (s_i, |s_i|, trust_i fast, trust_i slow, 1)
                s_i = the vote, stretch(p) in 1/256 nat; trust = a moving
-               average of s_i * (2 bit - 1) at two rates: how right (and
-               how sure) this token has been lately
+               average of s_i * (2 bit - 1): how right (and how sure) this
+               token has been lately, fast over all bits, slow at this
+               bit position
     keys       k_i = K_h phi_i              K_h: D x F, shared by every token
     query      q_h = Q_h[ctx]               ctx: the gate's context (c0, ...)
     attention  a_i = softmax_i(q_h . k_i)   (an exp table, integer weights)
@@ -81,7 +82,7 @@ def new_attention(lanes, width, ngates, heads, sets):
         for d in range(DIM):
             keys[(h * DIM + d) * FEATURES + (d + h + 1) % FEATURES] = 4096
     phi = np.zeros((lanes, width, FEATURES), dtype=np.int64)
-    trust = np.zeros((lanes, width, 2), dtype=np.int64)
+    trust = np.zeros((lanes, 9, width, 2), dtype=np.int64)     # all bits, then by bit position
     e = np.zeros((lanes, ngates, heads, width), dtype=np.int64)
     sums = np.zeros((lanes, ngates, heads, 2), dtype=np.int64)     # sum of e, the head's output y
     work = np.zeros(2 * FEATURES, dtype=np.int64)     # scratch: nothing allocates in the loop
@@ -89,25 +90,30 @@ def new_attention(lanes, width, ngates, heads, sets):
 
 
 @njit(cache=True, nogil=True)
-def features(phi, trust, xs, ntok):
-    """Each token's features, for one lane, from its vote and its trust."""
+def features(phi, trust, bitpos, xs, ntok):
+    """Each token's features, for one lane, from its vote and its trust: the
+    fast average over all bits, the slow one at this bit position (trust[0]
+    holds the averages over all bits, trust[1 + bitpos] those at a position:
+    a fish can be reliable on a byte's first bits and not on its last)."""
     for i in range(ntok):
         s = np.int64(xs[U(i)])
         phi[U(i), 0] = s
         phi[U(i), 1] = abs(s)
-        phi[U(i), 2] = trust[U(i), 0] >> TRUST_FAST
-        phi[U(i), 3] = trust[U(i), 1] >> TRUST_SLOW
+        phi[U(i), 2] = trust[0, U(i), 0] >> TRUST_FAST
+        phi[U(i), 3] = trust[U(1 + bitpos), U(i), 1] >> TRUST_SLOW
         phi[U(i), 4] = 256
 
 
 @njit(cache=True, nogil=True)
-def learn_trust(trust, xs, ntok, bit):
-    """Moving averages of s * (2 bit - 1): how right, and how sure, each token has been."""
+def learn_trust(trust, bitpos, xs, ntok, bit):
+    """Moving averages of s * (2 bit - 1): how right, and how sure, each token
+    has been, over all bits and at this bit position."""
     sign = 2 * bit - 1
-    for i in range(ntok):
-        a = np.int64(xs[U(i)]) * sign
-        trust[U(i), 0] += a - (trust[U(i), 0] >> TRUST_FAST)
-        trust[U(i), 1] += a - (trust[U(i), 1] >> TRUST_SLOW)
+    for row in (0, 1 + bitpos):
+        for i in range(ntok):
+            a = np.int64(xs[U(i)]) * sign
+            trust[U(row), U(i), 0] += a - (trust[U(row), U(i), 0] >> TRUST_FAST)
+            trust[U(row), U(i), 1] += a - (trust[U(row), U(i), 1] >> TRUST_SLOW)
 
 
 @njit(cache=True, nogil=True)

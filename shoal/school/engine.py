@@ -461,7 +461,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                 if perturbed:
                     _perturb(xs, k, cfg, pos, bitpos, order[lane], order_span[lane:lane + 1], shuffled[lane])
                 if heads:
-                    features(att_phi[lane], att_trust[lane], xs, k)
+                    features(att_phi[lane], att_trust[lane], bitpos, xs, k)
                 # 2. mixers
                 match_len = ms[LENGTH] if match_bit >= 0 else 0
                 for g in range(ngates):
@@ -529,7 +529,7 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                         else:
                             mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
                 if heads:
-                    learn_trust(att_trust[lane], xs, k, bit)
+                    learn_trust(att_trust[lane], bitpos, xs, k, bit)
                 if ngates > 1:
                     mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
                 apm_learn(apm1, ia1, bit, apm_rate)
