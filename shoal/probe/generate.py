@@ -9,10 +9,14 @@ a unit of an earlier block also changes what the later blocks read, at this
 position and (through attention) at later ones: closer to clamping an LSTM
 cell, whose value is carried forward.
 
-Values: the unit's most positive and most negative pooled value over the
-Amazon training reviews (clamped at every byte, the text's mean equals it).
+Values: the unit's 0.1st and 99.9th percentiles byte by byte over Amazon
+training reviews (its "fully off" and "fully on", as the paper clamped a cell
+to its ends); the end on the positive side (the unit's sign) is "positive".
+Clamping to the ends of its pooled (mean) values was tried first and changed
+no sampled byte: a mean is far smaller than what one byte's unit can reach.
 The bytes are sampled one at a time, with the XL memory as the cache, from
-the same seeded generator for both clamps.
+the same seeded generator for every clamp, so the texts differ only where
+the clamp changed a distribution enough to change a draw.
 """
 from __future__ import annotations
 
@@ -39,7 +43,23 @@ def sample(model, n: int, seed: int, prompt: bytes = b"", temperature: float = 1
     return out.decode("utf-8", errors="replace")
 
 
-def clamped(model, unit: dict, values: dict, n: int, seed: int, layers=None, prompts=(b"", b"This ")) -> list[dict]:
+@torch.no_grad()
+def byte_range(model, unit: int, texts: list[str], layers=None, max_bytes: int = 1024) -> tuple[float, float]:
+    """The unit's 0.1st and 99.9th percentiles over every byte of texts."""
+    module, index = locate(model, unit, layers)
+    seen = []
+    handle = module.register_forward_hook(lambda mod, inputs, output: seen.append(output[..., index].flatten()))
+    try:
+        for text in texts:
+            model.stream_logits(torch.tensor([[START_BYTE, *text.encode("utf-8")[:max_bytes]]]))
+    finally:
+        handle.remove()
+    low, high = torch.quantile(torch.cat(seen).double(), torch.tensor([0.001, 0.999], dtype=torch.float64))
+    return float(low), float(high)
+
+
+def clamped(model, unit: dict, values: dict, n: int, seed: int, layers=None,
+            prompts=(b"This ", b"I bought this ")) -> list[dict]:
     """For each prompt, the text with no clamp and with the unit clamped to each of values."""
     module, index = locate(model, unit["unit"], layers)
     samples = []

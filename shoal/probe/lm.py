@@ -28,7 +28,7 @@ import torch
 from ..errors import ShoalError
 from ..fish.neural import START_BYTE, NeuralConfig
 from ..train.model import ByteTransformer
-from ..train.train import learning_rate, make_optimizer
+from ..train.train import learning_rate, make_optimizer, optimizer_step
 
 LN2 = math.log(2)
 RECIPE_KEYS = ("steps", "batch", "segments", "lr", "min_lr", "warmup", "weight_decay", "clip", "seed")
@@ -103,15 +103,8 @@ def load_or_train(args, cfg: NeuralConfig, stream: np.ndarray, held: np.ndarray,
     model.train()
     with bar(args.steps, step) as update:
         while step < args.steps:
-            lr = learning_rate(step, schedule)
-            for group in opt.param_groups:
-                group["lr"] = lr
             x, y = sample(data, args.batch, length, gen)
-            loss = model.stream_loss(x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
+            loss = optimizer_step(model, opt, x, y, learning_rate(step, schedule), args.clip)
             step += 1
             speed = (step - first) * args.batch * length / (time.time() - t0)
             text = f"loss {loss.item() / LN2:.3f} bpb, {speed / 1e3:.1f} KB/s"

@@ -1,7 +1,9 @@
 """The paper's figure: histograms of the single unit's value over positive
 and negative texts, one panel per held-out set (the unit of the headline
 pooling, found on the Amazon training reviews; the dashed line is its
-threshold fit there)."""
+threshold fit there).  The bins span the 0.5th to 99.5th percentiles; the
+values beyond are counted in the end bins, so a few outliers do not squash
+the rest."""
 from __future__ import annotations
 
 import os
@@ -36,7 +38,7 @@ def plot(result, sets, feats, path: str) -> None:
         ax.axvline(unit["threshold"], color="black", linestyle="--", linewidth=1, label="Amazon threshold")
         accuracy = np.mean((unit["sign"] * (x - unit["threshold"]) > 0) == y)
         ax.set_title(f"{title}\nthe unit alone, Amazon's threshold: {accuracy:.1%} accurate", fontsize=10)
-        ax.set_xlabel(f"unit {unit['name']} ({pooling} over the text)")
+        ax.set_xlabel(f"unit {unit['name']} ({pooling} over the text; the end bins hold the 0.5% beyond each)")
         ax.set_ylabel("texts")
         ax.legend(fontsize=8)
     h = result["units"][pooling]

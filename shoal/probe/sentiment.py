@@ -168,8 +168,9 @@ def run(args, argv) -> dict:
         X = feats["amazon/train"][pooling]
         unit = probes.best_unit(X, y)
         scaler, clf, C, val = probes.fit_l1(X, y, args.seed, with_score=True)
-        weights = np.abs(clf.coef_[0])
-        unit.update(name=names[unit["unit"]], l1_rank=int((weights > weights[unit["unit"]]).sum()) + 1,
+        weights = np.abs(clf.coef_[0])          # l1_rank: None when the L1 probe gives the unit no weight
+        rank = int((weights > weights[unit["unit"]]).sum()) + 1 if weights[unit["unit"]] > 0 else None
+        unit.update(name=names[unit["unit"]], l1_rank=rank,
                     largest_weight_unit=names[int(weights.argmax())], l1_nonzero=int((weights > 0).sum()), l1_C=C)
         units[pooling], validation[pooling] = unit, val
         ui.say(f"{pooling}: the single unit is {unit['name']} ({unit['fit_accuracy']:.1%} on amazon/train); "
@@ -187,10 +188,10 @@ def run(args, argv) -> dict:
         plot(result, sets, feats, args.plot)
         ui.say(f"plot written to {args.plot}")
     if args.generate:
-        from .generate import clamped
-        u, x = units[headline], feats["amazon/train"][headline][:, units[headline]["unit"]]
-        ends = (float(x.max()), float(x.min()))[::u["sign"]]          # (the positive end, the negative end)
-        values = {"positive": ends[0], "negative": ends[1]}
+        from .generate import byte_range, clamped
+        u = units[headline]
+        ends = byte_range(model, u["unit"], train.texts[:100], layers)[::u["sign"]]     # (low, high); reversed: sign -1
+        values = {"positive": ends[1], "negative": ends[0]}
         ui.say(f"sampling {args.generate} bytes with {u['name']} clamped to {values}")
         result["generated"] = {"unit": u["name"], "values": values,
                                "samples": clamped(model, u, values, args.generate, args.seed, layers)}
@@ -220,5 +221,6 @@ def emit(result, args) -> None:
         for protocol in ("in-domain", "transfer"):
             out.print(to_rich(table(result, protocol)))
         for pooling, u in result["units"].items():
-            out.print(f"{pooling}: single unit {u['name']} ({u['fit_accuracy']:.1%} on amazon/train; "
-                      f"rank {u['l1_rank']} of {u['l1_nonzero']} by |L1 weight|)")
+            weight = (f"rank {u['l1_rank']} of {u['l1_nonzero']} units by |weight| in the L1 probe" if u["l1_rank"]
+                      else f"weight 0 in the L1 probe, which uses {u['l1_nonzero']} units")
+            out.print(f"{pooling}: single unit {u['name']} ({u['fit_accuracy']:.1%} on amazon/train; {weight})")

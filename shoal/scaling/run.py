@@ -98,7 +98,7 @@ def train_one(width: int, budget: int, s: Settings, data: Data, advance=lambda n
     step with the bytes it trained on (the progress bar)."""
     import torch
     from shoal.train.model import ByteTransformer
-    from shoal.train.train import float_bpb, learning_rate, make_optimizer, sample_batch
+    from shoal.train.train import float_bpb, learning_rate, make_optimizer, optimizer_step, sample_batch
     steps = s.steps(budget)
     hp = SimpleNamespace(lr=s.lr, min_lr=s.min_lr, steps=steps, warmup=max(1, round(s.warmup * steps)),
                          weight_decay=s.weight_decay)
@@ -110,14 +110,9 @@ def train_one(width: int, budget: int, s: Settings, data: Data, advance=lambda n
     model.train()
     length, t0, loss = s.segments * s.segment, time.time(), None
     for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(step, hp)     # warm-up, then cosine to min_lr over this run's steps
         x, y = sample_batch(train, s.batch, length, gen)
-        loss = model.stream_loss(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), s.clip)
-        opt.step()
+        # warm-up, then cosine to min_lr over this run's steps
+        loss = optimizer_step(model, opt, x, y, learning_rate(step, hp), s.clip)
         advance(s.sample_bytes)
     seconds = time.time() - t0
     bpb = float_bpb(model, data.ex, data.ey, "cpu", quant=False)

@@ -174,6 +174,19 @@ def learning_rate(step, args):
     return args.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (args.lr - args.min_lr)
 
 
+def optimizer_step(model, opt, x, y, lr, clip):
+    """One step of the recipe at learning rate lr: the stream loss of batch
+    (x, y), gradients clipped to norm clip, AdamW.  Returns the loss (nats)."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    loss = model.stream_loss(x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    return loss
+
+
 def make_optimizer(model, args):
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
@@ -252,14 +265,8 @@ def train(args):
         while step < args.steps:
             model.quant = step >= qat_start
             lr = learning_rate(step, args)
-            for group in opt.param_groups:
-                group["lr"] = lr
             x, y = sample_batch(train_data, args.batch, length, gen)
-            loss = model.stream_loss(x.to(device), y.to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
+            loss = optimizer_step(model, opt, x.to(device), y.to(device), lr, args.clip)
             step += 1
             if step % args.eval_every == 0 or step == args.steps:
                 last_eval = f"{float_bpb(model, ex, ey, device, model.quant):.3f}"
