@@ -303,7 +303,9 @@ def test_signal_mid_block_stops_at_once_and_leaves_no_output(tmp_path, signum):
     # answer at once (not when the block ends), exit 130 and remove its temp file.
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 << 20))
-    process = subprocess.Popen([sys.executable, "-m", "shoal", "-9", big], stderr=subprocess.PIPE)
+    # -X faulthandler: should it hang, SIGABRT below prints where each thread is
+    process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "shoal", "-9", big],
+                               stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not leftovers(tmp_path) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -312,7 +314,11 @@ def test_signal_mid_block_stops_at_once_and_leaves_no_output(tmp_path, signum):
         pytest.skip("compressed before it could be interrupted")
     sent = time.monotonic()
     process.send_signal(signum)
-    err = process.communicate(timeout=60)[1]
+    try:
+        err = process.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        pytest.fail("no exit 60 s after the signal; its threads:\n" + process.communicate(timeout=60)[1].decode())
     assert process.returncode == 130 and time.monotonic() - sent < 5
     assert err == f"shoal: {big}: interrupted\n".encode()
     assert big.exists() and not (tmp_path / "big.bin.shoal").exists()
