@@ -38,7 +38,7 @@ def plot(result, sets, feats, path: str) -> None:
         ax.axvline(unit["threshold"], color="black", linestyle="--", linewidth=1, label="Amazon threshold")
         accuracy = np.mean((unit["sign"] * (x - unit["threshold"]) > 0) == y)
         ax.set_title(f"{title}\nthe unit alone, Amazon's threshold: {accuracy:.1%} accurate", fontsize=10)
-        ax.set_xlabel(f"unit {unit['name']} ({pooling} over the text; the end bins hold the 0.5% beyond each)")
+        ax.set_xlabel(f"unit {unit['name']} ({pooling} over the text)")
         ax.set_ylabel("texts")
         ax.legend(fontsize=8)
     h = result["units"][pooling]
@@ -46,7 +46,9 @@ def plot(result, sets, feats, path: str) -> None:
                  f"transformer trained on Amazon reviews ({result['lm']['held_out_bpb']} bpb held out)\n"
                  f"picked as the one unit that best separates the Amazon training reviews "
                  f"({h['fit_accuracy']:.1%} there)", fontsize=11)
-    fig.tight_layout()
+    fig.text(0.5, 0.005, "The first and last bins also count the 0.5% of texts beyond them.", ha="center",
+             fontsize=8)
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
     tmp = path + ".tmp.png"
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
