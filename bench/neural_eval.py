@@ -2,6 +2,7 @@
 (issue 4's goal), with the cost of the lanes alone beside it.
 
     python bench/neural_eval.py FISH.safetensors LANES
+    python bench/neural_eval.py shoal/fish/neural/shipped/text-2x128.safetensors 16   # shoal -9 --neural
 """
 import sys, time, yaml
 from pathlib import Path
@@ -12,7 +13,7 @@ files = [C/'canterbury'/f for f in ('alice29.txt', 'asyoulik.txt', 'lcet10.txt',
 base = yaml.safe_load((Path(school.__file__).parent / 'presets' / 'level9.yaml').read_text())
 lanes = int(sys.argv[2])
 plain = school.from_dict(base)
-neural = school.from_dict(dict(base, lanes=lanes, fish=base['fish'] + [{'kind': 'neural', 'file': sys.argv[1]}]))
+neural = school.with_neural(plain, fish=sys.argv[1], lanes=lanes)       # what --neural adds
 laned = school.from_dict(dict(base, lanes=lanes))
 tot = [0, 0, 0, 0]; tn = 0.0; td = 0.0
 for f in files:

@@ -133,6 +133,8 @@ def _check_output_free(path: str, name: str, options) -> None:
 
 def _compression_settings(options) -> dict:
     preset = school.load(options.preset) if options.preset else None
+    if options.neural:
+        preset = school.with_neural(preset or options.level)
     return dict(level=options.level, preset=preset, threads=options.threads, block_size=options.block_size)
 
 

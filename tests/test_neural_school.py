@@ -83,3 +83,29 @@ def test_same_output_whatever_the_blas_threads(fish_file, tmp_path):
         outputs.append(run.stdout)
     assert outputs[0] == outputs[1]
     assert shoal.decompress(outputs[0]) == TEXT
+
+
+def test_with_neural_adds_the_fish_and_lanes(fish_file):
+    preset = shoal.school.with_neural(3, fish=fish_file)
+    assert preset.neural == shoal.school.from_dict(neural_preset(fish_file, 1)).neural
+    assert preset.spec["lanes"] == shoal.school.preset.NEURAL_LANES
+    assert [f for f in preset.spec["fish"] if f["kind"] != "neural"] == shoal.school.level(3).spec["fish"]
+    assert shoal.decompress(shoal.compress(TEXT, preset=preset)) == TEXT
+    with pytest.raises(shoal.ShoalError, match="already has a neural fish"):
+        shoal.school.with_neural(preset, fish=fish_file)
+
+
+def test_the_shipped_fish_swims_with_every_level(tmp_path):
+    # --neural adds the fish that ships in the package; a fresh process decodes
+    # the archive with nothing but the package
+    shipped = shoal.school.neural.DEFAULT_FISH
+    assert shipped.is_file() and shipped.stat().st_size < 8 << 20
+    (tmp_path / "in.txt").write_bytes(TEXT)
+    run = subprocess.run([sys.executable, "-m", "shoal", "-1", "--neural", "-c", str(tmp_path / "in.txt")],
+                         capture_output=True)
+    assert run.returncode == 0, run.stderr
+    plain = shoal.compress(TEXT, level=1)
+    assert run.stdout != plain
+    back = subprocess.run([sys.executable, "-m", "shoal", "-dc"], input=run.stdout, capture_output=True,
+                          env=dict(os.environ, SHOAL_FISH_PATH=""))
+    assert back.returncode == 0 and back.stdout == TEXT

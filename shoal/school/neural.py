@@ -16,6 +16,8 @@ from pathlib import Path
 from ..errors import ShoalError
 
 SHIPPED = Path(__file__).resolve().parent.parent / "fish" / "neural" / "shipped"
+# The fish that --neural (school.with_neural) adds; how it was trained: docs/neural.md
+DEFAULT_FISH = SHIPPED / "text-2x128.safetensors"
 _known: dict[str, Path] = {}       # digest -> a file seen in this process
 _loaded: dict[str, object] = {}    # digest -> NeuralFish
 

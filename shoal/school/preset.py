@@ -294,6 +294,26 @@ def load(name_or_path: str | Path) -> Preset:
     return from_dict(raw)
 
 
+# A block with a neural fish is cut into this many lanes (default): the fish
+# predicts them together, which pays for its weights; more lanes cost the
+# classic fish context (docs/neural.md).
+NEURAL_LANES = 16
+
+
+def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int = NEURAL_LANES) -> Preset:
+    """base (a preset, or a level's number) with a neural fish swimming too:
+    the fish that ships with shoal, or the weights file `fish`; the block is
+    cut into at least `lanes` lanes."""
+    base = level(base) if isinstance(base, int) else base
+    if base.neural:
+        raise ShoalError("the preset already has a neural fish")
+    path = Path(fish) if fish is not None else neural.DEFAULT_FISH
+    spec = json.loads(base.canonical)
+    spec["fish"].append({"kind": "neural", "file": str(path)})
+    spec["lanes"] = max(spec.get("lanes", 1), lanes)
+    return from_dict(spec)
+
+
 _level_cache: dict[int, Preset] = {}
 
 
