@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli_tools import OK, ToolParser, UsageError, run_tool, size_argument
+from ..cli_tools import OK, ToolParser, UsageError, positive_int, run_tool, size_argument
 from .data import DEFAULT_ROOT
 
 PROG = "shoal probe"
@@ -34,12 +34,6 @@ The experiment (docs/experiments/sentiment.md has a run and what it means):
   shoal probe sentiment --out probe-sentiment --json sentiment.json --plot sentiment.png
 
 Exit status: 0 ok, 1 error, 130 interrupted (rerun the same command to resume)."""
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
 
 
 def fraction(text: str) -> float:

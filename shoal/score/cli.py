@@ -18,7 +18,8 @@ import textwrap
 from pathlib import Path
 
 from .. import inputs
-from ..cli_tools import ERROR, OK, ToolParser, UsageError, progress, run_tool, size_argument, say
+from ..cli_tools import (ERROR, OK, ToolParser, UsageError, positive_int, progress, run_tool, size_argument,
+                         say)
 from ..errors import ShoalError
 from ..report_table import console, to_rich, write_text
 from . import report
@@ -113,12 +114,6 @@ def fraction(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a fraction 0..1, got {text!r}")
     return value
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
 
 
 MIXER_DEFAULTS = {"blind": None, "blind_at": 0.5, "stuck_value": 512, "shuffle": 16384}
