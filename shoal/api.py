@@ -90,8 +90,10 @@ def _archive_preset(name: bytes, digest: bytes) -> school.Preset:
         if name == _LEVEL_NAME.format(n).encode():
             preset = school.level(n)
             if preset.digest != digest:
+                preset = school.retired_level(n, digest)
+            if preset is None:
                 raise ShoalError(f"archive was made with a different level {n} preset (digest "
-                                 f"{digest.hex()}; this shoal has {preset.digest.hex()}): "
+                                 f"{digest.hex()}; this shoal has {school.level(n).digest.hex()}): "
                                  "decode it with the shoal version that wrote it")
             return preset
     raise ShoalError(f"archive names a preset this shoal does not know: {name[:40]!r}")

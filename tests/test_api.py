@@ -2,6 +2,7 @@
 import errno
 import io
 import lzma
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +84,21 @@ def test_archive_with_an_unknown_preset_says_so():
     other = container.encode_header(b"ocean9", bytes(16), 1024) + container.encode_end(0, 0)
     with pytest.raises(ShoalError, match="does not know"):
         shoal.decompress(other)
+
+
+def test_archive_of_a_retired_level_still_decodes(monkeypatch):
+    """Level 6 was redefined after shoal 0.1; its archives name "level6" with
+    the old digest and decode through presets/retired/."""
+    retired = school.load(Path(school.__file__).parent / "presets" / "retired" / "level6-1.yaml")
+    current = school.level
+    monkeypatch.setattr(school, "level", lambda n: retired if n == 6 else current(n))
+    data = TEXT[:5000]
+    blob = shoal.compress(data, 6)
+    monkeypatch.undo()
+    assert b"level6" in blob and retired.digest != school.level(6).digest
+    assert school.retired_level(6, retired.digest).canonical == retired.canonical
+    assert shoal.decompress(blob) == data
+    assert school.retired_level(6, bytes(16)) is None
 
 
 def test_threads_give_identical_output_and_runs_repeat():

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from .contexts import H_RLEN, predicted_bit
+from .tables import U
 
 LE2, LE4, LE8, BE2, BE4, RECORD, DECIMAL = range(7)
 COLUMN_PREDICTORS = 7
@@ -71,7 +72,7 @@ def column_new_state(lanes):
 
 @njit(cache=True, nogil=True, inline="always")
 def _bump(state, at, hit):
-    state[at] = min(state[at] + 1, 255) if hit else 0
+    state[U(at)] = min(state[U(at)] + 1, 255) if hit else 0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -81,12 +82,12 @@ def _predict_record(state, k, buf, start, width, big_endian):
     v2 = 0
     for b in range(width):
         shift = 8 * (width - 1 - b) if big_endian else 8 * b
-        v1 |= np.int64(buf[start - width + b]) << shift
-        v2 |= np.int64(buf[start - 2 * width + b]) << shift
+        v1 |= np.int64(buf[U(start - width + b)]) << shift
+        v2 |= np.int64(buf[U(start - 2 * width + b)]) << shift
     guess = 2 * v1 - v2
     for b in range(width):
         shift = 8 * (width - 1 - b) if big_endian else 8 * b
-        state[_PH_REC + 8 * k + b] = (guess >> shift) & 0xFF
+        state[U(_PH_REC + 8 * k + b)] = (guess >> shift) & 0xFF
 
 
 @njit(cache=True, nogil=True)
@@ -180,44 +181,53 @@ def column_update(state, pred, buf, pos, hist, lo):
     if pos > lo:
         c = buf[pos - 1]
         for k in range(PHASES):
-            if state[_PH_PRED + k] >= 0:
-                _bump(state, _PH_RUN + k, state[_PH_PRED + k] == c)
+            guess = state[U(_PH_PRED + k)]
+            if guess >= 0:
+                _bump(state, _PH_RUN + k, guess == c)
         if pred[RECORD] >= 0:
             _bump(state, _RUN + RECORD, pred[RECORD] == c)
         _bump(state, _RUN + DECIMAL, _decimal_update(state, c))
     for g in range(5):
-        width = _WIDTHS[g]
-        first = _PHASE_START[g]
+        width = _WIDTHS[U(g)]
+        first = _PHASE_START[U(g)]
         if pos - lo >= 2 * width:
             # Exactly one phase starts a record here; predict that record.
-            _predict_record(state, first + (pos & (width - 1)), buf, pos, width, _BIG_ENDIAN[g])
+            _predict_record(state, first + (pos & (width - 1)), buf, pos, width, _BIG_ENDIAN[U(g)])
         best = -1
         best_run = -1
-        for k in range(first, _PHASE_START[g + 1]):
-            j = (pos - (k - first)) & (width - 1)   # this byte's index in its record
-            p = state[_PH_REC + 8 * k + j] if pos - lo >= 2 * width + width else -1
-            state[_PH_PRED + k] = p
-            if p >= 0 and state[_PH_RUN + k] > best_run:
-                best_run = state[_PH_RUN + k]
-                best = k
-        pred[g] = state[_PH_PRED + best] if best >= 0 else -1
-        state[_RUN + g] = best_run if best >= 0 else 0
+        if pos - lo >= 3 * width:
+            for k in range(first, _PHASE_START[U(g + 1)]):
+                j = (pos - (k - first)) & (width - 1)   # this byte's index in its record
+                p = state[U(_PH_REC + 8 * k + j)]
+                state[U(_PH_PRED + k)] = p
+                if p >= 0 and state[U(_PH_RUN + k)] > best_run:
+                    best_run = state[U(_PH_RUN + k)]
+                    best = k
+        else:
+            for k in range(first, _PHASE_START[U(g + 1)]):
+                state[U(_PH_PRED + k)] = -1
+        pred[U(g)] = state[U(_PH_PRED + best)] if best >= 0 else -1
+        state[U(_RUN + g)] = best_run if best >= 0 else 0
     r = hist[H_RLEN]
     if r > 0 and pos - lo >= 2 * r:
-        pred[RECORD] = (2 * np.int64(buf[pos - r]) - buf[pos - 2 * r]) & 0xFF
+        pred[RECORD] = (2 * np.int64(buf[U(pos - r)]) - buf[U(pos - 2 * r)]) & 0xFF
     else:
         pred[RECORD] = -1
     pred[DECIMAL] = _decimal_expected(state)
-    for v in range(COLUMN_VOTES):
-        best = -1
-        for j in range(COLUMN_PREDICTORS):
-            if pred[j] >= 0 and (best < 0 or state[_RUN + j] > state[_RUN + best]):
-                taken = False
-                for u in range(v):
-                    taken |= state[_TOP + u] == j
-                if not taken:
-                    best = j
-        state[_TOP + v] = best
+    # the two voters: the predictors with the longest runs, the earlier one
+    # first among equals
+    top = -1
+    second = -1
+    for j in range(COLUMN_PREDICTORS):
+        if pred[U(j)] >= 0:
+            run = state[U(_RUN + j)]
+            if top < 0 or run > state[U(_RUN + top)]:
+                second = top
+                top = j
+            elif second < 0 or run > state[U(_RUN + second)]:
+                second = j
+    state[_TOP] = top
+    state[_TOP + 1] = second
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -16,10 +16,10 @@ import numpy as np
 
 from ..errors import ShoalError
 from . import engine, neural
-from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, with_neural
+from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, retired_level, with_neural
 
-__all__ = ["compress_block", "decompress_block", "score_block", "Preset", "level", "load", "from_dict",
-           "from_canonical", "with_neural", "DEFAULT_LEVEL"]
+__all__ = ["compress_block", "decompress_block", "score_block", "Preset", "level", "retired_level", "load",
+           "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL"]
 
 
 _NO_COST = np.zeros(0, dtype=np.float64)

@@ -40,6 +40,8 @@ Gates (which weight set a mixer uses for this bit):
   c2      the byte before the previous one (256 sets)
   c1c0    the previous byte and the partial byte (65536 sets)
   c2c1    the last two bytes (65536 sets)
+  c0order the partial byte and how many context fish know the context
+          (up to 7; 2048 sets): one mixer that sees both
 
 With the preset's mixer.runs, each context fish also votes the run its bit
 history holds when that history is deterministic (only one bit value seen:
@@ -81,10 +83,10 @@ MODEL_VERSION = 1
 MAX_GATES = 8
 CFG_SIZE = C_GATE0 + MAX_GATES
 
-G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN, G_C2, G_C1C0, G_C2C1 = range(8)
+G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN, G_C2, G_C1C0, G_C2C1, G_C0ORDER = range(9)
 GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN, "c2": G_C2,
-         "c1c0": G_C1C0, "c2c1": G_C2C1}
-GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536], dtype=np.int64)
+         "c1c0": G_C1C0, "c2c1": G_C2C1, "c0order": G_C0ORDER}
+GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536, 2048], dtype=np.int64)
 MATCH_INPUTS = 2
 # C_BLIND_VALUE for a blind input that reads noise instead of a constant
 BLIND_NOISE = 1 << 20
@@ -128,6 +130,8 @@ def _gate_select(kind, c0, c1, c2, bitpos, match_len, match_bit, known, column_b
         return (c1 << 8) | c0
     if kind == G_C2C1:
         return (c2 << 8) | c1
+    if kind == G_C0ORDER:
+        return min(known, 7) * 256 + c0
     return (min(column_bucket, 15) * 2 + (column_bit if column_bit > 0 else 0)) * 8 + bitpos
 
 
@@ -319,6 +323,34 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
             coder)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _hash_contexts(tables, base, nslots, fish, h, record, buf, pos, lo, lane_hashes):
+    """Every context fish's hash for the byte at pos, and a request for the
+    bucket each will search."""
+    for i in range(fish.shape[0]):
+        lane_hashes[i] = context_hash(fish[i, 0], fish[i, 1], h, record, buf, pos, lo)
+        prefetch_slot(tables, base[i], nslots[i], lane_hashes[i])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _look_ahead(tables, base, nslots, fish, h, record, buf, pos, lo, lane_hashes, c0, c1, apm2, apm2_mask,
+                decode):
+    """Once the last bit of the byte at pos is known, and before the school
+    learns from it: fold the byte into the history, hash the next byte's
+    contexts and ask for their buckets and its order-2 APM row.  The
+    buckets are the tables' likeliest cache misses, and the learning hides
+    the wait.  Nothing here reads what the learning writes, so the order
+    changes no result."""
+    byte = c0 & 0xFF
+    if decode:
+        buf[pos] = byte
+    update_history(h, record, buf, pos + 1)
+    _hash_contexts(tables, base, nslots, fish, h, record, buf, pos + 1, lo, lane_hashes)
+    row = ((hash3(byte, c1, 0) << 8 | 1) & apm2_mask) * 33
+    prefetch(apm2, row)
+    prefetch(apm2, row + 32)
+
+
 # No reference counting in the hot loop: with it, every bit paid for atomic
 # increments of the arrays it touched.  _swim allocates nothing; code_block
 # owns every array and outlives the call.
@@ -362,13 +394,10 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                 continue
             lo = starts[lane]
             h = hist[lane]
-            if pos > lo:
-                update_history(h, record[lane], buf, pos)
-            # Hash first and prefetch the buckets: the match and column fish
-            # work while the tables' cache lines arrive.
-            for i in range(nf):
-                hashes[lane, i] = context_hash(fish[i, 0], fish[i, 1], h, record[lane], buf, pos, lo)
-                prefetch_slot(tables, base[i], nslots[i], hashes[lane, i])
+            if pos == lo:
+                # later bytes were hashed, and their buckets asked for, as
+                # soon as the byte before them was known (see _look_ahead)
+                _hash_contexts(tables, base, nslots, fish, h, record[lane], buf, pos, lo, hashes[lane])
             if use_match and pos > lo:
                 match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
             if use_column:
@@ -499,6 +528,9 @@ def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fis
                         return -1
                 if scoring:
                     cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
+                if bitpos == 7 and pos + 1 < ends[lane]:
+                    _look_ahead(tables, base, nslots, fish, hist[lane], record[lane], buf, pos, starts[lane],
+                                hashes[lane], (c0 << 1) | bit, c1, apm2, apm2_mask, decode)
                 # 5. learn; first ask for the rows the next bit's partial byte
                 # selects, so they arrive while the learning runs.
                 if bitpos < 7:

@@ -26,7 +26,8 @@ from 0) read blind_value (an integer vote, or noise) instead of the fish;
 every `shuffle` bytes the mixer's inputs are dealt in a new order.
 
 Context-fish kinds and their arguments are described in fish/contexts.py;
-the gates in school/engine.py.  Levels 1..9 are the files presets/level<N>.yaml.
+the gates in school/engine.py.  Levels 1..9 are the files presets/level<N>.yaml;
+presets/retired/ keeps what levels were in earlier releases, for their archives.
 Loading validates everything and fills defaults, so the canonical JSON of a
 loaded preset (what archives carry) and its BLAKE2b hash identify the exact
 model that coded a block.  The canonical form includes `model`, the version
@@ -325,3 +326,16 @@ def level(n: int) -> Preset:
         text = resources.files(__package__).joinpath(f"presets/level{n}.yaml").read_text()
         _level_cache[n] = from_dict(yaml.safe_load(text))
     return _level_cache[n]
+
+
+def retired_level(n: int, digest: bytes) -> Preset | None:
+    """What level n was in an earlier release, if its digest is `digest`.
+    Archives name a shipped level by its number; when a release redefines a
+    level, the old definition moves to presets/retired/level<N>-<k>.yaml, so
+    archives made with it still decode."""
+    for entry in sorted(resources.files(__package__).joinpath("presets/retired").iterdir(), key=lambda e: e.name):
+        if entry.name.startswith(f"level{n}-") and entry.name.endswith(".yaml"):
+            preset = from_dict(yaml.safe_load(entry.read_text()))
+            if preset.digest == digest:
+                return preset
+    return None
