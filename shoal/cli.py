@@ -277,9 +277,12 @@ def _in_worker(work, *args):
     """work(*args) on a worker thread, waited for in a way Ctrl-C can interrupt.
 
     While a block is coded in compiled code the main thread would not run
-    Python's signal handlers until the block ends (seconds to minutes); a
-    thread join() is interrupted at once.  The worker's own exceptions,
-    Problem and KeyboardInterrupt included, are re-raised here."""
+    Python's signal handlers until the block ends (seconds to minutes).  So
+    the main thread waits in short joins: the kernel may hand the signal to
+    the worker thread, and then an endless join() would never be
+    interrupted, but between two short ones the main thread runs the
+    handler.  The worker's own exceptions, Problem and KeyboardInterrupt
+    included, are re-raised here."""
     outcome = {}
 
     def target():
@@ -290,7 +293,8 @@ def _in_worker(work, *args):
 
     worker = threading.Thread(target=target, name="shoal-cli", daemon=True)
     worker.start()
-    worker.join()
+    while worker.is_alive():
+        worker.join(0.05)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
