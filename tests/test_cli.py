@@ -297,15 +297,22 @@ def test_stdout_disk_full_via_subprocess(sample):
     assert sample.exists()
 
 
+def _default_signals():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_mid_block_stops_at_once_and_leaves_no_output(tmp_path, signum):
     # A real signal while a block is being coded in compiled code: the CLI must
     # answer at once (not when the block ends), exit 130 and remove its temp file.
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 << 20))
-    # -X faulthandler: should it hang, SIGABRT below prints where each thread is
+    # -X faulthandler: should it hang, SIGABRT below prints where each thread is.
+    # A shell that runs the tests in the background ignores SIGINT, its
+    # children inherit that, and Python then installs no Ctrl-C handler: the
+    # child gets the terminal's default back, as a user's shoal would have it.
     process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "shoal", "-9", big],
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, preexec_fn=_default_signals)
     deadline = time.monotonic() + 60
     while not leftovers(tmp_path) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
