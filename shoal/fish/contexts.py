@@ -15,7 +15,9 @@ WORD   v      text: v=0 the current word, v=1 it and the previous word,
 RECORD v      tables and images: with r the record length the detector
               believes in, v=0 the bytes r and 2r back (the column above),
               v=1 the byte above and the previous byte, v=2 the column
-              number and the byte above.
+              number and the byte above; v=3 is v=1 only while the
+              detector is sure of r (text, where it is not, then costs
+              one slot instead of a table's worth of misses).
 TEXTCOL v     text laid out in lines: v=0 the column and the byte above it
               in the previous line, v=1 the byte above and the previous byte.
 INDIRECT v    what followed before: v=1 the previous byte and the two bytes
@@ -31,6 +33,8 @@ import numpy as np
 from numba import njit
 
 ORDER, SPARSE, WORD, RECORD, TEXTCOL, INDIRECT = 0, 1, 2, 3, 4, 5
+# record fish v=3 speaks from this many votes for the record length on
+RECORD_SURE = 16
 KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL,
          "indirect": INDIRECT}
 
@@ -195,7 +199,10 @@ def context_hash(kind, arg, hist, record, buf, pos, lo):
                 return hash3(h, above | (byte_at(buf, pos, 2 * r, lo) << 8), r)
             if arg == 1:
                 return hash3(h, above | ((hist[H_C4] & 0xFF) << 8), r)
-            return hash3(h, above | ((pos % r) << 8), r)
+            if arg == 2:
+                return hash3(h, above | ((pos % r) << 8), r)
+            if hist[H_RCAND] == r and hist[H_RVOTES] >= RECORD_SURE:
+                return hash3(h, above | ((hist[H_C4] & 0xFF) << 8), r)
     elif kind == INDIRECT:
         if arg <= 1:
             c1 = hist[H_C4] & 0xFF
