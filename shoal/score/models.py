@@ -34,7 +34,7 @@ CODED_SLACK_BYTES = 8            # per block
 FISH_BITS = 22                   # table size of a named fish: 2**22 slots (64 MiB)
 NEURAL_LANES = 64                # streams a neural fish reads at once (each keeps its own context)
 FISH_NAMES = ("order0..order12 (last k bytes), word0..word3 (words), sparseMASK (bytes at the distances "
-              "whose bits are set), record0..record2 (tables), textcol0..textcol1 (text columns), "
+              "whose bits are set), record0..record3 (tables), textcol0..textcol1 (text columns), "
               "match or matchN (longest earlier match, min length N), column (arithmetic progressions); "
               f"':BITS' sets the table to 2**BITS slots (default {FISH_BITS})")
 
