@@ -214,8 +214,8 @@ def column_update(state, pred, buf, pos, hist, lo):
     else:
         pred[RECORD] = -1
     pred[DECIMAL] = _decimal_expected(state)
-    # the two voters: the predictors with the longest runs, the earlier one
-    # first among equals
+    # the COLUMN_VOTES (two) voters: the predictors with the longest runs,
+    # the earlier one first among equals
     top = -1
     second = -1
     for j in range(COLUMN_PREDICTORS):
