@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal import school
+from shoal.school import engine
 from shoal.errors import ShoalError
 
 SAMPLES = [
@@ -44,6 +45,23 @@ def test_corrupt_payload_is_detected_or_differs():
     except ShoalError:
         return
     assert out != data
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_loop_compiled_for_a_level_codes_like_the_general_loop(level):
+    """Levels run a loop compiled for their shape (engine.code_block_for);
+    it must write exactly what the general loop writes, and read it back."""
+    data = (SAMPLES[3] + bytes(range(256)) * 3 + b"".join(b"%d," % (7 * i) for i in range(400))
+            + np.arange(500, dtype="<i4").tobytes())
+    preset = school.level(level)
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    general = np.empty(buf.size, dtype=np.uint8)
+    written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST,
+                                *engine.new_tables(buf.size, preset.fish, preset.cfg))
+    payload = school.compress_block(data, preset)
+    assert engine.structure(preset.fish, preset.cfg) in school._level_shapes()
+    assert payload == general[:written].tobytes()
+    assert school.decompress_block(payload, len(data), preset) == data
 
 
 def test_presets_validate():

@@ -12,6 +12,8 @@ one, the block is coded a step at a time (a byte of every lane): the fish
 (NumPy, outside compiled code) predicts each lane's next byte, then the
 compiled loop codes that step with the fish's distribution as one more vote.
 """
+import functools
+
 import numpy as np
 
 from ..errors import ShoalError
@@ -74,11 +76,24 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
     return buf.tobytes()
 
 
+@functools.cache
+def _level_shapes() -> frozenset:
+    """The shapes of the shipped levels: compressing and decompressing with
+    them (or with any preset of the same fish and gates) runs a loop
+    compiled for that shape, which is faster (engine.code_block_for).  Other
+    presets, and scoring, run the general loop: compiling a loop costs tens
+    of seconds, too much for an evolution's every candidate."""
+    return frozenset(engine.structure(level(n).fish, level(n).cfg) for n in range(1, 10))
+
+
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
     """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
     n, fish, cfg = buf.size, preset.fish, preset.cfg
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
+        shape = engine.structure(fish, cfg)
+        if cost.size == 0 and shape in _level_shapes():
+            return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables)
     run = neural.find(preset.neural).start(int(cfg[engine.C_LANES]))
     school = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)

@@ -205,6 +205,50 @@ def lane_starts(n, lanes):
 
 
 NO_NEURAL = np.zeros((0, 257), dtype=np.int64)
+NO_COST = np.zeros(0, dtype=np.float64)
+
+
+@njit(cache=True, nogil=True)
+def _inputs(nf, use_match, use_column, runs, neural):
+    """The mixer's inputs: the votes, then the bias."""
+    return (nf * (2 if runs else 1) + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
+            + (1 if neural else 0) + 1)
+
+
+@njit(cache=True, nogil=True)
+def _row_width(nin):
+    """Rows padded to a multiple of 8 inputs: the dot and learn loops then
+    run whole in SIMD.  Pads stay 0, so they change no sum and never learn."""
+    return (nin + 7) & ~7
+
+
+def structure(fish: np.ndarray, cfg: np.ndarray) -> tuple | None:
+    """What a loop compiled for one school fixes (_make_swim): its context
+    fish (kind, arg), gates, whether the match and column fish swim, the run
+    votes and the lanes.  None for schools only the general loop runs:
+    attention mixers, perturbations, a neural fish."""
+    if cfg[C_ATT_HEADS] or cfg[C_SHUFFLE] or cfg[C_BLIND_COUNT] or cfg[C_NEURAL]:
+        return None
+    return (tuple((int(k), int(a)) for k, a in fish[:, :2]),
+            tuple(int(g) for g in cfg[C_GATE0:C_GATE0 + cfg[C_NGATES]]),
+            bool(cfg[C_MATCH_BITS]), bool(cfg[C_COLUMN]), bool(cfg[C_RUNS]), int(cfg[C_LANES]))
+
+
+_compiled_for: dict[tuple, object] = {}
+
+
+def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table):
+    """code_block (without costs) by the loop compiled for shape, which must
+    be structure(fish, cfg).  The first call for a shape compiles it (tens of
+    seconds; then cached on disk like the rest)."""
+    if shape not in _compiled_for:
+        _compiled_for[shape] = _make_swim(shape)
+    school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
+    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
+    written = _compiled_for[shape](buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish,
+                                   history, match, column, mixer, attention, perturb, apms, 0, geometry[2],
+                                   NO_NEURAL)
+    return close_block(school, payload, decode, written)
 
 
 @njit(cache=True, nogil=True)
@@ -270,11 +314,8 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
     col_idx = np.zeros((lanes, COLUMN_VOTES), dtype=np.int64)
 
-    nin = (nf * (1 + cfg[C_RUNS]) + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
-           + (1 if cfg[C_NEURAL] > 0 else 0) + 1)
-    # Rows padded to a multiple of 8 inputs: the dot and learn loops then run
-    # whole in SIMD.  Pads stay 0, so they change no sum and never learn.
-    width = (nin + 7) & ~7
+    nin = _inputs(nf, use_match, use_column, cfg[C_RUNS] > 0, cfg[C_NEURAL] > 0)
+    width = _row_width(nin)
     x = np.zeros((lanes, width), dtype=np.int32)
 
     ngates = cfg[C_NGATES]
@@ -324,16 +365,16 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hash_contexts(tables, base, nslots, fish, h, record, buf, pos, lo, lane_hashes):
+def _hash_contexts(tables, base, nslots, fish, nf, h, record, buf, pos, lo, lane_hashes):
     """Every context fish's hash for the byte at pos, and a request for the
     bucket each will search."""
-    for i in range(fish.shape[0]):
+    for i in range(nf):
         lane_hashes[i] = context_hash(fish[i, 0], fish[i, 1], h, record, buf, pos, lo)
         prefetch_slot(tables, base[i], nslots[i], lane_hashes[i])
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _look_ahead(tables, base, nslots, fish, h, record, buf, pos, lo, lane_hashes, c0, c1, apm2, apm2_mask,
+def _look_ahead(tables, base, nslots, fish, nf, h, record, buf, pos, lo, lane_hashes, c0, c1, apm2, apm2_mask,
                 decode):
     """Once the last bit of the byte at pos is known, and before the school
     learns from it: fold the byte into the history, hash the next byte's
@@ -345,7 +386,7 @@ def _look_ahead(tables, base, nslots, fish, h, record, buf, pos, lo, lane_hashes
     if decode:
         buf[pos] = byte
     update_history(h, record, buf, pos + 1)
-    _hash_contexts(tables, base, nslots, fish, h, record, buf, pos + 1, lo, lane_hashes)
+    _hash_contexts(tables, base, nslots, fish, nf, h, record, buf, pos + 1, lo, lane_hashes)
     row = ((hash3(byte, c1, 0) << 8 | 1) & apm2_mask) * 33
     prefetch(apm2, row)
     prefetch(apm2, row + 32)
@@ -354,222 +395,244 @@ def _look_ahead(tables, base, nslots, fish, h, record, buf, pos, lo, lane_hashes
 # No reference counting in the hot loop: with it, every bit paid for atomic
 # increments of the arrays it touched.  _swim allocates nothing; code_block
 # owns every array and outlives the call.
-@njit(cache=True, nogil=True, _nrt=False)
-def _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-          column, mixer, attention, perturb, apms, step_lo, step_hi, neural):
-    """The loop over the block's bytes and bits (see the module docstring).
-    With several lanes, each step codes one byte of every lane, bit by bit
-    in turn: lane 0's first bit, lane 1's first bit, ..."""
-    starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_ = geometry
-    tables, base, nslots, slot, hashes, states, sm = context_fish
-    hist, record = history
-    match_table, match_state, match_sm = match
-    col_state, col_pred, col_sm, col_idx = column
-    x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
-    att_params, att_keys, att_phi, att_trust, att_e, att_sums, att_work = attention
-    order, order_span, shuffled = perturb
-    apm1, apm2 = apms
-    nf = fish.shape[0]
-    nin = x.shape[1]
-    lanes = starts.shape[0]
-    ngates = cfg[C_NGATES]
-    limit = cfg[C_COUNTER_LIMIT]
-    use_match = cfg[C_MATCH_BITS] > 0
-    match_min = cfg[C_MATCH_MIN]
-    use_column = cfg[C_COLUMN] > 0
-    apm2_mask = apm2.shape[0] // 33 - 1
-    apm_rate = cfg[C_APM_RATE]
-    learn_skip = cfg[C_LEARN_SKIP]
-    scoring = cost.shape[0] >= n
-    use_neural = neural.shape[0] > 0
-    runs = cfg[C_RUNS] > 0
-    heads = cfg[C_ATT_HEADS]
-    row = nin if heads == 0 else row_width(heads)
-    perturbed = cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0
+def _make_swim(shape):
+    """The loop, compiled for one school's shape (see structure()) or, with
+    shape None, for any school.  A shape's numbers are constants of its
+    compiled code: its loops over fish and gates unroll, and the branches of
+    features it lacks vanish; the arithmetic is the same, so both loops code
+    alike (tests/test_school.py compares them)."""
+    STATIC = shape is not None
+    kinds, gates, S_MATCH, S_COLUMN, S_RUNS, S_LANES = shape if STATIC else (((0, 0),), (0,), False, False,
+                                                                            False, 1)
+    S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
+    S_GATES = np.array(gates, dtype=np.int64)
+    S_NF = len(kinds) if STATIC else 0
+    S_NGATES = len(gates)
+    S_WIDTH = _row_width(_inputs(S_NF, S_MATCH, S_COLUMN, S_RUNS, False)) if STATIC else 0
 
-    for step in range(step_lo, step_hi):
-        for lane in range(lanes):
-            pos = starts[lane] + step
-            if pos >= ends[lane]:
-                continue
-            lo = starts[lane]
-            h = hist[lane]
-            if pos == lo:
-                # later bytes were hashed, and their buckets asked for, as
-                # soon as the byte before them was known (see _look_ahead)
-                _hash_contexts(tables, base, nslots, fish, h, record[lane], buf, pos, lo, hashes[lane])
-            if use_match and pos > lo:
-                match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
-            if use_column:
-                column_update(col_state[lane], col_pred[lane], buf, pos, h, lo)
-            c1 = buf[pos - 1] if pos > lo else 0
-            c2 = buf[pos - 2] if pos > lo + 1 else 0
-            c1s[lane] = c1
-            c2s[lane] = c2
-            apm2_bytes[lane] = hash3(c1, c2, 0) << 8
-            bytes_[lane] = 0 if decode else buf[pos]
-            c0s[lane] = 1
-        # the learning rate's boost fades with the bytes coded so far
-        lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min((step * lanes) >> cfg[C_LR_HALFLIFE], 62))
-        for bitpos in range(8):
+    @njit(cache=True, nogil=True, _nrt=False)
+    def swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
+                 column, mixer, attention, perturb, apms, step_lo, step_hi, neural):
+        """The loop over the block's bytes and bits (see the module docstring).
+        With several lanes, each step codes one byte of every lane, bit by bit
+        in turn: lane 0's first bit, lane 1's first bit, ..."""
+        starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_ = geometry
+        tables, base, nslots, slot, hashes, states, sm = context_fish
+        hist, record = history
+        match_table, match_state, match_sm = match
+        col_state, col_pred, col_sm, col_idx = column
+        x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
+        att_params, att_keys, att_phi, att_trust, att_e, att_sums, att_work = attention
+        order, order_span, shuffled = perturb
+        apm1, apm2 = apms
+        nf = S_NF if STATIC else fish.shape[0]
+        nin = S_WIDTH if STATIC else x.shape[1]
+        lanes = S_LANES if STATIC else starts.shape[0]
+        ngates = S_NGATES if STATIC else cfg[C_NGATES]
+        limit = cfg[C_COUNTER_LIMIT]
+        use_match = S_MATCH if STATIC else cfg[C_MATCH_BITS] > 0
+        match_min = cfg[C_MATCH_MIN]
+        use_column = S_COLUMN if STATIC else cfg[C_COLUMN] > 0
+        apm2_mask = apm2.shape[0] // 33 - 1
+        apm_rate = cfg[C_APM_RATE]
+        learn_skip = cfg[C_LEARN_SKIP]
+        scoring = not STATIC and cost.shape[0] >= n
+        use_neural = not STATIC and neural.shape[0] > 0
+        runs = S_RUNS if STATIC else cfg[C_RUNS] > 0
+        heads = 0 if STATIC else cfg[C_ATT_HEADS]
+        row = nin if heads == 0 else row_width(heads)
+        perturbed = not STATIC and (cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0)
+        kinds = S_FISH if STATIC else fish
+        gates = S_GATES if STATIC else cfg[C_GATE0:]
+
+        for step in range(step_lo, step_hi):
             for lane in range(lanes):
                 pos = starts[lane] + step
                 if pos >= ends[lane]:
                     continue
-                c0 = c0s[lane]
-                c1 = c1s[lane]
-                apm2_byte = apm2_bytes[lane]
-                xs = x[lane]
-                lane_slot = slot[lane]
-                lane_states = states[lane]
-                lane_hashes = hashes[lane]
-                ms = match_state[lane]
-                cs = col_state[lane]
-                cidx = col_idx[lane]
-                sel_row = gate_sel[lane]
-                dot_row = gate_dot[lane]
-                p_row = gate_p[lane]
-                if bitpos == 0 or bitpos == 4:
-                    for i in range(nf):
-                        hh = lane_hashes[i] if bitpos == 0 else nibble_hash(lane_hashes[i], c0)
-                        lane_slot[i] = find_slot(tables, base[i], nslots[i], hh)
-                elif bitpos == 3:
-                    # the second nibble's bucket is one of two: ask for both
-                    for i in range(nf):
-                        prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2))
-                        prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2 + 1))
-                node = nibble_node(c0, bitpos)
-                # 1. votes
-                known = 0
-                k = 0
-                for i in range(nf):
-                    st = tables[U(lane_slot[U(i)] + node)]
-                    lane_states[U(i)] = st
-                    if st != 0:
-                        known += 1
-                    p12 = sm_p12(sm, i * 256 + st)
-                    xs[U(k)] = STRETCH[U(p12)]
-                    k += 1
-                    if runs:
-                        xs[U(k)] = STATE_RUN[U(st)]
-                        k += 1
-                match_bit = -1
-                mi = -1
-                if use_match:
-                    match_bit = match_expected_bit(ms, c0, bitpos)
-                    if match_bit >= 0:
-                        mi = length_bucket(ms[LENGTH]) * 2 + match_bit
-                        xs[k] = STRETCH[sm_p12(match_sm, mi)]
-                        xs[k + 1] = (2 * match_bit - 1) * min(ms[LENGTH], 32) * 32
-                    else:
-                        xs[k] = 0
-                        xs[k + 1] = 0
-                    k += 2
-                column_bucket = 0
-                column_bit = -1
+                lo = starts[lane]
+                h = hist[lane]
+                if pos == lo:
+                    # later bytes were hashed, and their buckets asked for, as
+                    # soon as the byte before them was known (see _look_ahead)
+                    _hash_contexts(tables, base, nslots, kinds, nf, h, record[lane], buf, pos, lo, hashes[lane])
+                if use_match and pos > lo:
+                    match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
                 if use_column:
-                    for v in range(COLUMN_VOTES):
-                        j = column_voter(cs, v)
-                        eb = column_expected(col_pred[lane], j, c0, bitpos) if j >= 0 else -1
-                        if eb >= 0:
-                            bucket = column_run_bucket(cs, j)
-                            cidx[v] = j * 64 + bucket * 2 + eb
-                            xs[k] = STRETCH[sm_p12(col_sm, cidx[v])]
-                            if bucket > column_bucket:
-                                column_bucket = bucket
-                                column_bit = eb
+                    column_update(col_state[lane], col_pred[lane], buf, pos, h, lo)
+                c1 = buf[pos - 1] if pos > lo else 0
+                c2 = buf[pos - 2] if pos > lo + 1 else 0
+                c1s[lane] = c1
+                c2s[lane] = c2
+                apm2_bytes[lane] = hash3(c1, c2, 0) << 8
+                bytes_[lane] = 0 if decode else buf[pos]
+                c0s[lane] = 1
+            # the learning rate's boost fades with the bytes coded so far
+            lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min((step * lanes) >> cfg[C_LR_HALFLIFE], 62))
+            for bitpos in range(8):
+                for lane in range(lanes):
+                    pos = starts[lane] + step
+                    if pos >= ends[lane]:
+                        continue
+                    c0 = c0s[lane]
+                    c1 = c1s[lane]
+                    apm2_byte = apm2_bytes[lane]
+                    xs = x[lane]
+                    lane_slot = slot[lane]
+                    lane_states = states[lane]
+                    lane_hashes = hashes[lane]
+                    ms = match_state[lane]
+                    cs = col_state[lane]
+                    cidx = col_idx[lane]
+                    sel_row = gate_sel[lane]
+                    dot_row = gate_dot[lane]
+                    p_row = gate_p[lane]
+                    if bitpos == 0 or bitpos == 4:
+                        for i in range(nf):
+                            hh = lane_hashes[i] if bitpos == 0 else nibble_hash(lane_hashes[i], c0)
+                            lane_slot[i] = find_slot(tables, base[i], nslots[i], hh)
+                    elif bitpos == 3:
+                        # the second nibble's bucket is one of two: ask for both
+                        for i in range(nf):
+                            prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2))
+                            prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2 + 1))
+                    node = nibble_node(c0, bitpos)
+                    # 1. votes
+                    known = 0
+                    k = 0
+                    for i in range(nf):
+                        st = tables[U(lane_slot[U(i)] + node)]
+                        lane_states[U(i)] = st
+                        if st != 0:
+                            known += 1
+                        p12 = sm_p12(sm, i * 256 + st)
+                        xs[U(k)] = STRETCH[U(p12)]
+                        k += 1
+                        if runs:
+                            xs[U(k)] = STATE_RUN[U(st)]
+                            k += 1
+                    match_bit = -1
+                    mi = -1
+                    if use_match:
+                        match_bit = match_expected_bit(ms, c0, bitpos)
+                        if match_bit >= 0:
+                            mi = length_bucket(ms[LENGTH]) * 2 + match_bit
+                            xs[k] = STRETCH[sm_p12(match_sm, mi)]
+                            xs[k + 1] = (2 * match_bit - 1) * min(ms[LENGTH], 32) * 32
                         else:
-                            cidx[v] = -1
                             xs[k] = 0
+                            xs[k + 1] = 0
+                        k += 2
+                    column_bucket = 0
+                    column_bit = -1
+                    if use_column:
+                        for v in range(COLUMN_VOTES):
+                            j = column_voter(cs, v)
+                            eb = column_expected(col_pred[lane], j, c0, bitpos) if j >= 0 else -1
+                            if eb >= 0:
+                                bucket = column_run_bucket(cs, j)
+                                cidx[v] = j * 64 + bucket * 2 + eb
+                                xs[k] = STRETCH[sm_p12(col_sm, cidx[v])]
+                                if bucket > column_bucket:
+                                    column_bucket = bucket
+                                    column_bit = eb
+                            else:
+                                cidx[v] = -1
+                                xs[k] = 0
+                            k += 1
+                    if use_neural:
+                        xs[k] = STRETCH[neural_p12(neural[lane], c0, bitpos)]
                         k += 1
-                if use_neural:
-                    xs[k] = STRETCH[neural_p12(neural[lane], c0, bitpos)]
-                    k += 1
-                xs[k] = 256
-                # k votes, then the bias
-                if perturbed:
-                    _perturb(xs, k, cfg, pos, bitpos, order[lane], order_span[lane:lane + 1], shuffled[lane])
-                if heads:
-                    features(att_phi[lane], att_trust[lane], bitpos, xs, k)
-                # 2. mixers
-                match_len = ms[LENGTH] if match_bit >= 0 else 0
-                for g in range(ngates):
-                    sel = _gate_select(cfg[C_GATE0 + g], c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
-                                       column_bucket, column_bit)
-                    sel_row[U(g)] = gate_base[U(g)] + sel * row
+                    xs[k] = 256
+                    # k votes, then the bias
+                    if perturbed:
+                        _perturb(xs, k, cfg, pos, bitpos, order[lane], order_span[lane:lane + 1], shuffled[lane])
                     if heads:
-                        dot_row[U(g)] = attend(att_params, att_keys, att_phi[lane], att_e[lane, g],
-                                               att_sums[lane, g], att_work, sel_row[U(g)], heads, k)
-                    else:
-                        dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
-                    p_row[U(g)] = squash(dot_row[U(g)])
-                fbase = 0
-                if ngates > 1:
-                    dot_row[ngates] = 256
-                    fbase = c0 * (ngates + 1)
-                    pm = squash(mix_dot(final_w, fbase, dot_row, ngates + 1))
-                else:
-                    pm = p_row[0]
-                # 3. APM stages
-                pa1, ia1 = apm_predict(apm1, c0, pm)
-                ctx2 = (apm2_byte | c0) & apm2_mask
-                pa2, ia2 = apm_predict(apm2, ctx2, pm)
-                p = (pm + pa1 + 2 * pa2 + 2) >> 2
-                if p < 1:
-                    p = 1
-                if p > 4095:
-                    p = 4095
-                # 4. code
-                if decode:
-                    bit = decode_bit(coder, payload, p << 4)
-                else:
-                    bit = (bytes_[lane] >> (7 - bitpos)) & 1
-                    if not encode_bit(coder, payload, bit, p << 4):
-                        return -1
-                if scoring:
-                    cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
-                if bitpos == 7 and pos + 1 < ends[lane]:
-                    _look_ahead(tables, base, nslots, fish, hist[lane], record[lane], buf, pos, starts[lane],
-                                hashes[lane], (c0 << 1) | bit, c1, apm2, apm2_mask, decode)
-                # 5. learn; first ask for the rows the next bit's partial byte
-                # selects, so they arrive while the learning runs.
-                if bitpos < 7:
-                    c0_next = (c0 << 1) | bit
+                        features(att_phi[lane], att_trust[lane], bitpos, xs, k)
+                    # 2. mixers
+                    match_len = ms[LENGTH] if match_bit >= 0 else 0
                     for g in range(ngates):
-                        if cfg[C_GATE0 + g] == G_C0 and not heads:
-                            prefetch(weights, gate_base[g] + c0_next * nin)
-                    # an APM row (33 points, 66 bytes) may straddle two lines
-                    row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
-                    prefetch(apm2, row2)
-                    prefetch(apm2, row2 + 32)
-                for i in range(nf):
-                    st = lane_states[U(i)]
-                    tables[U(lane_slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
-                    sm_update(sm, i * 256 + st, bit, limit)
-                if use_match and mi >= 0:
-                    sm_update(match_sm, mi, bit, COUNT_LIMIT)
-                if use_column:
-                    for v in range(COLUMN_VOTES):
-                        if cidx[v] >= 0:
-                            sm_update(col_sm, cidx[v], bit, COUNT_LIMIT)
-                for g in range(ngates):
-                    err = (bit << 12) - p_row[U(g)]
-                    if err > learn_skip or err < -learn_skip:
+                        sel = _gate_select(gates[g], c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
+                                           column_bucket, column_bit)
+                        sel_row[U(g)] = gate_base[U(g)] + sel * row
                         if heads:
-                            attend_learn(att_params, att_keys, att_phi[lane], att_e[lane, g], att_sums[lane, g],
-                                         att_work, sel_row[U(g)], heads, k, err * lr)
+                            dot_row[U(g)] = attend(att_params, att_keys, att_phi[lane], att_e[lane, g],
+                                                   att_sums[lane, g], att_work, sel_row[U(g)], heads, k)
                         else:
-                            mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
-                if heads:
-                    learn_trust(att_trust[lane], bitpos, xs, k, bit)
-                if ngates > 1:
-                    mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
-                apm_learn(apm1, ia1, bit, apm_rate)
-                apm_learn(apm2, ia2, bit, apm_rate)
-                c0s[lane] = (c0 << 1) | bit
-        if decode:
-            for lane in range(lanes):
-                pos = starts[lane] + step
-                if pos < ends[lane]:
-                    buf[pos] = c0s[lane] & 0xFF
-    return coder[3]
+                            dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
+                        p_row[U(g)] = squash(dot_row[U(g)])
+                    fbase = 0
+                    if ngates > 1:
+                        dot_row[ngates] = 256
+                        fbase = c0 * (ngates + 1)
+                        pm = squash(mix_dot(final_w, fbase, dot_row, ngates + 1))
+                    else:
+                        pm = p_row[0]
+                    # 3. APM stages
+                    pa1, ia1 = apm_predict(apm1, c0, pm)
+                    ctx2 = (apm2_byte | c0) & apm2_mask
+                    pa2, ia2 = apm_predict(apm2, ctx2, pm)
+                    p = (pm + pa1 + 2 * pa2 + 2) >> 2
+                    if p < 1:
+                        p = 1
+                    if p > 4095:
+                        p = 4095
+                    # 4. code
+                    if decode:
+                        bit = decode_bit(coder, payload, p << 4)
+                    else:
+                        bit = (bytes_[lane] >> (7 - bitpos)) & 1
+                        if not encode_bit(coder, payload, bit, p << 4):
+                            return -1
+                    if scoring:
+                        cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
+                    if bitpos == 7 and pos + 1 < ends[lane]:
+                        _look_ahead(tables, base, nslots, kinds, nf, hist[lane], record[lane], buf, pos, starts[lane],
+                                    hashes[lane], (c0 << 1) | bit, c1, apm2, apm2_mask, decode)
+                    # 5. learn; first ask for the rows the next bit's partial byte
+                    # selects, so they arrive while the learning runs.
+                    if bitpos < 7:
+                        c0_next = (c0 << 1) | bit
+                        for g in range(ngates):
+                            if gates[g] == G_C0 and not heads:
+                                prefetch(weights, gate_base[g] + c0_next * nin)
+                        # an APM row (33 points, 66 bytes) may straddle two lines
+                        row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
+                        prefetch(apm2, row2)
+                        prefetch(apm2, row2 + 32)
+                    for i in range(nf):
+                        st = lane_states[U(i)]
+                        tables[U(lane_slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
+                        sm_update(sm, i * 256 + st, bit, limit)
+                    if use_match and mi >= 0:
+                        sm_update(match_sm, mi, bit, COUNT_LIMIT)
+                    if use_column:
+                        for v in range(COLUMN_VOTES):
+                            if cidx[v] >= 0:
+                                sm_update(col_sm, cidx[v], bit, COUNT_LIMIT)
+                    for g in range(ngates):
+                        err = (bit << 12) - p_row[U(g)]
+                        if err > learn_skip or err < -learn_skip:
+                            if heads:
+                                attend_learn(att_params, att_keys, att_phi[lane], att_e[lane, g], att_sums[lane, g],
+                                             att_work, sel_row[U(g)], heads, k, err * lr)
+                            else:
+                                mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
+                    if heads:
+                        learn_trust(att_trust[lane], bitpos, xs, k, bit)
+                    if ngates > 1:
+                        mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
+                    apm_learn(apm1, ia1, bit, apm_rate)
+                    apm_learn(apm2, ia2, bit, apm_rate)
+                    c0s[lane] = (c0 << 1) | bit
+            if decode:
+                for lane in range(lanes):
+                    pos = starts[lane] + step
+                    if pos < ends[lane]:
+                        buf[pos] = c0s[lane] & 0xFF
+        return coder[3]
+
+    return swim
+
+
+_swim = _make_swim(None)
