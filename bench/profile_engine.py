@@ -1,5 +1,7 @@
 """Where does the engine spend its time?  A source-line profile of the
-compiled hot loop (school/engine.py: _swim), for developers.
+compiled hot loop (school/swim.py), for developers: the loop compiled for
+the preset's shape, as compress runs it (the general loop for presets
+without one).
 
     python bench/profile_engine.py FILE [--level 6 | --preset P.yaml] [--bytes 1500000] [--top 30]
 
@@ -25,32 +27,39 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["school/engine.py", "school/mixer.py", "school/apm.py", "fish/contextmap.py",
+MODULES = ["school/swim.py", "school/engine.py", "school/mixer.py", "school/apm.py", "fish/contextmap.py",
            "fish/statemap.py", "fish/contexts.py", "fish/match.py", "fish/column.py",
            "codec/rangecoder.py"]
 
 
 def child(args, work: Path) -> None:
-    """Compile, record where _swim lives, then run the block once."""
+    """Compile, record where the loop lives, then run the block once."""
     import warnings
 
     import numpy as np
     from shoal import school
 
     warnings.simplefilter("ignore")  # Numba's debug-info warnings about library code
-    from shoal.school import engine
+    from shoal.school import engine, layout, swim
 
     preset = school.load(args.preset) if args.preset else school.level(args.level)
     data = np.frombuffer(Path(args.file).read_bytes()[:args.bytes], dtype=np.uint8).copy()
     out = np.empty(data.size + 1024, dtype=np.uint8)
-    engine.code_block(data[:100].copy(), 100, out, False, preset.fish, preset.cfg, np.zeros(0),
-                      *engine.new_tables(100, preset.fish, preset.cfg))
-    compiled = next(iter(engine._swim.overloads.values()))
+    shape = layout.structure(preset.fish, preset.cfg)
+
+    def code(buf):
+        tables = engine.new_tables(buf.size, preset.fish, preset.cfg)
+        if shape is None:
+            return engine.code_block(buf, buf.size, out, False, preset.fish, preset.cfg, engine.NO_COST, *tables)
+        return engine.code_block_for(shape, buf, buf.size, out, False, preset.fish, preset.cfg, *tables)
+
+    code(data[:100].copy())
+    loop = swim.general_swim if shape is None else engine._compiled_for[shape]
+    compiled = next(iter(loop.overloads.values()))
     (work / "swim.o").write_bytes(compiled.library._get_compiled_object())
     (work / "addr").write_text(str(compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)))
     t = time.process_time()
-    engine.code_block(data, data.size, out, False, preset.fish, preset.cfg, np.zeros(0),
-                      *engine.new_tables(data.size, preset.fish, preset.cfg))
+    code(data)
     (work / "seconds").write_text(str(time.process_time() - t))
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from shoal import school
 from shoal.errors import ShoalError
-from shoal.school import attention, engine
+from shoal.school import attention, layout
 
 FISH = [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 18},
         {"kind": "order", "arg": 3, "bits": 18}, {"kind": "word", "arg": 0, "bits": 18},
@@ -98,10 +98,10 @@ def test_trust_follows_the_bit():
 
 def test_presets_name_the_mixer():
     assert make(mixer="attention").spec["mixer"]["kind"] == "attention"
-    assert make(mixer={"kind": "attention", "heads": 4}).cfg[engine.C_ATT_HEADS] == 4
+    assert make(mixer={"kind": "attention", "heads": 4}).cfg[layout.C_ATT_HEADS] == 4
     gated = make(mixer={"gates": ["c0"]})
     assert "kind" not in json.loads(gated.canonical)["mixer"]       # earlier archives keep their identity
-    assert gated.cfg[engine.C_ATT_HEADS] == 0
+    assert gated.cfg[layout.C_ATT_HEADS] == 0
     for bad in ({"kind": "softmax"}, {"heads": 3}, {"kind": "attention", "heads": 0}):
         with pytest.raises(ShoalError):
             make(mixer=bad)
@@ -109,11 +109,11 @@ def test_presets_name_the_mixer():
 
 def test_perturb_validation_and_mapping():
     p = make(perturb={"blind": 5, "blind_at": 100, "blind_value": -300, "shuffle": 4096})
-    assert p.cfg[engine.C_BLIND_INPUT] == 5 and p.cfg[engine.C_BLIND_COUNT] == engine.MATCH_INPUTS
-    assert p.cfg[engine.C_BLIND_VALUE] == -300 and p.cfg[engine.C_SHUFFLE] == 4096
+    assert p.cfg[layout.C_BLIND_INPUT] == 5 and p.cfg[layout.C_BLIND_COUNT] == layout.MATCH_INPUTS
+    assert p.cfg[layout.C_BLIND_VALUE] == -300 and p.cfg[layout.C_SHUFFLE] == 4096
     p = make(perturb={"blind": 2}, mixer={"runs": True})
-    assert (p.cfg[engine.C_BLIND_INPUT], p.cfg[engine.C_BLIND_COUNT]) == (4, 2)
-    assert p.cfg[engine.C_BLIND_VALUE] == engine.BLIND_NOISE
+    assert (p.cfg[layout.C_BLIND_INPUT], p.cfg[layout.C_BLIND_COUNT]) == (4, 2)
+    assert p.cfg[layout.C_BLIND_VALUE] == layout.BLIND_NOISE
     for bad in ({"blind": 7}, {"blind_at": 5}, {"blind": 0, "blind_value": "loud"}, {"shuffle": -1}, {"x": 1}):
         with pytest.raises(ShoalError):
             make(perturb=bad)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal import school
-from shoal.school import engine
+from shoal.school import engine, layout
 from shoal.errors import ShoalError
 
 SAMPLES = [
@@ -59,7 +59,7 @@ def test_loop_compiled_for_a_level_codes_like_the_general_loop(level):
     written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST,
                                 *engine.new_tables(buf.size, preset.fish, preset.cfg))
     payload = school.compress_block(data, preset)
-    assert engine.structure(preset.fish, preset.cfg) in school._level_shapes()
+    assert layout.structure(preset.fish, preset.cfg) in school._level_shapes()
     assert payload == general[:written].tobytes()
     assert school.decompress_block(payload, len(data), preset) == data
 

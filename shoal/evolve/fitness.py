@@ -40,7 +40,7 @@ from pathlib import Path
 from .. import school
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
-from ..school.engine import MATCH_INPUTS
+from ..school.layout import MATCH_INPUTS
 
 REFERENCE_SIZE = 4 << 20           # the file size --table-shift auto emulates
 MIN_TABLE_BITS = 12                 # a shifted table never shrinks below this (4096 slots)

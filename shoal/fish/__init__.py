@@ -21,5 +21,5 @@ column.py      the column / delta fish: predicts arithmetic progressions in
                fixed-width binary records and in decimal numbers in text.
 
 A preset (school/presets/*.yaml) lists which fish swim together; the school
-(school/engine.py) runs them, mixes their votes and codes the bits.
+(school/swim.py) runs them, mixes their votes and codes the bits.
 """

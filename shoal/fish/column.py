@@ -16,7 +16,7 @@ long that predictor has been right:
         that ended it last time; the fish spells that out digit by digit.
 
 Each predictor's confidence is learnt by a StateMap indexed by its run of
-hits (capped) and the bit it predicts (see school/engine.py).  A predictor
+hits (capped) and the bit it predicts (see school/swim.py).  A predictor
 whose byte disagrees with the bits already coded falls silent for the rest
 of the byte.  Only the two predictors with the longest current runs vote,
 which keeps the mixer small.  Integer arithmetic only.

@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from ..errors import ShoalError
-from . import engine, neural
+from . import engine, layout, neural
 from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, retired_level, with_neural
 
 __all__ = ["compress_block", "decompress_block", "score_block", "Preset", "level", "retired_level", "load",
@@ -83,7 +83,7 @@ def _level_shapes() -> frozenset:
     compiled for that shape, which is faster (engine.code_block_for).  Other
     presets, and scoring, run the general loop: compiling a loop costs tens
     of seconds, too much for an evolution's every candidate."""
-    return frozenset(engine.structure(level(n).fish, level(n).cfg) for n in range(1, 10))
+    return frozenset(layout.structure(level(n).fish, level(n).cfg) for n in range(1, 10))
 
 
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
@@ -91,11 +91,11 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     n, fish, cfg = buf.size, preset.fish, preset.cfg
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
-        shape = engine.structure(fish, cfg)
+        shape = layout.structure(fish, cfg)
         if cost.size == 0 and shape in _level_shapes():
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables)
-    run = neural.find(preset.neural).start(int(cfg[engine.C_LANES]))
+    run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
     school = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
     starts, ends, steps = school[0][:3]
     cum = np.zeros((starts.size, 257), dtype=np.int64)

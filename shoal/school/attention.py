@@ -33,7 +33,7 @@ inputs gives the same bits.  The trust averages are state kept per input
 slot, like a sensory neuron's; they are observations, not parameters, and
 re-learn within tens of bits when the inputs are shuffled mid-stream.
 
-One such mixer takes each gate's place in the school (engine.py); the final
+One such mixer takes each gate's place in the school (swim.py); the final
 mixer and the APM stages are the same as with gated mixers.
 """
 import math

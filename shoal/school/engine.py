@@ -1,95 +1,40 @@
-"""The school at work: one compiled loop that predicts, codes and learns.
+"""Blocks: the arrays a block's school needs, and the calls that code it.
 
-For each byte of a block, every context fish hashes its context (fish/
-contexts.py) and, once per nibble, finds its slot of bit histories
-(fish/contextmap.py).  For each bit:
+A block is coded by one call of the loop in swim.py, which predicts, codes
+and learns each bit (read its docstring first).  This module sets the block
+up: where each fish's table lies (_layout), the school's fresh arrays
+(open_block), and the coder's last bytes (close_block).
 
-  1. each context fish turns the bit-history state at its node into P(1)
-     with its own StateMap and votes stretch(P);
-     the match fish and the column fish vote for their predicted bit with a
-     confidence learnt from how long they have been right;
-  2. one gated mixer per gate (school/mixer.py) combines the votes; a final
-     mixer combines the gated mixers (the second layer).  With the preset's
-     mixer kind `attention`, an attention mixer (school/attention.py) takes
-     each gated mixer's place;
-  3. two APM stages refine the result, by the partial byte and by a hash of
-     the last two bytes (school/apm.py); the order-2 stage, the sharpest,
-     gets half the say in the final average;
-  4. the range coder (codec/rangecoder.py) codes the bit with that P, or,
-     when decoding, reads it;
-  5. everyone learns from the bit (a gated mixer whose error is below the
-     preset's `skip` leaves its weights alone: as good for the ratio, and
-     faster, since most bits are predicted well).
+  code_block      any school, in one compiled call (costs too, for scoring)
+  code_block_for  the same, by the loop compiled for the school's shape
+                  (layout.structure): the shipped levels' faster path
+  open_block, code_steps, close_block
+                  a step at a time, for a school with a neural fish, which
+                  runs outside compiled code
 
-The encoder and the decoder run this same function, so they compute the
-same probabilities bit for bit: everything is integer arithmetic.
-
-Developers: Numba bakes module-level arrays (fish/tables.py, the column
-fish's constants) into the compiled code and keys its on-disk cache on this
-file only.  After changing such a table elsewhere, delete the *.nbi/*.nbc
-files under shoal/ or the old tables keep being used.
-
-Gates (which weight set a mixer uses for this bit):
-  c0      the bits of the current byte seen so far (256 sets)
-  c1      the previous byte (256 sets)
-  match   the match length bucket and its predicted bit (32 sets)
-  order   how many context fish have seen this context before, by bit
-          position (a proxy for the longest known order; 256 sets)
-  column  the column fish's confidence bucket and predicted bit, by bit
-          position (256 sets)
-  c2      the byte before the previous one (256 sets)
-  c1c0    the previous byte and the partial byte (65536 sets)
-  c2c1    the last two bytes (65536 sets)
-  c0order the partial byte and how many context fish know the context
-          (up to 7; 2048 sets): one mixer that sees both
-
-With the preset's mixer.runs, each context fish also votes the run its bit
-history holds when that history is deterministic (only one bit value seen:
-how many times, signed by the value): a second opinion, in the linear domain,
-that the StateMap's probability alone rounds away.
+Tables are allocated by NumPy (new_tables), so the kernel can back them with
+huge pages.
 """
-import math
-
 import numpy as np
 from numba import njit
 
-from ..codec.rangecoder import decode_bit, decode_start, encode_bit, encode_flush, new_state
-from ..fish.column import (COLUMN_PREDICTORS, COLUMN_VOTES, column_expected, column_new_state,
-                           column_run_bucket, column_update, column_voter)
-from ..fish.contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, prefetch_slot
-from ..fish.contexts import context_hash, hash3, new_history, update_history
-from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update, new_match_state
-from ..fish.prefetch import prefetch
-from ..fish.statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
-from ..fish.tables import STATE_N0, STATE_N1, STATE_NEXT, STATE_P0, STRETCH, U
-
-# The run vote of a bit-history state (mixer.runs): +-64 per repeat of the
-# only bit value seen, up to 15; 0 for mixed or empty histories.
-STATE_RUN = np.where(STATE_N0 == 0, np.minimum(STATE_N1, 15) * 64,
-                     np.where(STATE_N1 == 0, -np.minimum(STATE_N0, 15) * 64, 0)).astype(np.int32)
-from .apm import apm_learn, apm_predict, new_apm
-from .attention import attend, attend_learn, features, learn_trust, new_attention, row_width
-from .mixer import mix_dot, mix_learn, squash
+from ..codec.rangecoder import decode_start, encode_flush, new_state
+from ..fish.column import COLUMN_PREDICTORS, COLUMN_VOTES, column_new_state
+from ..fish.contextmap import SLOT_BYTES
+from ..fish.contexts import new_history
+from ..fish.match import new_match_state
+from ..fish.statemap import new_statemap
+from ..fish.tables import STATE_P0
+from .apm import new_apm
+from .attention import new_attention, row_width
+from .layout import (C_APM2_BITS, C_ATT_HEADS, C_COLUMN, C_GATE0, C_LANES, C_MATCH_BITS, C_NEURAL, C_NGATES,
+                     C_RUNS, GATE_SETS, mixer_inputs, padded_width)
+from .swim import general_swim, make_swim
 
 # From the first release on, bumped whenever a change alters any probability
 # the school computes: the version is part of every preset's identity, so
 # archives name it.
 MODEL_VERSION = 1
-
-# cfg slots
-(C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
- C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS,
- C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_GATE0) = range(22)
-MAX_GATES = 8
-CFG_SIZE = C_GATE0 + MAX_GATES
-
-G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN, G_C2, G_C1C0, G_C2C1, G_C0ORDER = range(9)
-GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G_COLUMN, "c2": G_C2,
-         "c1c0": G_C1C0, "c2c1": G_C2C1, "c0order": G_C0ORDER}
-GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536, 2048], dtype=np.int64)
-MATCH_INPUTS = 2
-# C_BLIND_VALUE for a blind input that reads noise instead of a constant
-BLIND_NOISE = 1 << 20
 
 
 def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
@@ -98,68 +43,6 @@ def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
     match = 4 << int(cfg[C_MATCH_BITS]) if cfg[C_MATCH_BITS] else 0
     apm = 33 * 2 * ((1 << int(cfg[C_APM2_BITS])) + 256)
     return tables + match + apm
-
-
-@njit(cache=True, nogil=True, inline="always")
-def neural_p12(cum, c0, bitpos):
-    """P(next bit = 1) in 1/4096 from a byte distribution given as
-    cumulative frequencies (cum[b] = the mass of bytes below b): the mass of
-    the bytes that agree with the partial byte c0 and have a 1 next, over
-    the mass of all that agree with c0 (the binary decomposition)."""
-    width = 1 << (8 - bitpos)
-    lo = (c0 - (1 << bitpos)) * width
-    total = cum[lo + width] - cum[lo]
-    ones = cum[lo + width] - cum[lo + (width >> 1)]
-    p = (ones * 4096 + (total >> 1)) // total
-    return min(max(p, 1), 4095)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _gate_select(kind, c0, c1, c2, bitpos, match_len, match_bit, known, column_bucket, column_bit):
-    if kind == G_C0:
-        return c0
-    if kind == G_C1:
-        return c1
-    if kind == G_MATCH:
-        return length_bucket(match_len) * 2 + (match_bit if match_bit > 0 else 0)
-    if kind == G_ORDER:
-        return min(known, 31) * 8 + bitpos
-    if kind == G_C2:
-        return c2
-    if kind == G_C1C0:
-        return (c1 << 8) | c0
-    if kind == G_C2C1:
-        return (c2 << 8) | c1
-    if kind == G_C0ORDER:
-        return min(known, 7) * 256 + c0
-    return (min(column_bucket, 15) * 2 + (column_bit if column_bit > 0 else 0)) * 8 + bitpos
-
-
-@njit(cache=True, nogil=True)
-def _perturb(xs, k, cfg, pos, bitpos, order, span, scratch):
-    """Robustness experiments (a preset's `perturb`), on the k votes: from
-    byte C_BLIND_AT on, some inputs read a constant or noise (a fish gone
-    blind); every C_SHUFFLE bytes the inputs are dealt to the mixer in a new
-    order (drawn from the span's number, so the decoder draws the same)."""
-    if cfg[C_BLIND_COUNT] > 0 and pos >= cfg[C_BLIND_AT]:
-        for j in range(cfg[C_BLIND_INPUT], cfg[C_BLIND_INPUT] + cfg[C_BLIND_COUNT]):
-            if cfg[C_BLIND_VALUE] == BLIND_NOISE:
-                xs[j] = hash3(pos, bitpos, j) % 4095 - 2047
-            else:
-                xs[j] = cfg[C_BLIND_VALUE]
-    if cfg[C_SHUFFLE] > 0:
-        span_now = pos // cfg[C_SHUFFLE]
-        if span_now != span[0]:
-            span[0] = span_now
-            for i in range(k):
-                order[i] = i
-            for i in range(k - 1, 0, -1):           # Fisher-Yates
-                j = hash3(span_now, i, 0x5EED) % (i + 1)
-                order[i], order[j] = order[j], order[i]
-        for i in range(k):
-            scratch[i] = xs[order[i]]
-        for i in range(k):
-            xs[i] = scratch[i]
 
 
 @njit(cache=True, nogil=True)
@@ -208,41 +91,15 @@ NO_NEURAL = np.zeros((0, 257), dtype=np.int64)
 NO_COST = np.zeros(0, dtype=np.float64)
 
 
-@njit(cache=True, nogil=True)
-def _inputs(nf, use_match, use_column, runs, neural):
-    """The mixer's inputs: the votes, then the bias."""
-    return (nf * (2 if runs else 1) + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
-            + (1 if neural else 0) + 1)
-
-
-@njit(cache=True, nogil=True)
-def _row_width(nin):
-    """Rows padded to a multiple of 8 inputs: the dot and learn loops then
-    run whole in SIMD.  Pads stay 0, so they change no sum and never learn."""
-    return (nin + 7) & ~7
-
-
-def structure(fish: np.ndarray, cfg: np.ndarray) -> tuple | None:
-    """What a loop compiled for one school fixes (_make_swim): its context
-    fish (kind, arg), gates, whether the match and column fish swim, the run
-    votes and the lanes.  None for schools only the general loop runs:
-    attention mixers, perturbations, a neural fish."""
-    if cfg[C_ATT_HEADS] or cfg[C_SHUFFLE] or cfg[C_BLIND_COUNT] or cfg[C_NEURAL]:
-        return None
-    return (tuple((int(k), int(a)) for k, a in fish[:, :2]),
-            tuple(int(g) for g in cfg[C_GATE0:C_GATE0 + cfg[C_NGATES]]),
-            bool(cfg[C_MATCH_BITS]), bool(cfg[C_COLUMN]), bool(cfg[C_RUNS]), int(cfg[C_LANES]))
-
-
 _compiled_for: dict[tuple, object] = {}
 
 
 def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table):
     """code_block (without costs) by the loop compiled for shape, which must
-    be structure(fish, cfg).  The first call for a shape compiles it (tens of
+    be layout.structure(fish, cfg).  The first call for a shape compiles it (tens of
     seconds; then cached on disk like the rest)."""
     if shape not in _compiled_for:
-        _compiled_for[shape] = _make_swim(shape)
+        _compiled_for[shape] = make_swim(shape)
     school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
     geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
     written = _compiled_for[shape](buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish,
@@ -286,7 +143,7 @@ def code_steps(buf, n, payload, decode, fish, cfg, cost, school, step_lo, step_h
     then), or an empty array.  Returns the coder's position, -1 when out of
     room."""
     geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    return _swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
+    return general_swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
                  column, mixer, attention, perturb, apms, step_lo, step_hi, neural)
 
 
@@ -314,8 +171,8 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
     col_idx = np.zeros((lanes, COLUMN_VOTES), dtype=np.int64)
 
-    nin = _inputs(nf, use_match, use_column, cfg[C_RUNS] > 0, cfg[C_NEURAL] > 0)
-    width = _row_width(nin)
+    nin = mixer_inputs(nf, use_match, use_column, cfg[C_RUNS] > 0, cfg[C_NEURAL] > 0)
+    width = padded_width(nin)
     x = np.zeros((lanes, width), dtype=np.int32)
 
     ngates = cfg[C_NGATES]
@@ -364,275 +221,3 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
             coder)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _hash_contexts(tables, base, nslots, fish, nf, h, record, buf, pos, lo, lane_hashes):
-    """Every context fish's hash for the byte at pos, and a request for the
-    bucket each will search."""
-    for i in range(nf):
-        lane_hashes[i] = context_hash(fish[i, 0], fish[i, 1], h, record, buf, pos, lo)
-        prefetch_slot(tables, base[i], nslots[i], lane_hashes[i])
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _look_ahead(tables, base, nslots, fish, nf, h, record, buf, pos, lo, lane_hashes, c0, c1, apm2, apm2_mask,
-                decode):
-    """Once the last bit of the byte at pos is known, and before the school
-    learns from it: fold the byte into the history, hash the next byte's
-    contexts and ask for their buckets and its order-2 APM row.  The
-    buckets are the tables' likeliest cache misses, and the learning hides
-    the wait.  Nothing here reads what the learning writes, so the order
-    changes no result."""
-    byte = c0 & 0xFF
-    if decode:
-        buf[pos] = byte
-    update_history(h, record, buf, pos + 1)
-    _hash_contexts(tables, base, nslots, fish, nf, h, record, buf, pos + 1, lo, lane_hashes)
-    row = ((hash3(byte, c1, 0) << 8 | 1) & apm2_mask) * 33
-    prefetch(apm2, row)
-    prefetch(apm2, row + 32)
-
-
-# No reference counting in the hot loop: with it, every bit paid for atomic
-# increments of the arrays it touched.  _swim allocates nothing; code_block
-# owns every array and outlives the call.
-def _make_swim(shape):
-    """The loop, compiled for one school's shape (see structure()) or, with
-    shape None, for any school.  A shape's numbers are constants of its
-    compiled code: its loops over fish and gates unroll, and the branches of
-    features it lacks vanish; the arithmetic is the same, so both loops code
-    alike (tests/test_school.py compares them)."""
-    STATIC = shape is not None
-    kinds, gates, S_MATCH, S_COLUMN, S_RUNS, S_LANES = shape if STATIC else (((0, 0),), (0,), False, False,
-                                                                            False, 1)
-    S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
-    S_GATES = np.array(gates, dtype=np.int64)
-    S_NF = len(kinds) if STATIC else 0
-    S_NGATES = len(gates)
-    S_WIDTH = _row_width(_inputs(S_NF, S_MATCH, S_COLUMN, S_RUNS, False)) if STATIC else 0
-
-    @njit(cache=True, nogil=True, _nrt=False)
-    def swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-                 column, mixer, attention, perturb, apms, step_lo, step_hi, neural):
-        """The loop over the block's bytes and bits (see the module docstring).
-        With several lanes, each step codes one byte of every lane, bit by bit
-        in turn: lane 0's first bit, lane 1's first bit, ..."""
-        starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_ = geometry
-        tables, base, nslots, slot, hashes, states, sm = context_fish
-        hist, record = history
-        match_table, match_state, match_sm = match
-        col_state, col_pred, col_sm, col_idx = column
-        x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w = mixer
-        att_params, att_keys, att_phi, att_trust, att_e, att_sums, att_work = attention
-        order, order_span, shuffled = perturb
-        apm1, apm2 = apms
-        nf = S_NF if STATIC else fish.shape[0]
-        nin = S_WIDTH if STATIC else x.shape[1]
-        lanes = S_LANES if STATIC else starts.shape[0]
-        ngates = S_NGATES if STATIC else cfg[C_NGATES]
-        limit = cfg[C_COUNTER_LIMIT]
-        use_match = S_MATCH if STATIC else cfg[C_MATCH_BITS] > 0
-        match_min = cfg[C_MATCH_MIN]
-        use_column = S_COLUMN if STATIC else cfg[C_COLUMN] > 0
-        apm2_mask = apm2.shape[0] // 33 - 1
-        apm_rate = cfg[C_APM_RATE]
-        learn_skip = cfg[C_LEARN_SKIP]
-        scoring = not STATIC and cost.shape[0] >= n
-        use_neural = not STATIC and neural.shape[0] > 0
-        runs = S_RUNS if STATIC else cfg[C_RUNS] > 0
-        heads = 0 if STATIC else cfg[C_ATT_HEADS]
-        row = nin if heads == 0 else row_width(heads)
-        perturbed = not STATIC and (cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0)
-        kinds = S_FISH if STATIC else fish
-        gates = S_GATES if STATIC else cfg[C_GATE0:]
-
-        for step in range(step_lo, step_hi):
-            for lane in range(lanes):
-                pos = starts[lane] + step
-                if pos >= ends[lane]:
-                    continue
-                lo = starts[lane]
-                h = hist[lane]
-                if pos == lo:
-                    # later bytes were hashed, and their buckets asked for, as
-                    # soon as the byte before them was known (see _look_ahead)
-                    _hash_contexts(tables, base, nslots, kinds, nf, h, record[lane], buf, pos, lo, hashes[lane])
-                if use_match and pos > lo:
-                    match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
-                if use_column:
-                    column_update(col_state[lane], col_pred[lane], buf, pos, h, lo)
-                c1 = buf[pos - 1] if pos > lo else 0
-                c2 = buf[pos - 2] if pos > lo + 1 else 0
-                c1s[lane] = c1
-                c2s[lane] = c2
-                apm2_bytes[lane] = hash3(c1, c2, 0) << 8
-                bytes_[lane] = 0 if decode else buf[pos]
-                c0s[lane] = 1
-            # the learning rate's boost fades with the bytes coded so far
-            lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min((step * lanes) >> cfg[C_LR_HALFLIFE], 62))
-            for bitpos in range(8):
-                for lane in range(lanes):
-                    pos = starts[lane] + step
-                    if pos >= ends[lane]:
-                        continue
-                    c0 = c0s[lane]
-                    c1 = c1s[lane]
-                    apm2_byte = apm2_bytes[lane]
-                    xs = x[lane]
-                    lane_slot = slot[lane]
-                    lane_states = states[lane]
-                    lane_hashes = hashes[lane]
-                    ms = match_state[lane]
-                    cs = col_state[lane]
-                    cidx = col_idx[lane]
-                    sel_row = gate_sel[lane]
-                    dot_row = gate_dot[lane]
-                    p_row = gate_p[lane]
-                    if bitpos == 0 or bitpos == 4:
-                        for i in range(nf):
-                            hh = lane_hashes[i] if bitpos == 0 else nibble_hash(lane_hashes[i], c0)
-                            lane_slot[i] = find_slot(tables, base[i], nslots[i], hh)
-                    elif bitpos == 3:
-                        # the second nibble's bucket is one of two: ask for both
-                        for i in range(nf):
-                            prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2))
-                            prefetch_slot(tables, base[i], nslots[i], nibble_hash(lane_hashes[i], c0 * 2 + 1))
-                    node = nibble_node(c0, bitpos)
-                    # 1. votes
-                    known = 0
-                    k = 0
-                    for i in range(nf):
-                        st = tables[U(lane_slot[U(i)] + node)]
-                        lane_states[U(i)] = st
-                        if st != 0:
-                            known += 1
-                        p12 = sm_p12(sm, i * 256 + st)
-                        xs[U(k)] = STRETCH[U(p12)]
-                        k += 1
-                        if runs:
-                            xs[U(k)] = STATE_RUN[U(st)]
-                            k += 1
-                    match_bit = -1
-                    mi = -1
-                    if use_match:
-                        match_bit = match_expected_bit(ms, c0, bitpos)
-                        if match_bit >= 0:
-                            mi = length_bucket(ms[LENGTH]) * 2 + match_bit
-                            xs[k] = STRETCH[sm_p12(match_sm, mi)]
-                            xs[k + 1] = (2 * match_bit - 1) * min(ms[LENGTH], 32) * 32
-                        else:
-                            xs[k] = 0
-                            xs[k + 1] = 0
-                        k += 2
-                    column_bucket = 0
-                    column_bit = -1
-                    if use_column:
-                        for v in range(COLUMN_VOTES):
-                            j = column_voter(cs, v)
-                            eb = column_expected(col_pred[lane], j, c0, bitpos) if j >= 0 else -1
-                            if eb >= 0:
-                                bucket = column_run_bucket(cs, j)
-                                cidx[v] = j * 64 + bucket * 2 + eb
-                                xs[k] = STRETCH[sm_p12(col_sm, cidx[v])]
-                                if bucket > column_bucket:
-                                    column_bucket = bucket
-                                    column_bit = eb
-                            else:
-                                cidx[v] = -1
-                                xs[k] = 0
-                            k += 1
-                    if use_neural:
-                        xs[k] = STRETCH[neural_p12(neural[lane], c0, bitpos)]
-                        k += 1
-                    xs[k] = 256
-                    # k votes, then the bias
-                    if perturbed:
-                        _perturb(xs, k, cfg, pos, bitpos, order[lane], order_span[lane:lane + 1], shuffled[lane])
-                    if heads:
-                        features(att_phi[lane], att_trust[lane], bitpos, xs, k)
-                    # 2. mixers
-                    match_len = ms[LENGTH] if match_bit >= 0 else 0
-                    for g in range(ngates):
-                        sel = _gate_select(gates[g], c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
-                                           column_bucket, column_bit)
-                        sel_row[U(g)] = gate_base[U(g)] + sel * row
-                        if heads:
-                            dot_row[U(g)] = attend(att_params, att_keys, att_phi[lane], att_e[lane, g],
-                                                   att_sums[lane, g], att_work, sel_row[U(g)], heads, k)
-                        else:
-                            dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
-                        p_row[U(g)] = squash(dot_row[U(g)])
-                    fbase = 0
-                    if ngates > 1:
-                        dot_row[ngates] = 256
-                        fbase = c0 * (ngates + 1)
-                        pm = squash(mix_dot(final_w, fbase, dot_row, ngates + 1))
-                    else:
-                        pm = p_row[0]
-                    # 3. APM stages
-                    pa1, ia1 = apm_predict(apm1, c0, pm)
-                    ctx2 = (apm2_byte | c0) & apm2_mask
-                    pa2, ia2 = apm_predict(apm2, ctx2, pm)
-                    p = (pm + pa1 + 2 * pa2 + 2) >> 2
-                    if p < 1:
-                        p = 1
-                    if p > 4095:
-                        p = 4095
-                    # 4. code
-                    if decode:
-                        bit = decode_bit(coder, payload, p << 4)
-                    else:
-                        bit = (bytes_[lane] >> (7 - bitpos)) & 1
-                        if not encode_bit(coder, payload, bit, p << 4):
-                            return -1
-                    if scoring:
-                        cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
-                    if bitpos == 7 and pos + 1 < ends[lane]:
-                        _look_ahead(tables, base, nslots, kinds, nf, hist[lane], record[lane], buf, pos, starts[lane],
-                                    hashes[lane], (c0 << 1) | bit, c1, apm2, apm2_mask, decode)
-                    # 5. learn; first ask for the rows the next bit's partial byte
-                    # selects, so they arrive while the learning runs.
-                    if bitpos < 7:
-                        c0_next = (c0 << 1) | bit
-                        for g in range(ngates):
-                            if gates[g] == G_C0 and not heads:
-                                prefetch(weights, gate_base[g] + c0_next * nin)
-                        # an APM row (33 points, 66 bytes) may straddle two lines
-                        row2 = ((apm2_byte | c0_next) & apm2_mask) * 33
-                        prefetch(apm2, row2)
-                        prefetch(apm2, row2 + 32)
-                    for i in range(nf):
-                        st = lane_states[U(i)]
-                        tables[U(lane_slot[U(i)] + node)] = STATE_NEXT[U(st), U(bit)]
-                        sm_update(sm, i * 256 + st, bit, limit)
-                    if use_match and mi >= 0:
-                        sm_update(match_sm, mi, bit, COUNT_LIMIT)
-                    if use_column:
-                        for v in range(COLUMN_VOTES):
-                            if cidx[v] >= 0:
-                                sm_update(col_sm, cidx[v], bit, COUNT_LIMIT)
-                    for g in range(ngates):
-                        err = (bit << 12) - p_row[U(g)]
-                        if err > learn_skip or err < -learn_skip:
-                            if heads:
-                                attend_learn(att_params, att_keys, att_phi[lane], att_e[lane, g], att_sums[lane, g],
-                                             att_work, sel_row[U(g)], heads, k, err * lr)
-                            else:
-                                mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
-                    if heads:
-                        learn_trust(att_trust[lane], bitpos, xs, k, bit)
-                    if ngates > 1:
-                        mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
-                    apm_learn(apm1, ia1, bit, apm_rate)
-                    apm_learn(apm2, ia2, bit, apm_rate)
-                    c0s[lane] = (c0 << 1) | bit
-            if decode:
-                for lane in range(lanes):
-                    pos = starts[lane] + step
-                    if pos < ends[lane]:
-                        buf[pos] = c0s[lane] & 0xFF
-        return coder[3]
-
-    return swim
-
-
-_swim = _make_swim(None)

@@ -26,7 +26,7 @@ from 0) read blind_value (an integer vote, or noise) instead of the fish;
 every `shuffle` bytes the mixer's inputs are dealt in a new order.
 
 Context-fish kinds and their arguments are described in fish/contexts.py;
-the gates in school/engine.py.  Levels 1..9 are the files presets/level<N>.yaml;
+the gates in school/swim.py.  Levels 1..9 are the files presets/level<N>.yaml;
 presets/retired/ keeps what levels were in earlier releases, for their archives.
 Loading validates everything and fills defaults, so the canonical JSON of a
 loaded preset (what archives carry) and its BLAKE2b hash identify the exact
@@ -50,7 +50,7 @@ import yaml
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
 from ..fish.contexts import KINDS
-from . import engine, neural
+from . import engine, layout, neural
 
 DEFAULT_LEVEL = 6
 LEVELS = range(1, 10)
@@ -72,7 +72,7 @@ class Preset:
     canonical: bytes          # canonical JSON, stored in archives
     digest: bytes             # BLAKE2b-128 of canonical
     fish: np.ndarray          # int64[n, 3]: kind, arg, table bits (context fish)
-    cfg: np.ndarray           # int64[engine.CFG_SIZE]
+    cfg: np.ndarray           # int64[layout.CFG_SIZE]
 
     @property
     def block_size(self) -> int:
@@ -160,9 +160,9 @@ def _normalise(raw) -> dict:
     if mixer["kind"] not in MIXER_KINDS:
         raise ShoalError(f"preset: mixer.kind must be one of {', '.join(MIXER_KINDS)}, got {mixer['kind']!r}")
     gates = mixer["gates"]
-    if not isinstance(gates, list) or not 1 <= len(gates) <= engine.MAX_GATES or any(
-            g not in engine.GATES for g in gates):
-        raise ShoalError(f"preset: mixer.gates must be 1..{engine.MAX_GATES} of {sorted(engine.GATES)}")
+    if not isinstance(gates, list) or not 1 <= len(gates) <= layout.MAX_GATES or any(
+            g not in layout.GATES for g in gates):
+        raise ShoalError(f"preset: mixer.gates must be 1..{layout.MAX_GATES} of {sorted(layout.GATES)}")
     spec["mixer"] = {
         "gates": list(gates),
         "lr": _int(mixer["lr"], "mixer.lr", 1, 64),
@@ -207,7 +207,7 @@ def _mixer_inputs(spec: dict, index: int) -> tuple[int, int]:
     """The first mixer input of the fish at `index` in the preset's list, and how many it has
     (engine.open_block's order: context fish, match, column, neural)."""
     per_context = 1 + int(spec["mixer"]["runs"])
-    sizes = {"match": engine.MATCH_INPUTS, "column": COLUMN_VOTES, "neural": 1}
+    sizes = {"match": layout.MATCH_INPUTS, "column": COLUMN_VOTES, "neural": 1}
     fish = spec["fish"]
     ranked = sorted(range(len(fish)), key=lambda i: ("match", "column", "neural").index(fish[i]["kind"]) + 1
                     if fish[i]["kind"] in sizes else 0)
@@ -223,37 +223,37 @@ def _mixer_inputs(spec: dict, index: int) -> tuple[int, int]:
 def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
     ctx = [f for f in spec["fish"] if f["kind"] in KINDS]
     fish = np.array([[KINDS[f["kind"]], f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
-    cfg = np.zeros(engine.CFG_SIZE, dtype=np.int64)
+    cfg = np.zeros(layout.CFG_SIZE, dtype=np.int64)
     for f in spec["fish"]:
         if f["kind"] == "match":
-            cfg[engine.C_MATCH_BITS] = f["bits"]
-            cfg[engine.C_MATCH_MIN] = f["min_len"]
+            cfg[layout.C_MATCH_BITS] = f["bits"]
+            cfg[layout.C_MATCH_MIN] = f["min_len"]
         elif f["kind"] == "column":
-            cfg[engine.C_COLUMN] = 1
+            cfg[layout.C_COLUMN] = 1
         elif f["kind"] == "neural":
-            cfg[engine.C_NEURAL] = 1
+            cfg[layout.C_NEURAL] = 1
     m = spec["mixer"]
-    cfg[engine.C_NGATES] = len(m["gates"])
+    cfg[layout.C_NGATES] = len(m["gates"])
     for i, g in enumerate(m["gates"]):
-        cfg[engine.C_GATE0 + i] = engine.GATES[g]
-    cfg[engine.C_LR] = m["lr"]
-    cfg[engine.C_LR_BOOST] = m["lr_boost"]
-    cfg[engine.C_LR_HALFLIFE] = m["lr_halflife"]
-    cfg[engine.C_FINAL_LR] = m["final_lr"]
-    cfg[engine.C_COUNTER_LIMIT] = m["counter_limit"]
-    cfg[engine.C_LEARN_SKIP] = m["skip"]
-    cfg[engine.C_APM_RATE] = spec["apm"]["rate"]
-    cfg[engine.C_APM2_BITS] = spec["apm"]["order2_bits"]
-    cfg[engine.C_LANES] = spec["lanes"]
-    cfg[engine.C_RUNS] = int(m["runs"])
-    cfg[engine.C_ATT_HEADS] = m.get("heads", 0)
+        cfg[layout.C_GATE0 + i] = layout.GATES[g]
+    cfg[layout.C_LR] = m["lr"]
+    cfg[layout.C_LR_BOOST] = m["lr_boost"]
+    cfg[layout.C_LR_HALFLIFE] = m["lr_halflife"]
+    cfg[layout.C_FINAL_LR] = m["final_lr"]
+    cfg[layout.C_COUNTER_LIMIT] = m["counter_limit"]
+    cfg[layout.C_LEARN_SKIP] = m["skip"]
+    cfg[layout.C_APM_RATE] = spec["apm"]["rate"]
+    cfg[layout.C_APM2_BITS] = spec["apm"]["order2_bits"]
+    cfg[layout.C_LANES] = spec["lanes"]
+    cfg[layout.C_RUNS] = int(m["runs"])
+    cfg[layout.C_ATT_HEADS] = m.get("heads", 0)
     perturb = spec.get("perturb", {})
-    cfg[engine.C_SHUFFLE] = perturb.get("shuffle", 0)
+    cfg[layout.C_SHUFFLE] = perturb.get("shuffle", 0)
     if "blind" in perturb:
-        cfg[engine.C_BLIND_INPUT], cfg[engine.C_BLIND_COUNT] = _mixer_inputs(spec, perturb["blind"])
-        cfg[engine.C_BLIND_AT] = perturb["blind_at"]
+        cfg[layout.C_BLIND_INPUT], cfg[layout.C_BLIND_COUNT] = _mixer_inputs(spec, perturb["blind"])
+        cfg[layout.C_BLIND_AT] = perturb["blind_at"]
         value = perturb["blind_value"]
-        cfg[engine.C_BLIND_VALUE] = engine.BLIND_NOISE if value == "noise" else value
+        cfg[layout.C_BLIND_VALUE] = layout.BLIND_NOISE if value == "noise" else value
     return fish, cfg
 
 
