@@ -111,3 +111,20 @@ def test_lanes_default_to_one_and_are_validated():
     assert school.compress_block(data, plain) != school.compress_block(data, two)
     with pytest.raises(ShoalError, match="lanes"):
         school.from_dict(dict(LANED, lanes=0))
+
+
+def test_final_mixer_that_hears_the_votes():
+    """mixer.final: votes enters the canonical form only when asked for, is
+    validated, and round-trips with one gate or several."""
+    assert "final" not in school.level(1).spec["mixer"]
+    assert school.level(6).spec["mixer"]["final"] == "votes"
+    with pytest.raises(ShoalError, match="mixer.final"):
+        school.from_dict({"fish": [{"kind": "order"}], "mixer": {"final": "loud"}})
+    data = SAMPLES[3] + b"".join(b"%d\n" % (3 * i) for i in range(300)) + bytes(range(256))
+    for gates in (["c0"], ["c0", "match"]):
+        spec = dict(LANED, mixer={"gates": gates, "final": "votes"}, lanes=2)
+        preset = school.from_dict(spec)
+        assert preset.digest != school.from_dict(dict(spec, mixer={"gates": gates})).digest
+        payload = school.compress_block(data, preset)
+        assert len(payload) == school.score_block(data, preset)[1]
+        assert school.decompress_block(payload, len(data), preset) == data

@@ -34,6 +34,7 @@ import yaml
 
 from .. import school
 from ..errors import ShoalError
+from ..school.preset import OMITTED_DEFAULTS
 
 LOG_STEPS = 16
 
@@ -257,7 +258,7 @@ class Space:
                 if not exact:
                     notes.append(f"fish {fish}: {key} outside the space, nearest value used")
         for s in self.settings:
-            value = spec.get(s.section, {}).get(s.key)
+            value = spec.get(s.section, {}).get(s.key, OMITTED_DEFAULTS.get(s.section, {}).get(s.key))
             if s.members:
                 for member, g in s.members:
                     u[g] = 0.75 if member in (value or []) else 0.25

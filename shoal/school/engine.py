@@ -27,8 +27,8 @@ from ..fish.statemap import new_statemap
 from ..fish.tables import STATE_P0
 from .apm import new_apm
 from .attention import new_attention, row_width
-from .layout import (C_APM2_BITS, C_ATT_HEADS, C_COLUMN, C_GATE0, C_LANES, C_MATCH_BITS, C_NEURAL, C_NGATES,
-                     C_RUNS, GATE_SETS, mixer_inputs, padded_width)
+from .layout import (C_APM2_BITS, C_ATT_HEADS, C_COLUMN, C_FINAL_VOTES, C_GATE0, C_LANES, C_MATCH_BITS, C_NEURAL,
+                     C_NGATES, C_RUNS, FINAL_VOTE_SETS, GATE_SETS, MATCH_INPUTS, mixer_inputs, padded_width)
 from .swim import general_swim, make_swim
 
 # From the first release on, bumped whenever a change alters any probability
@@ -193,11 +193,19 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     order_span = np.full(lanes, -1, dtype=np.int64)
     shuffled = np.zeros((lanes, width), dtype=np.int32)
     gate_sel = np.zeros((lanes, ngates), dtype=np.int64)
-    gate_dot = np.zeros((lanes, ngates + 1), dtype=np.int64)
+    # the final mixer's inputs: the gated mixers' dots, [votes,] the bias
+    gate_dot = np.zeros((lanes, ngates + 1 + MATCH_INPUTS + COLUMN_VOTES), dtype=np.int64)
     gate_p = np.zeros((lanes, ngates), dtype=np.int64)
-    final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
-    for k in range(256):
-        final_w[k * (ngates + 1) + ngates] = 0
+    if cfg[C_FINAL_VOTES]:
+        # starts as the gated mixers' average, deaf to the votes
+        votes = (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
+        final_w = np.zeros(FINAL_VOTE_SETS * (ngates + votes + 1), dtype=np.int32)
+        for k in range(FINAL_VOTE_SETS):
+            final_w[k * (ngates + votes + 1):k * (ngates + votes + 1) + ngates] = (1 << 16) // ngates
+    else:
+        final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
+        for k in range(256):
+            final_w[k * (ngates + 1) + ngates] = 0
 
     apm1 = new_apm(256)
     apm2_mask = (1 << min(cfg[C_APM2_BITS], fit_bits + 4)) - 1

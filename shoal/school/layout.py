@@ -13,7 +13,7 @@ from ..fish.column import COLUMN_VOTES
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
  C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS,
- C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_GATE0) = range(22)
+ C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_FINAL_VOTES, C_GATE0) = range(23)
 MAX_GATES = 8
 CFG_SIZE = C_GATE0 + MAX_GATES
 
@@ -22,6 +22,8 @@ GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G
          "c1c0": G_C1C0, "c2c1": G_C2C1, "c0order": G_C0ORDER}
 GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536, 2048], dtype=np.int64)
 MATCH_INPUTS = 2
+# the final mixer's weight sets with mixer.final: votes (by the match state, like the match gate)
+FINAL_VOTE_SETS = 32
 # C_BLIND_VALUE for a blind input that reads noise instead of a constant
 BLIND_NOISE = 1 << 20
 
@@ -43,10 +45,11 @@ def padded_width(nin):
 def structure(fish: np.ndarray, cfg: np.ndarray) -> tuple | None:
     """What a loop compiled for one school fixes (swim.make_swim): its context
     fish (kind, arg), gates, whether the match and column fish swim, the run
-    votes and the lanes.  None for schools only the general loop runs:
+    votes, the lanes and the final mixer's kind.  None for schools only the general loop runs:
     attention mixers, perturbations, a neural fish."""
     if cfg[C_ATT_HEADS] or cfg[C_SHUFFLE] or cfg[C_BLIND_COUNT] or cfg[C_NEURAL]:
         return None
     return (tuple((int(k), int(a)) for k, a in fish[:, :2]),
             tuple(int(g) for g in cfg[C_GATE0:C_GATE0 + cfg[C_NGATES]]),
-            bool(cfg[C_MATCH_BITS]), bool(cfg[C_COLUMN]), bool(cfg[C_RUNS]), int(cfg[C_LANES]))
+            bool(cfg[C_MATCH_BITS]), bool(cfg[C_COLUMN]), bool(cfg[C_RUNS]), int(cfg[C_LANES]),
+            bool(cfg[C_FINAL_VOTES]))

@@ -12,12 +12,16 @@ A preset is a YAML (or JSON) mapping:
       - {kind: column}
       - {kind: neural, file: fish.safetensors}   # named by its digest once loaded
     mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
-            final_lr: 3, counter_limit: 255, skip: 48, runs: false}
+            final_lr: 3, counter_limit: 255, skip: 48, runs: false,
+            final: gates}
     apm: {rate: 7, order2_bits: 16}
 
 The mixer of each gate is the gated linear mixer (school/mixer.py) unless
 `mixer: {kind: attention, heads: 2, ...}` (or just `mixer: attention`) asks
 for the permutation-invariant attention mixer (school/attention.py).
+`final: votes` makes the final mixer hear the match and column fish's votes
+beside the gated mixers, with a weight set per match state (one gate is then
+enough to learn fast what a sure fish says: the seed's number sequences).
 
 `perturb` is for robustness experiments, not for archiving:
     perturb: {blind: 3, blind_at: 100000, blind_value: noise, shuffle: 65536}
@@ -59,6 +63,12 @@ _MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
                    "final_lr": 3, "counter_limit": 255, "skip": 48, "runs": False}
 _APM_DEFAULTS = {"rate": 7, "order2_bits": 16}
 _ATTENTION_DEFAULTS = {"kind": "gated", "heads": 2}
+# mixer.final: what the final mixer hears.  gates: the gated mixers, by the
+# partial byte (no final mixer with one gate); votes: the gated mixers and
+# the match and column fish's votes, by the match state.
+FINAL_KINDS = ("gates", "votes")
+# settings the canonical form leaves out while they hold their default
+OMITTED_DEFAULTS = {"mixer": {"final": "gates"}}
 _PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
 MIXER_KINDS = ("gated", "attention")
 _BITS_RANGE = (4, 26)
@@ -156,7 +166,7 @@ def _normalise(raw) -> dict:
     spec["fish"] = fish
     if isinstance(raw.get("mixer"), str):        # mixer: attention
         raw = dict(raw, mixer={"kind": raw["mixer"]})
-    mixer = _section(raw, "mixer", dict(_MIXER_DEFAULTS, **_ATTENTION_DEFAULTS))
+    mixer = _section(raw, "mixer", dict(_MIXER_DEFAULTS, final="gates", **_ATTENTION_DEFAULTS))
     if mixer["kind"] not in MIXER_KINDS:
         raise ShoalError(f"preset: mixer.kind must be one of {', '.join(MIXER_KINDS)}, got {mixer['kind']!r}")
     gates = mixer["gates"]
@@ -173,8 +183,12 @@ def _normalise(raw) -> dict:
         "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
         "runs": _bool(mixer["runs"], "mixer.runs"),
     }
-    # Only a non-default mixer kind enters the canonical form, so the presets
-    # of earlier archives keep their identity.
+    # Only a non-default mixer kind or final enters the canonical form, so
+    # the presets of earlier archives keep their identity.
+    if mixer["final"] not in FINAL_KINDS:
+        raise ShoalError(f"preset: mixer.final must be one of {', '.join(FINAL_KINDS)}, got {mixer['final']!r}")
+    if mixer["final"] == "votes":
+        spec["mixer"]["final"] = "votes"
     if mixer["kind"] == "attention":
         spec["mixer"].update(kind="attention", heads=_int(mixer["heads"], "mixer.heads", 1, 8))
     elif mixer["heads"] != _ATTENTION_DEFAULTS["heads"]:
@@ -246,6 +260,7 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
     cfg[layout.C_APM2_BITS] = spec["apm"]["order2_bits"]
     cfg[layout.C_LANES] = spec["lanes"]
     cfg[layout.C_RUNS] = int(m["runs"])
+    cfg[layout.C_FINAL_VOTES] = int(m.get("final") == "votes")
     cfg[layout.C_ATT_HEADS] = m.get("heads", 0)
     perturb = spec.get("perturb", {})
     cfg[layout.C_SHUFFLE] = perturb.get("shuffle", 0)

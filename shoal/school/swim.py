@@ -72,9 +72,10 @@ from ..fish.tables import STATE_N0, STATE_N1, STATE_NEXT, STRETCH, U
 from .apm import apm_learn, apm_predict
 from .attention import attend, attend_learn, features, learn_trust, row_width
 from .layout import (BLIND_NOISE, C_APM_RATE, C_ATT_HEADS, C_BLIND_AT, C_BLIND_COUNT, C_BLIND_INPUT, C_BLIND_VALUE,
-                     C_COLUMN, C_COUNTER_LIMIT, C_FINAL_LR, C_LEARN_SKIP, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
+                     C_COLUMN, C_COUNTER_LIMIT, C_FINAL_LR, C_FINAL_VOTES, C_LEARN_SKIP, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
                      C_MATCH_BITS, C_MATCH_MIN, C_NGATES, C_RUNS, C_SHUFFLE, C_GATE0, G_C0, G_C1, G_C1C0, G_C2,
-                     G_C2C1, G_C0ORDER, G_MATCH, G_ORDER, mixer_inputs, padded_width)
+                     G_C2C1, G_C0ORDER, G_MATCH, G_ORDER, MATCH_INPUTS, mixer_inputs,
+                     padded_width)
 from .mixer import mix_dot, mix_learn, squash
 
 # The run vote of a bit-history state (mixer.runs): +-64 per repeat of the
@@ -183,8 +184,8 @@ def make_swim(shape):
     features it lacks vanish; the arithmetic is the same, so both loops code
     alike (tests/test_school.py compares them)."""
     STATIC = shape is not None
-    kinds, gates, S_MATCH, S_COLUMN, S_RUNS, S_LANES = shape if STATIC else (((0, 0),), (0,), False, False,
-                                                                            False, 1)
+    kinds, gates, S_MATCH, S_COLUMN, S_RUNS, S_LANES, S_FINAL_VOTES = (
+        shape if STATIC else (((0, 0),), (0,), False, False, False, 1, False))
     S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
     S_GATES = np.array(gates, dtype=np.int64)
     S_NF = len(kinds) if STATIC else 0
@@ -224,6 +225,12 @@ def make_swim(shape):
         row = nin if heads == 0 else row_width(heads)
         perturbed = not STATIC and (cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0)
         kinds = S_FISH if STATIC else fish
+        # mixer.final: votes: the final mixer also hears the match and column
+        # fish (their votes follow the context fish's in x)
+        final_votes = S_FINAL_VOTES if STATIC else cfg[C_FINAL_VOTES] > 0
+        votes_at = nf * (2 if runs else 1)
+        nvotes = (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) if final_votes else 0
+        final_width = ngates + nvotes + 1
         gates = S_GATES if STATIC else cfg[C_GATE0:]
 
         for step in range(step_lo, step_hi):
@@ -343,7 +350,14 @@ def make_swim(shape):
                             dot_row[U(g)] = mix_dot(weights, sel_row[U(g)], xs, nin)
                         p_row[U(g)] = squash(dot_row[U(g)])
                     fbase = 0
-                    if ngates > 1:
+                    if final_votes:
+                        for v in range(nvotes):
+                            dot_row[U(ngates + v)] = xs[U(votes_at + v)]
+                        dot_row[ngates + nvotes] = 256
+                        fbase = _gate_select(G_MATCH, c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
+                                             column_bucket, column_bit) * final_width
+                        pm = squash(mix_dot(final_w, fbase, dot_row, final_width))
+                    elif ngates > 1:
                         dot_row[ngates] = 256
                         fbase = c0 * (ngates + 1)
                         pm = squash(mix_dot(final_w, fbase, dot_row, ngates + 1))
@@ -401,8 +415,8 @@ def make_swim(shape):
                                 mix_learn(weights, sel_row[U(g)], xs, nin, err * lr)
                     if heads:
                         learn_trust(att_trust[lane], bitpos, xs, k, bit)
-                    if ngates > 1:
-                        mix_learn(final_w, fbase, dot_row, ngates + 1, ((bit << 12) - pm) * cfg[C_FINAL_LR])
+                    if final_votes or ngates > 1:
+                        mix_learn(final_w, fbase, dot_row, final_width, ((bit << 12) - pm) * cfg[C_FINAL_LR])
                     apm_learn(apm1, ia1, bit, apm_rate)
                     apm_learn(apm2, ia2, bit, apm_rate)
                     c0s[lane] = (c0 << 1) | bit
