@@ -76,13 +76,17 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
     return buf.tobytes()
 
 
+# Compressing and decompressing run a loop compiled for the school's shape
+# (engine.code_block_for), which is faster, for the shipped levels' shapes
+# and for blocks large enough to repay the compile (tens of seconds, then
+# cached on disk).  Smaller blocks of other shapes, and scoring, run the
+# general loop: an evolution's every candidate is a new shape.
+COMPILE_FOR_SHAPE_FROM = 4 << 20
+
+
 @functools.cache
 def _level_shapes() -> frozenset:
-    """The shapes of the shipped levels: compressing and decompressing with
-    them (or with any preset of the same fish and gates) runs a loop
-    compiled for that shape, which is faster (engine.code_block_for).  Other
-    presets, and scoring, run the general loop: compiling a loop costs tens
-    of seconds, too much for an evolution's every candidate."""
+    """The shapes of the shipped levels."""
     return frozenset(layout.structure(level(n).fish, level(n).cfg) for n in range(1, 10))
 
 
@@ -92,7 +96,7 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
         shape = layout.structure(fish, cfg)
-        if cost.size == 0 and shape in _level_shapes():
+        if cost.size == 0 and shape is not None and (shape in _level_shapes() or n >= COMPILE_FOR_SHAPE_FROM):
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
