@@ -48,20 +48,26 @@ def test_corrupt_payload_is_detected_or_differs():
 
 
 @pytest.mark.parametrize("level", [1, 6, 9])
-def test_loop_compiled_for_a_level_codes_like_the_general_loop(level):
-    """Levels run a loop compiled for their shape (engine.code_block_for);
-    it must write exactly what the general loop writes, and read it back."""
+def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
+    """Levels 1-7 (and large blocks) run a loop compiled for their shape
+    (engine.code_block_for); it must write exactly what the general loop
+    writes, and read it back."""
     data = (SAMPLES[3] + bytes(range(256)) * 3 + b"".join(b"%d," % (7 * i) for i in range(400))
             + np.arange(500, dtype="<i4").tobytes())
     preset = school.level(level)
+    shape = layout.structure(preset.fish, preset.cfg)
     buf = np.frombuffer(data, dtype=np.uint8).copy()
-    general = np.empty(buf.size, dtype=np.uint8)
+    general, compiled = np.empty(buf.size, dtype=np.uint8), np.empty(buf.size, dtype=np.uint8)
     written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST,
                                 *engine.new_tables(buf.size, preset.fish, preset.cfg))
-    payload = school.compress_block(data, preset)
-    assert layout.structure(preset.fish, preset.cfg) in school._level_shapes()
-    assert payload == general[:written].tobytes()
-    assert school.decompress_block(payload, len(data), preset) == data
+    assert engine.code_block_for(shape, buf, buf.size, compiled, False, preset.fish, preset.cfg,
+                                 *engine.new_tables(buf.size, preset.fish, preset.cfg)) == written
+    assert compiled[:written].tobytes() == general[:written].tobytes()
+    decoded = np.empty(buf.size, dtype=np.uint8)
+    assert engine.code_block_for(shape, decoded, buf.size, compiled[:written].copy(), True, preset.fish,
+                                 preset.cfg, *engine.new_tables(buf.size, preset.fish, preset.cfg)) == written
+    assert decoded.tobytes() == data
+    assert school.compress_block(data, preset) == general[:written].tobytes()
 
 
 def test_presets_validate():

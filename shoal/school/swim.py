@@ -9,7 +9,9 @@ contexts.py) and, once per nibble, finds its slot of bit histories
      the match fish and the column fish vote for their predicted bit with a
      confidence learnt from how long they have been right;
   2. one gated mixer per gate (school/mixer.py) combines the votes; a final
-     mixer combines the gated mixers (the second layer).  With the preset's
+     mixer combines the gated mixers (the second layer), by the partial
+     byte; with mixer.final: votes it also hears the match and column
+     fish, by the match state (so one gate suffices).  With the preset's
      mixer kind `attention`, an attention mixer (school/attention.py) takes
      each gated mixer's place;
   3. two APM stages refine the result, by the partial byte and by a hash of
@@ -29,8 +31,9 @@ school, reading the school's shape from its arrays, or for one shape (its
 fish, gates, match and column fish, lanes: layout.structure), where those
 are constants.  Compiled for a shape, the loops over fish and gates unroll
 and what the school lacks (attention, perturbation, a neural fish, costs)
-leaves no branch behind: 10-18% faster.  Compressing and decompressing
-use it for the shipped levels and for large blocks (school/__init__.py).
+leaves no branch behind: 10-18% faster for schools of up to a dozen fish
+(larger ones outgrow the instruction caches).  Compressing and
+decompressing use it for levels 1-7 and for large blocks (school/__init__.py).
 
 Developers: Numba bakes module-level arrays (fish/tables.py, the column
 fish's constants) into the compiled code and keys its on-disk cache on this
