@@ -166,7 +166,7 @@ def _normalise(raw) -> dict:
     spec["fish"] = fish
     if isinstance(raw.get("mixer"), str):        # mixer: attention
         raw = dict(raw, mixer={"kind": raw["mixer"]})
-    mixer = _section(raw, "mixer", dict(_MIXER_DEFAULTS, final="gates", **_ATTENTION_DEFAULTS))
+    mixer = _section(raw, "mixer", dict(_MIXER_DEFAULTS, **OMITTED_DEFAULTS["mixer"], **_ATTENTION_DEFAULTS))
     if mixer["kind"] not in MIXER_KINDS:
         raise ShoalError(f"preset: mixer.kind must be one of {', '.join(MIXER_KINDS)}, got {mixer['kind']!r}")
     gates = mixer["gates"]

@@ -36,9 +36,10 @@ leaves no branch behind: 10-18% faster for schools of up to a dozen fish
 decompressing use it for levels 1-7 and for large blocks (school/__init__.py).
 
 Developers: Numba bakes module-level arrays (fish/tables.py, the column
-fish's constants) into the compiled code and keys its on-disk cache on this
-file only.  After changing such a table elsewhere, delete the *.nbi/*.nbc
-files under shoal/ or the old tables keep being used.
+fish's constants, layout.py's GATE_SETS) into the compiled code and keys
+each function's on-disk cache on the file that defines it only.  After
+changing such a table or constant in another file, delete the *.nbi/*.nbc
+files under shoal/ or the old values keep being used.
 
 Gates (which weight set a mixer uses for this bit):
   c0      the bits of the current byte seen so far (256 sets)
