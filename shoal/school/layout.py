@@ -22,8 +22,8 @@ GATES = {"c0": G_C0, "c1": G_C1, "match": G_MATCH, "order": G_ORDER, "column": G
          "c1c0": G_C1C0, "c2c1": G_C2C1, "c0order": G_C0ORDER}
 GATE_SETS = np.array([256, 256, 32, 256, 256, 256, 65536, 65536, 2048], dtype=np.int64)
 MATCH_INPUTS = 2
-# the final mixer's weight sets with mixer.final: votes (by the match state, like the match gate)
-FINAL_VOTE_SETS = 32
+# the final mixer's weight sets with mixer.final: votes: it is selected like the match gate
+FINAL_VOTE_SETS = int(GATE_SETS[G_MATCH])
 # C_BLIND_VALUE for a blind input that reads noise instead of a constant
 BLIND_NOISE = 1 << 20
 
