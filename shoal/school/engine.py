@@ -29,7 +29,8 @@ from ..fish.tables import STATE_P0
 from .apm import new_apm
 from .attention import new_attention, row_width
 from .layout import (C_APM2_BITS, C_ATT_HEADS, C_COLUMN, C_FINAL_VOTES, C_GATE0, C_LANES, C_MATCH_BITS, C_NEURAL,
-                     C_NGATES, C_RUNS, FINAL_VOTE_SETS, GATE_SETS, MATCH_INPUTS, mixer_inputs, padded_width)
+                     C_NGATES, C_RUNS, FINAL_VOTE_SETS, GATE_SETS, MATCH_INPUTS, mixer_inputs, padded_width,
+                     side_votes)
 from .swim import general_swim, make_swim
 
 # From the first release on, bumped whenever a change alters any probability
@@ -97,8 +98,8 @@ _compiled_for: dict[tuple, object] = {}
 
 def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table):
     """code_block (without costs) by the loop compiled for shape, which must
-    be layout.structure(fish, cfg).  The first call for a shape compiles it (tens of
-    seconds; then cached on disk like the rest)."""
+    be layout.structure(fish, cfg).  The first call for a shape compiles it
+    (tens of seconds; then cached on disk like the rest)."""
     if shape not in _compiled_for:
         _compiled_for[shape] = make_swim(shape)
     school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
@@ -145,7 +146,7 @@ def code_steps(buf, n, payload, decode, fish, cfg, cost, school, step_lo, step_h
     room."""
     geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
     return general_swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-                 column, mixer, attention, perturb, apms, step_lo, step_hi, neural)
+                        column, mixer, attention, perturb, apms, step_lo, step_hi, neural)
 
 
 @njit(cache=True, nogil=True)
@@ -199,10 +200,10 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     gate_p = np.zeros((lanes, ngates), dtype=np.int64)
     if cfg[C_FINAL_VOTES]:
         # starts as the gated mixers' average, deaf to the votes
-        votes = (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
-        final_w = np.zeros(FINAL_VOTE_SETS * (ngates + votes + 1), dtype=np.int32)
+        final_row = ngates + side_votes(use_match, use_column) + 1
+        final_w = np.zeros(FINAL_VOTE_SETS * final_row, dtype=np.int32)
         for k in range(FINAL_VOTE_SETS):
-            final_w[k * (ngates + votes + 1):k * (ngates + votes + 1) + ngates] = (1 << 16) // ngates
+            final_w[k * final_row:k * final_row + ngates] = (1 << 16) // ngates
     else:
         final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
         for k in range(256):

@@ -29,10 +29,16 @@ BLIND_NOISE = 1 << 20
 
 
 @njit(cache=True, nogil=True)
+def side_votes(use_match, use_column):
+    """The match and column fish's votes, which follow the context fish's
+    among the mixer's inputs (and reach the final mixer with final: votes)."""
+    return (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
+
+
+@njit(cache=True, nogil=True)
 def mixer_inputs(nf, use_match, use_column, runs, neural):
     """The mixer's inputs: the votes, then the bias."""
-    return (nf * (2 if runs else 1) + (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0)
-            + (1 if neural else 0) + 1)
+    return nf * (2 if runs else 1) + side_votes(use_match, use_column) + (1 if neural else 0) + 1
 
 
 @njit(cache=True, nogil=True)

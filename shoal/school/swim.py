@@ -79,8 +79,8 @@ from .attention import attend, attend_learn, features, learn_trust, row_width
 from .layout import (BLIND_NOISE, C_APM_RATE, C_ATT_HEADS, C_BLIND_AT, C_BLIND_COUNT, C_BLIND_INPUT, C_BLIND_VALUE,
                      C_COLUMN, C_COUNTER_LIMIT, C_FINAL_LR, C_FINAL_VOTES, C_LEARN_SKIP, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
                      C_MATCH_BITS, C_MATCH_MIN, C_NGATES, C_RUNS, C_SHUFFLE, C_GATE0, G_C0, G_C1, G_C1C0, G_C2,
-                     G_C2C1, G_C0ORDER, G_MATCH, G_ORDER, MATCH_INPUTS, mixer_inputs,
-                     padded_width)
+                     G_C2C1, G_C0ORDER, G_MATCH, G_ORDER, mixer_inputs, padded_width,
+                     side_votes)
 from .mixer import mix_dot, mix_learn, squash
 
 # The run vote of a bit-history state (mixer.runs): +-64 per repeat of the
@@ -180,8 +180,8 @@ def _look_ahead(tables, base, nslots, fish, nf, h, record, buf, pos, lo, lane_ha
 
 
 # No reference counting in the hot loop: with it, every bit paid for atomic
-# increments of the arrays it touched.  _swim allocates nothing; code_block
-# owns every array and outlives the call.
+# increments of the arrays it touched.  The loop allocates nothing:
+# engine.open_block makes every array, and its caller outlives the call.
 def make_swim(shape):
     """The loop, compiled for one school's shape (see layout.structure()) or, with
     shape None, for any school.  A shape's numbers are constants of its
@@ -234,7 +234,7 @@ def make_swim(shape):
         # fish (their votes follow the context fish's in x)
         final_votes = S_FINAL_VOTES if STATIC else cfg[C_FINAL_VOTES] > 0
         votes_at = nf * (2 if runs else 1)
-        nvotes = (MATCH_INPUTS if use_match else 0) + (COLUMN_VOTES if use_column else 0) if final_votes else 0
+        nvotes = side_votes(use_match, use_column) if final_votes else 0
         final_width = ngates + nvotes + 1
         gates = S_GATES if STATIC else cfg[C_GATE0:]
 
