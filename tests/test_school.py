@@ -49,7 +49,7 @@ def test_corrupt_payload_is_detected_or_differs():
 
 @pytest.mark.parametrize("level", [1, 6, 9])
 def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
-    """Levels 1-7 (and large blocks) run a loop compiled for their shape
+    """Compress and decompress run a loop compiled for the school's shape
     (engine.code_block_for); it must write exactly what the general loop
     writes, and read it back."""
     data = (SAMPLES[3] + bytes(range(256)) * 3 + b"".join(b"%d," % (7 * i) for i in range(400))

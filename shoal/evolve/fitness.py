@@ -127,10 +127,15 @@ def time_features(spec: dict) -> dict:
     match, column = int("match" in kinds), int("column" in kinds)
     gates = len(spec.get("mixer", {}).get("gates", ["c0"]))
     runs = int(bool(spec.get("mixer", {}).get("runs", False)))     # a second vote per context fish
-    inputs = context * (1 + runs) + MATCH_INPUTS * match + COLUMN_VOTES * column + 1
+    side = MATCH_INPUTS * match + COLUMN_VOTES * column
+    inputs = context * (1 + runs) + side + 1
     skip = spec.get("mixer", {}).get("skip", 48)
+    # the final mixer hears the gated mixers (and, with final: votes, the side
+    # votes) plus a bias; one gate without votes needs none
+    votes = spec.get("mixer", {}).get("final", "gates") == "votes"
+    final = gates + 1 + (side if votes else 0) if votes or gates > 1 else 0
     return {"base": 1.0, "per_fish": context, "per_input_gate": gates * inputs, "match": match,
-            "column": column, "learn_all": gates * inputs * max(0.0, 1.0 - skip / 32)}
+            "column": column, "learn_all": gates * inputs * max(0.0, 1.0 - skip / 32), "final_inputs": final}
 
 
 def time_cost(spec: dict, model: dict) -> float:

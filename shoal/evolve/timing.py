@@ -2,8 +2,10 @@
 
     python -m shoal.evolve.timing ../shared/corpus/train/*.txt [--sample 64K] [--repeats 3]
 
-Times levels 1..9 and variants of level 6 (gate subsets, learning skips,
-without the match or column fish) on a slice from the middle of each file,
+Times compressing with levels 1..9 and variants of level 6 (gate subsets,
+learning skips, final mixers, without the match or column fish) on a slice
+from the middle of each file (a first run compiles each variant's loop:
+minutes),
 keeps the best of --repeats rounds of CPU time (time.thread_time: the
 least disturbed by other work on the machine; the rounds are interleaved),
 fits fitness.time_features to the times by least squares with non-negative
@@ -35,19 +37,27 @@ def variants() -> dict:
         presets[f"skip={skip}"] = dict(copy.deepcopy(base), mixer=dict(base["mixer"], skip=skip))
     for kind in ("match", "column"):
         presets[f"no {kind}"] = dict(copy.deepcopy(base), fish=[f for f in base["fish"] if f["kind"] != kind])
+    for gates in (["c0order"], ["c0order", "match"]):
+        for final in ("gates", "votes"):
+            presets[f"gates={'+'.join(gates)} final={final}"] = dict(
+                copy.deepcopy(base), mixer=dict(base["mixer"], gates=gates, final=final))
     return presets
 
 
 def best_times(pieces, specs: list[dict], repeats: int) -> list[float]:
-    """CPU seconds of each spec over the pieces, the best of `repeats` rounds;
-    the rounds go over all specs in turn, so a busy spell hits them alike."""
+    """CPU seconds of each spec compressing the pieces (the loop compress
+    runs: compiled for the preset's shape where it can be), the best of
+    `repeats` rounds; the rounds go over all specs in turn, so a busy spell
+    hits them alike."""
     presets = [school.from_dict(spec) for spec in specs]
+    for preset in presets:
+        school.compress_block(pieces[0][:4096], preset)        # compile (or load) each loop first
     best = [float("inf")] * len(presets)
     for _ in range(repeats):
         for i, preset in enumerate(presets):
             start = time.thread_time()
             for piece in pieces:
-                school.score_block(piece, preset)
+                school.compress_block(piece, preset)
             best[i] = min(best[i], time.thread_time() - start)
     return best
 
@@ -75,7 +85,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     pieces = TrainingSet.from_files(args.files, parse_size(args.sample)).pieces
     total = sum(map(len, pieces))
-    best_times(pieces[:1], [school.level(1).spec], 1)          # compile (or load) the engine first
     named = variants()
     seconds = best_times(pieces, list(named.values()), args.repeats)
     rows = [(spec, s * 1e6 / total) for spec, s in zip(named.values(), seconds)]

@@ -12,7 +12,6 @@ one, the block is coded a step at a time (a byte of every lane): the fish
 (NumPy, outside compiled code) predicts each lane's next byte, then the
 compiled loop codes that step with the fish's distribution as one more vote.
 """
-import functools
 
 import numpy as np
 
@@ -77,20 +76,14 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
 
 
 # Compressing and decompressing run a loop compiled for the school's shape
-# (engine.code_block_for), which is faster, for the shipped levels' shapes
-# and for blocks large enough to repay the compile (tens of seconds, then
-# cached on disk).  Smaller blocks of other shapes, and scoring, run the
-# general loop: an evolution's every candidate is a new shape.  So do
-# schools of many fish: unrolled, their loop outgrows the CPU's instruction
-# caches (level 9's ran 5% slower than the general one, level 7's 17% faster).
-COMPILE_FOR_SHAPE_FROM = 4 << 20
+# (engine.code_block_for), 10-18% faster than the general loop.  The first
+# block of a new shape compiles it (tens of seconds, like the levels on a
+# first run; then cached on disk).  Scoring and evolution run the general
+# loop: an evolution's every candidate is a new shape.  So do schools of
+# many fish (unrolled, their loop outgrows the CPU's instruction caches:
+# level 9's ran 5% slower than the general one, level 7's 17% faster) and
+# schools of several lanes, which only a neural fish's schools need.
 COMPILE_FOR_SHAPE_FISH = 12
-
-
-@functools.cache
-def _level_shapes() -> frozenset:
-    """The shapes of the shipped levels."""
-    return frozenset(layout.structure(level(n).fish, level(n).cfg) for n in range(1, 10))
 
 
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
@@ -100,7 +93,7 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     if preset.neural is None:
         shape = layout.structure(fish, cfg)
         if (cost.size == 0 and shape is not None and len(shape[0]) <= COMPILE_FOR_SHAPE_FISH
-                and (shape in _level_shapes() or n >= COMPILE_FOR_SHAPE_FROM)):
+                and cfg[layout.C_LANES] == 1):
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))

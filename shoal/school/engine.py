@@ -7,8 +7,8 @@ up: where each fish's table lies (_layout), the school's fresh arrays
 
   code_block      any school, in one compiled call (costs too, for scoring)
   code_block_for  the same, by the loop compiled for the school's shape
-                  (layout.structure): the faster path of levels 1-7
-                  and of large blocks (school/__init__.py)
+                  (layout.structure): what compress and decompress run
+                  for most schools (school/__init__.py)
   open_block, code_steps, close_block
                   a step at a time, for a school with a neural fish, which
                   runs outside compiled code

@@ -33,7 +33,8 @@ are constants.  Compiled for a shape, the loops over fish and gates unroll
 and what the school lacks (attention, perturbation, a neural fish, costs)
 leaves no branch behind: 10-18% faster for schools of up to a dozen fish
 (larger ones outgrow the instruction caches).  Compressing and
-decompressing use it for levels 1-7 and for large blocks (school/__init__.py).
+decompressing use it for schools of one lane and up to 12 context fish
+(school/__init__.py).
 
 Developers: Numba bakes module-level arrays (fish/tables.py, the column
 fish's constants, layout.py's GATE_SETS) into the compiled code and keys
