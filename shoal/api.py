@@ -156,7 +156,8 @@ def _ordered_map(fn, items, threads: int):
 
 def _code_block(job) -> tuple[memoryview, bytes]:
     data, preset = job
-    return data, container.encode_block(data, school.compress_block(data, preset))
+    chosen = school.school_for(data, preset)
+    return data, container.encode_block(data, school.compress_block(data, chosen), binary=chosen is not preset)
 
 
 def _frames(blocks, preset, threads):
@@ -168,7 +169,15 @@ def _decode_job(job):
     item, preset = job
     if not isinstance(item, Block):
         return item, None
-    data = item.payload if item.stored else school.decompress_block(item.payload, item.size, preset)
+    if item.stored:
+        data = item.payload
+    elif item.binary:
+        if preset.binary is None:
+            raise ShoalError(f"corrupted archive: block {item.index} is marked as coded without text fish, "
+                             "but the preset has none")
+        data = school.decompress_block(item.payload, item.size, preset.binary)
+    else:
+        data = school.decompress_block(item.payload, item.size, preset)
     container.check_block(item, data)
     return item, data
 

@@ -253,7 +253,8 @@ def list_archive(name: str, options, totals: Counter) -> int:
             preset = s.get("preset_name") or (s.get("preset") or {}).get("description") \
                 or f"digest {s['preset_digest']}"
             print(f"      stream {i}: blocks: {s['blocks']} of up to {s['block_size']:,} bytes "
-                  f"({s['stored_blocks']} stored), {s['compressed_size']:,} -> "
+                  f"({s['stored_blocks']} stored, {s['binary_blocks']} by the school for binaries), "
+                  f"{s['compressed_size']:,} -> "
                   f"{s['original_size']:,} bytes, preset {preset}")
     totals.update(files=1, streams=len(streams), blocks=blocks, packed=info.st_size, original=original)
     return OK

@@ -119,13 +119,14 @@ def list_archive(src) -> list[dict]:
                     "preset_name": (item.preset.decode("ascii", "replace") if item.preset.startswith(b"level")
                                     else None),
                     "blocks": 0, "original_size": 0, "compressed_size": item.archive_bytes,
-                    "stored_blocks": 0, "block_size": item.block_size}
+                    "stored_blocks": 0, "binary_blocks": 0, "block_size": item.block_size}
             streams.append(info)
             continue
         info["compressed_size"] += item.archive_bytes
         if isinstance(item, Block):
             info["blocks"] += 1
             info["stored_blocks"] += item.stored
+            info["binary_blocks"] += item.binary
         elif isinstance(item, StreamEnd):
             info["original_size"] = item.total_size
     return streams

@@ -7,7 +7,8 @@ concatenation of their contents (as with xz).  Integers are little-endian.
     header  = magic "\\x89SHOAL" (6), version u8 = 1, flags u8,
               block_size u32, original_size u64, preset_len u16,
               preset_digest (16), preset (preset_len), header_crc u32
-    block   = type u8 (1 stored, 2 coded), size u32, payload_size u32,
+    block   = type u8 (1 stored, 2 coded, 3 coded by the binary school),
+              size u32, payload_size u32,
               data_crc u32, payload_crc u32, frame_crc u32, payload
     end     = type u8 (0), total_size u64, total_crc u32, frame_crc u32
 
@@ -22,7 +23,9 @@ are bounded by block_size (at most 1 GiB), so no corrupted field can make a
 reader allocate more than one block.
 
 This module knows nothing of models: the preset is opaque bytes plus a
-16-byte digest, and coded payloads are passed in and out as they are.
+16-byte digest, and coded payloads are passed in and out as they are.  A
+coded block says which of the preset's two schools coded it: the whole one
+(type 2) or the one for binaries (type 3; school.school_for).
 docs/format.md describes the format byte by byte.
 """
 from __future__ import annotations
@@ -42,7 +45,8 @@ DIGEST_BYTES = 16
 
 FLAG_SIZE_KNOWN = 0x01
 
-END, STORED, CODED = 0, 1, 2
+END, STORED, CODED, CODED_BINARY = 0, 1, 2, 3
+_BLOCK_TYPES = (STORED, CODED, CODED_BINARY)
 
 _HEADER = struct.Struct("<6sBBIQH16s")   # magic .. digest; then preset, crc
 _BLOCK = struct.Struct("<BIIII")         # type, size, payload_size, data_crc, payload_crc
@@ -69,6 +73,7 @@ class Block:
     crc: int                      # CRC32 of the original bytes
     payload: bytes
     archive_bytes: int = 0
+    binary: bool = False          # coded by the preset's school for binaries
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,14 @@ def encode_header(preset: bytes, digest: bytes, block_size: int,
     return _with_crc(fixed + preset)
 
 
-def encode_block(data, payload: bytes | None) -> bytes:
-    """A block frame for original `data` (non-empty): coded with `payload`,
-    or stored raw when payload is None (the coder could not shrink it)."""
+def encode_block(data, payload: bytes | None, binary: bool = False) -> bytes:
+    """A block frame for original `data` (non-empty): coded with `payload`
+    (by the preset's school for binaries if `binary`), or stored raw when
+    payload is None (the coder could not shrink it)."""
     stored = payload is None or len(payload) >= len(data)
     body = bytes(data) if stored else payload
-    frame = _BLOCK.pack(STORED if stored else CODED, len(data), len(body), zlib.crc32(data),
-                        zlib.crc32(body))
+    kind = STORED if stored else CODED_BINARY if binary else CODED
+    frame = _BLOCK.pack(kind, len(data), len(body), zlib.crc32(data), zlib.crc32(body))
     return _with_crc(frame) + body
 
 
@@ -160,9 +166,9 @@ class StreamParser:
             return False
         if buf[0] == END:
             return len(buf) >= _END.size + _CRC.size
-        if buf[0] in (STORED, CODED) and len(buf) >= _BLOCK.size + _CRC.size:
+        if buf[0] in _BLOCK_TYPES and len(buf) >= _BLOCK.size + _CRC.size:
             return len(buf) >= _BLOCK.size + _CRC.size + _BLOCK.unpack_from(buf)[2]
-        return buf[0] not in (STORED, CODED)   # unknown type: next() reports it
+        return buf[0] not in _BLOCK_TYPES   # unknown type: next() reports it
 
     def finish(self) -> None:
         """Input has ended: raise unless the stream is complete."""
@@ -216,7 +222,7 @@ class StreamParser:
         kind = buf[0]
         if kind == END:
             return self._parse_end()
-        if kind not in (STORED, CODED):
+        if kind not in _BLOCK_TYPES:
             raise _corrupt(f"unknown frame type 0x{kind:02x} where block {self.blocks} should be")
         head = _BLOCK.size + _CRC.size
         if len(buf) < head:
@@ -230,7 +236,7 @@ class StreamParser:
         payload = bytes(buf[head:head + payload_size])
         if zlib.crc32(payload) != payload_crc:
             raise _corrupt(f"block {self.blocks} payload checksum mismatch")
-        block = Block(self.blocks, kind == STORED, size, crc, payload, head + payload_size)
+        block = Block(self.blocks, kind == STORED, size, crc, payload, head + payload_size, kind == CODED_BINARY)
         del buf[:head + payload_size]
         self.blocks += 1
         self.total_size += size
@@ -242,7 +248,7 @@ class StreamParser:
             raise _corrupt(f"block {self.blocks} size {size} is outside 1..{header.block_size}")
         if kind == STORED and payload_size != size:
             raise _corrupt(f"stored block {self.blocks} has payload size {payload_size} != {size}")
-        if kind == CODED and not 1 <= payload_size < size:
+        if kind != STORED and not 1 <= payload_size < size:
             raise _corrupt(f"coded block {self.blocks} has payload size {payload_size} for {size} bytes")
         if header.original_size is not None and self.total_size + size > header.original_size:
             raise _corrupt(f"blocks hold more than the {header.original_size} bytes the header states")

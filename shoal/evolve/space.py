@@ -34,7 +34,7 @@ import yaml
 
 from .. import school
 from ..errors import ShoalError
-from ..school.preset import OMITTED_DEFAULTS
+from ..school.preset import FISH_OMITTED_DEFAULTS, OMITTED_DEFAULTS
 
 LOG_STEPS = 16
 
@@ -254,7 +254,7 @@ class Space:
             free.remove(slot)
             u[slot.on] = 0.75
             for key, g in slot.genes.items():
-                u[g], exact = self.genes[g].centre(fish.get(key))
+                u[g], exact = self.genes[g].centre(_fish_value(fish, key))
                 if not exact:
                     notes.append(f"fish {fish}: {key} outside the space, nearest value used")
         for s in self.settings:
@@ -283,13 +283,18 @@ class Space:
                 continue
             if any(fish.get(k) != v for k, v in slot.fixed.items()):
                 continue
-            if not exact or all(self.genes[g].centre(fish.get(k))[1] for k, g in slot.genes.items()):
+            if not exact or all(self.genes[g].centre(_fish_value(fish, k))[1] for k, g in slot.genes.items()):
                 return slot
         return None
 
     def start(self) -> tuple[np.ndarray, list[str]]:
         """The initial vector: the base level's preset, encoded."""
         return self.encode(copy.deepcopy(self.base_spec()))
+
+
+def _fish_value(fish: dict, key: str):
+    """A fish's setting, with the default that canonical presets leave out."""
+    return fish.get(key, FISH_OMITTED_DEFAULTS.get(key))
 
 
 def describe(space: Space) -> str:

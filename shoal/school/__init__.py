@@ -1,8 +1,9 @@
 """school: assembles fish, mixers and APMs from a preset and codes blocks.
 
-    payload = compress_block(data, preset)       # bytes, or None if it would not shrink
-    data = decompress_block(payload, size, preset)
-    costs, coded = score_block(data, preset)     # bits per byte, real size
+    school = school_for(data, preset)            # preset, or preset.binary: without its text fish
+    payload = compress_block(data, school)       # bytes, or None if it would not shrink
+    data = decompress_block(payload, size, school)
+    costs, coded = score_block(data, preset)     # bits per byte, real size (picks the school too)
 
 Blocks are independent: each starts from an empty model, so blocks can be
 coded in parallel and any one can be decoded alone.
@@ -19,11 +20,34 @@ from ..errors import ShoalError
 from . import engine, layout, neural
 from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, retired_level, with_neural
 
-__all__ = ["compress_block", "decompress_block", "score_block", "Preset", "level", "retired_level", "load",
-           "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL"]
+__all__ = ["compress_block", "decompress_block", "score_block", "school_for", "looks_like_text", "Preset", "level",
+           "retired_level", "load", "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL"]
 
 
 _NO_COST = np.zeros(0, dtype=np.float64)
+
+# A block is binary when over 1% of its bytes are NUL: git, diff and grep
+# take any NUL for a sign of binary data; a share keeps a long text block
+# with a stray NUL (or a few) a text block.
+_TEXT_MAX_NUL = 0.01
+
+
+def looks_like_text(data) -> bool:
+    """Whether a block looks like text: at most 1% of its bytes are NUL.
+    Executables, images and other binaries are full of zeros; text in ASCII
+    or UTF-8 has none."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    return buf.size - np.count_nonzero(buf) <= _TEXT_MAX_NUL * buf.size
+
+
+def school_for(data, preset: Preset) -> Preset:
+    """The school that codes block `data`: the preset's, or, for a block that
+    does not look like text, the preset's school without its text fish
+    (preset.binary, when it has text fish).  Archives mark which one coded
+    each block."""
+    if preset.binary is not None and not looks_like_text(data):
+        return preset.binary
+    return preset
 
 
 def compress_block(data, preset: Preset) -> bytes | None:
@@ -44,11 +68,13 @@ def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
     """Code one block and measure it: the ideal code length of each byte in
     bits (-log2 of the probabilities the coder was given: what the model
     knows, free of coder overhead) and the size the coded payload really has
-    (what a compressed block would hold, before any stored-block fallback)."""
+    (what a compressed block would hold, before any stored-block fallback).
+    The block is coded by the school compressing would use (school_for)."""
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     cost = np.zeros(buf.size, dtype=np.float64)
     if buf.size == 0:
         return cost, 0
+    preset = school_for(buf, preset)
     # A model can do worse than storing, and scoring wants its real size all
     # the same: first with room for twice the input, then (rarely) with room
     # for the worst case, 12 bits a bit at p = 1/4096.
