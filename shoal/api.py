@@ -157,7 +157,8 @@ def _ordered_map(fn, items, threads: int):
 def _code_block(job) -> tuple[memoryview, bytes]:
     data, preset = job
     chosen = school.school_for(data, preset)
-    return data, container.encode_block(data, school.compress_block(data, chosen), binary=chosen is not preset)
+    binary = preset.binary is not None and chosen is preset.binary
+    return data, container.encode_block(data, school.compress_block(data, chosen), binary=binary)
 
 
 def _frames(blocks, preset, threads):
@@ -173,11 +174,11 @@ def _decode_job(job):
         data = item.payload
     elif item.binary:
         if preset.binary is None:
-            raise ShoalError(f"corrupted archive: block {item.index} is marked as coded without text fish, "
-                             "but the preset has none")
+            raise ShoalError(f"corrupted archive: block {item.index} is marked as coded by the preset's school "
+                             "for binary blocks, but the preset has only one school")
         data = school.decompress_block(item.payload, item.size, preset.binary)
     else:
-        data = school.decompress_block(item.payload, item.size, preset)
+        data = school.decompress_block(item.payload, item.size, preset.text)
     container.check_block(item, data)
     return item, data
 

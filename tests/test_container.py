@@ -214,22 +214,22 @@ def test_encoder_refuses_bad_fields():
 
 
 def test_blocks_say_which_school_coded_them():
-    """A block that does not look like text, coded by a preset with text
-    fish, is frame type 3 and decodes with the school without them; a type
-    the preset cannot honour is a clear error."""
+    """A block that does not look like text, coded by a preset with fish
+    marked only: text, is frame type 3 and decodes with the school without
+    them; a type the preset cannot honour is a clear error."""
     texty = school.from_dict({"fish": [{"kind": "order", "arg": 1, "bits": 8},
-                                       {"kind": "word", "arg": 0, "bits": 8, "text": True}],
+                                       {"kind": "word", "arg": 0, "bits": 8, "only": "text"}],
                               "lanes": 2, "apm": {"order2_bits": 8}})
     binary = np.arange(79, dtype="<i4").tobytes()            # one block of each
     archive = shoal.compress(TEXT + binary, preset=texty, block_size=len(TEXT))
     _, first, second, _ = items_of(archive)
     assert (first.binary, second.binary) == (False, True) and not second.stored
     assert shoal.decompress(archive) == TEXT + binary
-    # type 3, with a valid frame checksum, from a preset without text fish
+    # type 3, with a valid frame checksum, from a preset of one school
     header, block = items_of(TWO_BLOCKS)[:2]
     at, head = header.archive_bytes, container._BLOCK.size
     assert TWO_BLOCKS[at] == container.CODED
     relabelled = (TWO_BLOCKS[:at] + with_crc(bytes([container.CODED_BINARY]) + TWO_BLOCKS[at + 1:at + head])
                   + TWO_BLOCKS[at + head + 4:])
-    with pytest.raises(ShoalError, match="marked as coded without text fish"):
+    with pytest.raises(ShoalError, match="marked as coded by the preset's school for binary blocks"):
         shoal.decompress(relabelled)

@@ -136,30 +136,34 @@ def test_final_mixer_that_hears_the_votes():
         assert school.decompress_block(payload, len(data), preset) == data
 
 
-def test_text_fish_sit_out_blocks_that_do_not_look_like_text():
-    """A fish with text: true swims only in blocks that look like text; the
-    others are coded by preset.binary, the school without it."""
-    fish = [dict(f, text=True) if f["kind"] in ("word", "textcol") else f for f in LANED["fish"]]
+def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
+    """A fish marked only: text swims only in blocks that look like text, one
+    marked only: binary only in the others: preset.text and preset.binary."""
+    fish = [dict(f, only="text") if f["kind"] in ("word", "textcol") else
+            dict(f, only="binary") if f["kind"] == "sparse" else f for f in LANED["fish"]]
     preset = school.from_dict(dict(LANED, fish=fish, lanes=2))
-    assert preset.spec["fish"][2]["text"] is True and "text" not in preset.spec["fish"][0]
-    assert preset.digest != school.from_dict(dict(LANED, lanes=2)).digest
-    assert school.from_dict(dict(LANED, lanes=2)).binary is None and school.level(9).binary is None
-    assert preset.binary.fish.shape[0] == preset.fish.shape[0] - 2
-    assert preset.binary.digest == preset.digest           # a part of the same preset
+    assert preset.spec["fish"][2]["only"] == "text" and "only" not in preset.spec["fish"][0]
+    plain = school.from_dict(dict(LANED, lanes=2))
+    assert preset.digest != plain.digest
+    assert plain.binary is None and plain.text is plain and school.level(9).binary is None
+    assert preset.text.fish.shape[0] == preset.binary.fish.shape[0] + 1 == preset.fish.shape[0] - 1
+    assert preset.binary.digest == preset.text.digest == preset.digest    # parts of the same preset
     text = SAMPLES[3]
     binary = np.arange(2000, dtype="<i4").tobytes()        # three NULs in four bytes
     assert school.looks_like_text(text) and school.looks_like_text(b"") and not school.looks_like_text(binary)
     assert school.looks_like_text(text + b"\x00")          # a stray NUL leaves text text
-    assert school.school_for(text, preset) is preset
+    assert school.school_for(text, preset) is preset.text and school.school_for(text, plain) is plain
     assert school.school_for(binary, preset) is preset.binary
     assert school.school_for(binary, school.level(9)) is school.level(9)
-    payload = school.compress_block(binary, preset.binary)
-    assert payload != school.compress_block(binary, preset)
-    assert school.decompress_block(payload, len(binary), preset.binary) == binary
-    assert school.score_block(binary, preset)[1] == len(payload)     # scoring picks the school too
-    with pytest.raises(ShoalError, match="word.text"):
-        school.from_dict({"fish": [{"kind": "order"}, {"kind": "word", "text": "yes"}]})
-    with pytest.raises(ShoalError, match="without text: true"):
-        school.from_dict({"fish": [{"kind": "word", "text": True}]})
-    with pytest.raises(ShoalError, match="perturb and text fish"):
-        school.from_dict({"fish": [{"kind": "order"}, {"kind": "word", "text": True}], "perturb": {"shuffle": 8}})
+    for data, chosen in ((binary, preset.binary), (text, preset.text)):
+        payload = school.compress_block(data, chosen)
+        assert payload != school.compress_block(data, plain)
+        assert school.decompress_block(payload, len(data), chosen) == data
+        assert school.score_block(data, preset)[1] == len(payload)     # scoring picks the school too
+    with pytest.raises(ShoalError, match="word.only"):
+        school.from_dict({"fish": [{"kind": "order"}, {"kind": "word", "only": "prose"}]})
+    for only in ("text", "binary"):
+        with pytest.raises(ShoalError, match="would have no fish"):
+            school.from_dict({"fish": [{"kind": "word", "only": only}]})
+    with pytest.raises(ShoalError, match="perturb and fish with only"):
+        school.from_dict({"fish": [{"kind": "order"}, {"kind": "word", "only": "text"}], "perturb": {"shuffle": 8}})

@@ -34,7 +34,7 @@ import yaml
 
 from .. import school
 from ..errors import ShoalError
-from ..school.preset import FISH_OMITTED_DEFAULTS, OMITTED_DEFAULTS
+from ..school.preset import FISH_OMITTED_DEFAULTS, OMITTED_DEFAULTS, swims_everywhere
 
 LOG_STEPS = 16
 
@@ -214,6 +214,9 @@ class Space:
             swimming = [max(self.fish, key=lambda slot: u[slot.on])]
         spec = {"block_size": self.base_spec()["block_size"],
                 "fish": [dict(slot.fixed, **{k: pick(g) for k, g in slot.genes.items()}) for slot in swimming]}
+        if not swims_everywhere(spec["fish"]):     # repair: then every fish swims in every block
+            for fish in spec["fish"]:
+                fish.pop("only", None)
         for s in self.settings:
             if s.members:
                 value = self._subset(s, u)

@@ -1,6 +1,6 @@
 """school: assembles fish, mixers and APMs from a preset and codes blocks.
 
-    school = school_for(data, preset)            # preset, or preset.binary: without its text fish
+    school = school_for(data, preset)            # preset.text or preset.binary (only: text / binary fish)
     payload = compress_block(data, school)       # bytes, or None if it would not shrink
     data = decompress_block(payload, size, school)
     costs, coded = score_block(data, preset)     # bits per byte, real size (picks the school too)
@@ -41,13 +41,12 @@ def looks_like_text(data) -> bool:
 
 
 def school_for(data, preset: Preset) -> Preset:
-    """The school that codes block `data`: the preset's, or, for a block that
-    does not look like text, the preset's school without its text fish
-    (preset.binary, when it has text fish).  Archives mark which one coded
-    each block."""
+    """The school that codes block `data`: preset.text, or preset.binary for
+    a block that does not look like text (when the preset marks fish with
+    `only:`, they differ).  Archives mark which one coded each block."""
     if preset.binary is not None and not looks_like_text(data):
         return preset.binary
-    return preset
+    return preset.text
 
 
 def compress_block(data, preset: Preset) -> bytes | None:

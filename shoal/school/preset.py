@@ -8,8 +8,8 @@ A preset is a YAML (or JSON) mapping:
     fish:                         # the school, one entry per fish
       - {kind: order, arg: 3, bits: 22}    # context fish: kind, argument,
       - {kind: word, arg: 1, bits: 21}     #   table of 2**bits 16-byte slots
-      - {kind: word, arg: 0, bits: 20, text: true}   # a text fish: sits out
-                                           #   blocks that do not look like text
+      - {kind: word, arg: 0, bits: 20, only: text}    # sits out blocks that
+      - {kind: sparse, arg: 12, bits: 20, only: binary}  # are not text / binary
       - {kind: match, min_len: 6, bits: 22}
       - {kind: column}
       - {kind: neural, file: fish.safetensors}   # named by its digest once loaded
@@ -25,10 +25,11 @@ for the permutation-invariant attention mixer (school/attention.py).
 beside the gated mixers, with a weight set per match state (one gate is then
 enough to learn fast what a sure fish says: the seed's number sequences).
 
-A context fish with `text: true` swims only in blocks that look like text
-(school.looks_like_text): the writer codes other blocks with the school
-without it (Preset.binary) and marks them so in the archive.  Word and
-text-column fish help little on binaries and cost time there.
+A context fish with `only: text` swims only in blocks that look like text
+(school.looks_like_text), one with `only: binary` only in the others: a
+preset is then two schools, Preset.text and Preset.binary, and the archive
+marks which one coded each block.  Word and text-column fish help little on
+executables and images and cost time there; sparse contexts help them.
 
 `perturb` is for robustness experiments, not for archiving:
     perturb: {blind: 3, blind_at: 100000, blind_value: noise, shuffle: 65536}
@@ -77,7 +78,8 @@ _ATTENTION_DEFAULTS = {"kind": "gated", "heads": 2}
 FINAL_KINDS = ("gates", "votes")
 # settings the canonical form leaves out while they hold their default
 OMITTED_DEFAULTS = {"mixer": {"final": "gates"}}
-FISH_OMITTED_DEFAULTS = {"text": False}
+FISH_OMITTED_DEFAULTS = {"only": "any"}
+BLOCK_KINDS = ("any", "text", "binary")
 _PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
 MIXER_KINDS = ("gated", "attention")
 _BITS_RANGE = (4, 26)
@@ -107,13 +109,25 @@ class Preset:
         return engine.model_memory(self.fish, self.cfg)
 
     @functools.cached_property
+    def text(self) -> Preset:
+        """The school that codes blocks that look like text: this preset
+        without its `only: binary` fish (itself when it has none)."""
+        return self._school("text")
+
+    @functools.cached_property
     def binary(self) -> Preset | None:
-        """The school that codes blocks which do not look like text: this one
-        without its text fish (same identity: it is a part of this preset).
-        None when it has no text fish."""
-        fish = [f for f in self.spec["fish"] if not f.get("text")]
-        if len(fish) == len(self.spec["fish"]):
+        """The school that codes the other blocks: this preset without its
+        `only: text` fish; None when it is the same school as `text` (the
+        preset marks no fish)."""
+        if all(f.get("only", "any") == "any" for f in self.spec["fish"]):
             return None
+        return self._school("binary")
+
+    def _school(self, kind: str) -> Preset:
+        """One of the preset's two schools (same identity: a part of this preset)."""
+        fish = [f for f in self.spec["fish"] if f.get("only", "any") in ("any", kind)]
+        if len(fish) == len(self.spec["fish"]):
+            return self
         return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish)))
 
 
@@ -165,11 +179,14 @@ def _normalise(raw) -> dict:
             raise ShoalError(f"preset: each fish needs a kind, got {entry!r}")
         kind = entry["kind"]
         if kind in KINDS:
-            _only(entry, {"kind", "arg", "bits", "text"}, f"fish {kind}")
+            _only(entry, {"kind", "arg", "bits", "only"}, f"fish {kind}")
             fish.append({"kind": kind, "arg": _int(entry.get("arg", 0), f"{kind}.arg", 0, 1 << 16),
                          "bits": _int(entry.get("bits", 20), f"{kind}.bits", *_BITS_RANGE)})
-            if _bool(entry.get("text", False), f"{kind}.text"):
-                fish[-1]["text"] = True       # only then in the canonical form
+            only = entry.get("only", "any")
+            if only not in BLOCK_KINDS:
+                raise ShoalError(f"preset: {kind}.only must be one of {', '.join(BLOCK_KINDS)}, got {only!r}")
+            if only != "any":
+                fish[-1]["only"] = only        # only then in the canonical form
         elif kind == "match":
             _only(entry, {"kind", "min_len", "bits"}, "fish match")
             fish.append({"kind": "match", "min_len": _int(entry.get("min_len", 6), "match.min_len", 2, 64),
@@ -184,8 +201,8 @@ def _normalise(raw) -> dict:
             raise ShoalError(f"preset: unknown fish kind {kind!r}")
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in ("match", "column", "neural")):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
-    if all(f.get("text") for f in fish):
-        raise ShoalError("preset: a school needs a fish without text: true, for blocks that are not text")
+    if not swims_everywhere(fish):
+        raise ShoalError("preset: with only:, some blocks (text or binary) would have no fish at all")
     spec["fish"] = fish
     if isinstance(raw.get("mixer"), str):        # mixer: attention
         raw = dict(raw, mixer={"kind": raw["mixer"]})
@@ -220,10 +237,15 @@ def _normalise(raw) -> dict:
     spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
                    "order2_bits": _int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
     if raw.get("perturb"):
-        if any(f.get("text") for f in fish):
-            raise ShoalError("preset: perturb and text fish do not go together")
+        if any("only" in f for f in fish):
+            raise ShoalError("preset: perturb and fish with only: do not go together")
         spec["perturb"] = _perturb(raw["perturb"], len(fish))
     return spec
+
+
+def swims_everywhere(fish: list[dict]) -> bool:
+    """Whether some fish swims in text blocks and some in binary ones."""
+    return all(any(f.get("only", "any") in ("any", kind) for f in fish) for kind in ("text", "binary"))
 
 
 def _perturb(given, nfish: int) -> dict:

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import inputs, school
 from ..errors import ShoalError
+from ..school.preset import swims_everywhere
 from . import report
 from .models import ShoalModel, coded_size_problem, resolve
 
@@ -99,8 +100,8 @@ def variants(preset: school.Preset) -> list[Variant]:
     labels = fish_labels(fish)
 
     def keep(entries):
-        if all(f.get("text") for f in entries):      # text fish on their own swim in every block
-            entries = [{k: v for k, v in f.items() if k != "text"} for f in entries]
+        if not swims_everywhere(entries):      # then they swim in every block
+            entries = [{k: v for k, v in f.items() if k != "only"} for f in entries]
         return school.from_dict(dict(preset.spec, fish=entries))
     return ([Variant(SCHOOL, None, preset)]
             + [Variant(ALONE, label, keep([f])) for label, f in zip(labels, fish)]
