@@ -148,6 +148,7 @@ def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
     assert plain.binary is None and plain.text is plain and school.level(9).binary is None
     assert preset.text.fish.shape[0] == preset.binary.fish.shape[0] + 1 == preset.fish.shape[0] - 1
     assert preset.binary.digest == preset.text.digest == preset.digest    # parts of the same preset
+    assert preset.memory_bytes() == max(preset.text.memory_bytes(), preset.binary.memory_bytes())
     text = SAMPLES[3]
     binary = np.arange(2000, dtype="<i4").tobytes()        # three NULs in four bytes
     assert school.looks_like_text(text) and school.looks_like_text(b"") and not school.looks_like_text(binary)

@@ -105,8 +105,11 @@ class Preset:
         return next((f["digest"] for f in self.spec["fish"] if f["kind"] == "neural"), None)
 
     def memory_bytes(self) -> int:
-        """Model memory one block needs (what -T multiplies)."""
-        return engine.model_memory(self.fish, self.cfg)
+        """Model memory one block needs (what -T multiplies): the larger of
+        the preset's two schools, since a block swims with one of them."""
+        if self.binary is None:
+            return engine.model_memory(self.fish, self.cfg)
+        return max(engine.model_memory(school.fish, school.cfg) for school in (self.text, self.binary))
 
     @functools.cached_property
     def text(self) -> Preset:
