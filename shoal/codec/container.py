@@ -24,8 +24,9 @@ reader allocate more than one block.
 
 This module knows nothing of models: the preset is opaque bytes plus a
 16-byte digest, and coded payloads are passed in and out as they are.  A
-coded block says which of the preset's two schools coded it: the whole one
-(type 2) or the one for binaries (type 3; school.school_for).
+coded block says which of the preset's schools coded it: its text school
+(type 2, the only one of most presets) or its binary school (type 3;
+school.school_for).
 docs/format.md describes the format byte by byte.
 """
 from __future__ import annotations
