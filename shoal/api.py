@@ -157,8 +157,7 @@ def _ordered_map(fn, items, threads: int):
 def _code_block(job) -> tuple[memoryview, bytes]:
     data, preset = job
     chosen = school.school_for(data, preset)
-    binary = preset.binary is not None and chosen is preset.binary
-    return data, container.encode_block(data, school.compress_block(data, chosen), binary=binary)
+    return data, container.encode_block(data, school.compress_block(data, chosen), binary=chosen is preset.binary)
 
 
 def _frames(blocks, preset, threads):
