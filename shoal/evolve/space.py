@@ -34,7 +34,7 @@ import yaml
 
 from .. import school
 from ..errors import ShoalError
-from ..school.preset import FISH_OMITTED_DEFAULTS, OMITTED_DEFAULTS, swims_everywhere
+from ..school.preset import FISH_OMITTED_DEFAULTS, OMITTED_DEFAULTS, unmark_if_stranded
 
 LOG_STEPS = 16
 
@@ -213,10 +213,8 @@ class Space:
         if not swimming:
             swimming = [max(self.fish, key=lambda slot: u[slot.on])]
         spec = {"block_size": self.base_spec()["block_size"],
-                "fish": [dict(slot.fixed, **{k: pick(g) for k, g in slot.genes.items()}) for slot in swimming]}
-        if not swims_everywhere(spec["fish"]):     # repair: then every fish swims in every block
-            for fish in spec["fish"]:
-                fish.pop("only", None)
+                "fish": unmark_if_stranded([dict(slot.fixed, **{k: pick(g) for k, g in slot.genes.items()})
+                                            for slot in swimming])}
         for s in self.settings:
             if s.members:
                 value = self._subset(s, u)

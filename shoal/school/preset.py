@@ -122,13 +122,13 @@ class Preset:
         """The school that codes the other blocks: this preset without its
         `only: text` fish; None when it is the same school as `text` (the
         preset marks no fish)."""
-        if all(f.get("only", "any") == "any" for f in self.spec["fish"]):
+        if not any("only" in f for f in self.spec["fish"]):     # canonical: "any" is left out
             return None
         return self._school("binary")
 
     def _school(self, kind: str) -> Preset:
         """One of the preset's two schools (same identity: a part of this preset)."""
-        fish = [f for f in self.spec["fish"] if f.get("only", "any") in ("any", kind)]
+        fish = [f for f in self.spec["fish"] if _swims_in(f, kind)]
         if len(fish) == len(self.spec["fish"]):
             return self
         return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish)))
@@ -246,9 +246,23 @@ def _normalise(raw) -> dict:
     return spec
 
 
+def _swims_in(fish: dict, kind: str) -> bool:
+    return fish.get("only", "any") in ("any", kind)
+
+
 def swims_everywhere(fish: list[dict]) -> bool:
     """Whether some fish swims in text blocks and some in binary ones."""
-    return all(any(f.get("only", "any") in ("any", kind) for f in fish) for kind in ("text", "binary"))
+    return all(any(_swims_in(f, kind) for f in fish) for kind in ("text", "binary"))
+
+
+def unmark_if_stranded(fish: list[dict]) -> list[dict]:
+    """fish as they are, or, when their only: marks would leave text or
+    binary blocks without any fish, the same fish unmarked (swimming in
+    every block): how tools that pick fish (ablation, evolution) keep a
+    school valid."""
+    if swims_everywhere(fish):
+        return fish
+    return [{k: v for k, v in f.items() if k != "only"} for f in fish]
 
 
 def _perturb(given, nfish: int) -> dict:

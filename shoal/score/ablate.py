@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import inputs, school
 from ..errors import ShoalError
-from ..school.preset import swims_everywhere
+from ..school.preset import unmark_if_stranded
 from . import report
 from .models import ShoalModel, coded_size_problem, resolve
 
@@ -100,9 +100,7 @@ def variants(preset: school.Preset) -> list[Variant]:
     labels = fish_labels(fish)
 
     def keep(entries):
-        if not swims_everywhere(entries):      # then they swim in every block
-            entries = [{k: v for k, v in f.items() if k != "only"} for f in entries]
-        return school.from_dict(dict(preset.spec, fish=entries))
+        return school.from_dict(dict(preset.spec, fish=unmark_if_stranded(entries)))
     return ([Variant(SCHOOL, None, preset)]
             + [Variant(ALONE, label, keep([f])) for label, f in zip(labels, fish)]
             + [Variant(WITHOUT, label, keep(fish[:i] + fish[i + 1:])) for i, label in enumerate(labels)])
