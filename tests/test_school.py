@@ -67,7 +67,61 @@ def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
     assert engine.code_block_for(shape, decoded, buf.size, compiled[:written].copy(), True, preset.fish,
                                  preset.cfg, *engine.new_tables(buf.size, preset.fish, preset.cfg)) == written
     assert decoded.tobytes() == data
-    assert school.compress_block(data, preset) == general[:written].tobytes()
+    unprimed = preset if preset.primer is None else preset.binary      # the same fish, no primer
+    assert school.compress_block(data, unprimed) == general[:written].tobytes()
+
+
+def test_both_loops_read_a_primer_alike():
+    """With `primed` bytes before the block, both loops read them first and
+    then code the rest, alike; what they code depends on what they read."""
+    preset = school.level(6).text
+    shape = layout.structure(preset.fish, preset.cfg)
+    primer, data = SAMPLES[3], b"the lazy dog jumps over the quick brown fox. " * 20
+    buf = np.frombuffer(primer + data, dtype=np.uint8).copy()
+    general, compiled = np.empty(len(data), dtype=np.uint8), np.empty(len(data), dtype=np.uint8)
+    tables = [engine.new_tables(buf.size, preset.fish, preset.cfg) for _ in range(3)]
+    written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST, *tables[0],
+                                len(primer))
+    assert engine.code_block_for(shape, buf, buf.size, compiled, False, preset.fish, preset.cfg, *tables[1],
+                                 len(primer)) == written
+    assert compiled[:written].tobytes() == general[:written].tobytes()
+    assert written < len(school.compress_block(data, preset))            # it learnt from the primer
+    decoded = buf.copy()
+    decoded[len(primer):] = 0
+    assert engine.code_block_for(shape, decoded, buf.size, compiled[:written].copy(), True, preset.fish, preset.cfg,
+                                 *tables[2], len(primer)) == written
+    assert decoded.tobytes() == primer + data
+
+
+def test_a_primer_is_read_before_each_text_block():
+    """primer: NAME makes the text school read a shipped primer before each
+    block: text codes smaller; blocks that are not text go to the binary
+    school, which reads nothing; archives name the primer by its digest."""
+    base = {"fish": [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 18},
+                     {"kind": "match", "bits": 18}]}
+    plain, primed = school.from_dict(base), school.from_dict(dict(base, primer="text-1"))
+    assert primed.primer["name"] == "text-1" and len(primed.primer["digest"]) == 32
+    assert primed.text is primed and primed.binary.primer is None and plain.binary is None
+    assert school.from_canonical(primed.canonical).primer == primed.primer and primed.digest != plain.digest
+    text = b"The school reads English before it codes this sentence, so it codes it in fewer bits. " * 3
+    payload = school.compress_block(text, primed)
+    assert len(payload) < 0.8 * len(school.compress_block(text, plain))
+    assert school.decompress_block(payload, len(text), primed) == text
+    costs, size = school.score_block(text, primed)
+    assert costs.size == len(text) and size == len(payload)
+    binary = np.arange(2000, dtype="<i4").tobytes()
+    assert school.school_for(binary, primed) is primed.binary
+    assert school.compress_block(binary, primed.binary) == school.compress_block(binary, plain)
+    assert school.level(9).primer is not None and school.with_neural(9).primer is None
+    with pytest.raises(ShoalError, match="primer 'no-such', which is not installed"):
+        school.from_dict(dict(base, primer="no-such"))
+    with pytest.raises(ShoalError, match="primer must be the name"):
+        school.from_dict(dict(base, primer="../presets/level1"))
+    with pytest.raises(ShoalError, match="one lane"):
+        school.from_dict(dict(base, primer="text-1", lanes=2))
+    other = primed.canonical.replace(primed.primer["digest"].encode(), b"0" * 32)
+    with pytest.raises(ShoalError, match="primer 'text-1' with digest 0+; this shoal's"):
+        school.from_canonical(other)
 
 
 def test_presets_validate():
@@ -145,7 +199,7 @@ def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
     assert preset.spec["fish"][2]["only"] == "text" and "only" not in preset.spec["fish"][0]
     plain = school.from_dict(dict(LANED, lanes=2))
     assert preset.digest != plain.digest
-    assert plain.binary is None and plain.text is plain and school.level(9).binary is None
+    assert plain.binary is None and plain.text is plain and school.level(8).binary is None
     assert preset.text.fish.shape[0] == preset.binary.fish.shape[0] + 1 == preset.fish.shape[0] - 1
     assert preset.binary.digest == preset.text.digest == preset.digest    # parts of the same preset
     assert preset.memory_bytes() == max(preset.text.memory_bytes(), preset.binary.memory_bytes())
@@ -155,7 +209,7 @@ def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
     assert school.looks_like_text(text + b"\x00")          # a stray NUL leaves text text
     assert school.school_for(text, preset) is preset.text and school.school_for(text, plain) is plain
     assert school.school_for(binary, preset) is preset.binary
-    assert school.school_for(binary, school.level(9)) is school.level(9)
+    assert school.school_for(binary, school.level(8)) is school.level(8)
     for data, chosen in ((binary, preset.binary), (text, preset.text)):
         payload = school.compress_block(data, chosen)
         assert payload != school.compress_block(data, plain)

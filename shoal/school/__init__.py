@@ -5,8 +5,9 @@
     data = decompress_block(payload, size, school)
     costs, coded = score_block(data, preset)     # bits per byte, real size (picks the school too)
 
-Blocks are independent: each starts from an empty model, so blocks can be
-coded in parallel and any one can be decoded alone.
+Blocks are independent: each starts from an empty model (or one that has
+just read the preset's primer: school/primer.py), so blocks can be coded in
+parallel and any one can be decoded alone.
 
 A school without a neural fish codes a block in one compiled call.  With
 one, the block is coded a step at a time (a byte of every lane): the fish
@@ -17,7 +18,7 @@ compiled loop codes that step with the fish's distribution as one more vote.
 import numpy as np
 
 from ..errors import ShoalError
-from . import engine, layout, neural
+from . import engine, layout, neural, primer
 from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, retired_level, with_neural
 
 __all__ = ["compress_block", "decompress_block", "score_block", "school_for", "looks_like_text", "Preset", "level",
@@ -113,14 +114,29 @@ COMPILE_FOR_SHAPE_FISH = 12
 
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
     """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
+    if preset.primer is None:
+        return _code_primed(buf, payload, decode, preset, cost, 0)
+    # the school reads the primer, then codes the block as if it followed
+    text = np.frombuffer(primer.text(preset.primer), dtype=np.uint8)
+    whole = np.concatenate((text, buf))
+    whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
+    written = _code_primed(whole, payload, decode, preset, whole_cost, text.size)
+    if decode:
+        buf[:] = whole[text.size:]
+    if cost.size:
+        cost[:] = whole_cost[text.size:]
+    return written
+
+
+def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     n, fish, cfg = buf.size, preset.fish, preset.cfg
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
         shape = layout.structure(fish, cfg)
         if (cost.size == 0 and shape is not None and len(shape[0]) <= COMPILE_FOR_SHAPE_FISH
                 and cfg[layout.C_LANES] == 1):
-            return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables)
-        return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables)
+            return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
+        return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
     school = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
     starts, ends, steps = school[0][:3]

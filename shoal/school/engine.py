@@ -96,22 +96,42 @@ NO_COST = np.zeros(0, dtype=np.float64)
 _compiled_for: dict[tuple, object] = {}
 
 
-def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table):
+def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table, primed=0):
     """code_block (without costs) by the loop compiled for shape, which must
     be layout.structure(fish, cfg).  The first call for a shape compiles it
     (tens of seconds; then cached on disk like the rest)."""
     if shape not in _compiled_for:
         _compiled_for[shape] = make_swim(shape)
-    school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
+    swim = _compiled_for[shape]
+    school = open_block(buf, n, payload, decode and primed == 0, fish, cfg, tables, match_table)
     geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    written = _compiled_for[shape](buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish,
-                                   history, match, column, mixer, attention, perturb, apms, 0, geometry[2],
-                                   NO_NEURAL)
+    if primed > 0:
+        if swim(buf, n, _primer_room(primed), False, fish, cfg, coder, NO_COST, geometry, context_fish, history,
+                match, column, mixer, attention, perturb, apms, 0, primed, NO_NEURAL) < 0:
+            return -1
+        restart_coder(coder, payload, decode)
+    written = swim(buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish, history, match,
+                   column, mixer, attention, perturb, apms, primed, geometry[2], NO_NEURAL)
     return close_block(school, payload, decode, written)
 
 
 @njit(cache=True, nogil=True)
-def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
+def _primer_room(primed):
+    """Where the primer's code goes (and is forgotten): room enough for
+    text, and a primer is text."""
+    return np.empty(2 * primed + 64, dtype=np.uint8)
+
+
+@njit(cache=True, nogil=True)
+def restart_coder(coder, payload, decode):
+    """The coder as a block starts it (after a primer was read)."""
+    coder[:] = new_state()
+    if decode:
+        decode_start(coder, payload)
+
+
+@njit(cache=True, nogil=True)
+def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table, primed=0):
     """Encode buf[:n] into payload, or (decode=True) decode payload into
     buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
     out of room in payload, which the caller treats as incompressible.
@@ -119,10 +139,16 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table):
     cost: float64[n] to receive each byte's ideal code length in bits
     (-log2 of the probabilities the coder was given), or an empty array.
     tables, match_table: zeroed, as new_tables(n, fish, cfg) makes them.
+    primed: buf[:primed] is a primer (school/primer.py, one lane only): the
+    school reads it, learning as if coding it, and coding starts after it.
     A school with a neural fish is coded step by step instead (open_block,
     code_steps, close_block), since the fish runs outside compiled code."""
-    school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
-    written = code_steps(buf, n, payload, decode, fish, cfg, cost, school, 0, school[0][2], NO_NEURAL)
+    school = open_block(buf, n, payload, decode and primed == 0, fish, cfg, tables, match_table)
+    if primed > 0:
+        if code_steps(buf, n, _primer_room(primed), False, fish, cfg, cost, school, 0, primed, NO_NEURAL) < 0:
+            return -1
+        restart_coder(school[-1], payload, decode)
+    written = code_steps(buf, n, payload, decode, fish, cfg, cost, school, primed, school[0][2], NO_NEURAL)
     return close_block(school, payload, decode, written)
 
 

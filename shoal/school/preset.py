@@ -17,6 +17,7 @@ A preset is a YAML (or JSON) mapping:
             final_lr: 3, counter_limit: 255, skip: 48, runs: false,
             final: gates}
     apm: {rate: 7, order2_bits: 16}
+    primer: text-1                # text the school reads before each block
 
 The mixer of each gate is the gated linear mixer (school/mixer.py) unless
 `mixer: {kind: attention, heads: 2, ...}` (or just `mixer: attention`) asks
@@ -30,6 +31,10 @@ A context fish with `only: text` swims only in blocks that look like text
 preset is then two schools, Preset.text and Preset.binary, and the archive
 marks which one coded each block.  Word and text-column fish help little on
 executables and images and cost time there; sparse contexts help them.
+
+With `primer: NAME` the text school reads a shipped primer before each
+block (school/primer.py); the binary school does not, so a primed preset
+is always two schools.  A primer needs one lane and no neural fish.
 
 `perturb` is for robustness experiments, not for archiving:
     perturb: {blind: 3, blind_at: 100000, blind_value: noise, shuffle: 65536}
@@ -63,7 +68,7 @@ import yaml
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
 from ..fish.contexts import KINDS
-from . import engine, layout, neural
+from . import engine, layout, neural, primer
 
 DEFAULT_LEVEL = 6
 LEVELS = range(1, 10)
@@ -94,6 +99,7 @@ class Preset:
     digest: bytes             # BLAKE2b-128 of canonical
     fish: np.ndarray          # int64[n, 3]: kind, arg, table bits (context fish)
     cfg: np.ndarray           # int64[layout.CFG_SIZE]
+    unprimed: bool = False    # the binary school of a primed preset
 
     @property
     def block_size(self) -> int:
@@ -103,6 +109,11 @@ class Preset:
     def neural(self) -> str | None:
         """The neural fish's digest (hex), if the school has one."""
         return next((f["digest"] for f in self.spec["fish"] if f["kind"] == "neural"), None)
+
+    @property
+    def primer(self) -> dict | None:
+        """The primer this school reads before each block ({name, digest}), if any."""
+        return None if self.unprimed else self.spec.get("primer")
 
     def memory_bytes(self) -> int:
         """Model memory one block needs (what -T multiplies): the larger of
@@ -120,18 +131,19 @@ class Preset:
     @functools.cached_property
     def binary(self) -> Preset | None:
         """The school that codes the other blocks: this preset without its
-        `only: text` fish; None when it is the same school as `text` (the
-        preset marks no fish)."""
-        if not any("only" in f for f in self.spec["fish"]):     # canonical: "any" is left out
+        `only: text` fish, and without its primer; None when it is the same
+        school as `text` (the preset marks no fish and has no primer)."""
+        if not any("only" in f for f in self.spec["fish"]) and "primer" not in self.spec:   # "any" is left out
             return None
         return self._school("binary")
 
     def _school(self, kind: str) -> Preset:
         """One of the preset's two schools (same identity: a part of this preset)."""
         fish = [f for f in self.spec["fish"] if _swims_in(f, kind)]
-        if len(fish) == len(self.spec["fish"]):
+        unprimed = kind == "binary" and "primer" in self.spec
+        if len(fish) == len(self.spec["fish"]) and not unprimed:
             return self
-        return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish)))
+        return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish)), unprimed)
 
 
 def _int(value, name, lo, hi) -> int:
@@ -164,7 +176,7 @@ def _only(mapping: dict, allowed, where: str) -> None:
 def _normalise(raw) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
-    _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb"},
+    _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb", "primer"},
           "top level")
     model = raw.get("model", engine.MODEL_VERSION)
     if model != engine.MODEL_VERSION:
@@ -243,6 +255,10 @@ def _normalise(raw) -> dict:
         if any("only" in f for f in fish):
             raise ShoalError("preset: perturb and fish with only: do not go together")
         spec["perturb"] = _perturb(raw["perturb"], len(fish))
+    if raw.get("primer") is not None:
+        if spec["lanes"] != 1 or any(f["kind"] == "neural" for f in fish):
+            raise ShoalError("preset: a primer goes with one lane and no neural fish")
+        spec["primer"] = primer.identify(raw["primer"])
     return spec
 
 
@@ -389,6 +405,7 @@ def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int =
         raise ShoalError("the preset already has a neural fish")
     path = Path(fish) if fish is not None else neural.DEFAULT_FISH
     spec = json.loads(base.canonical)
+    spec.pop("primer", None)        # a neural fish brings its own knowledge, and needs lanes
     spec["fish"].append({"kind": "neural", "file": str(path)})
     spec["lanes"] = max(spec.get("lanes", 1), lanes)
     return from_dict(spec)

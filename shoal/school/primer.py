@@ -1,0 +1,69 @@
+"""Primers: text a school reads before each block, so it starts out knowing.
+
+A school starts every block from empty tables, mixers that trust every fish
+alike and APMs that are the identity: on a small file most of the cost is
+that learning.  A preset with `primer: NAME` has its text school read the
+primer first (engine.code_block's `primed` bytes): every fish, mixer and APM
+learns from it exactly as when coding it, but nothing is coded; then the
+block is coded with a school that already knows English, code and markup,
+and whose match fish can point into the primer.  It costs the time of
+reading the primer once per block; the decoder reads the same bytes first.
+
+Primers ship with shoal (shoal/school/primers/NAME.xz, xz-compressed text);
+how each was made is in docs/primers.md.  A preset names one by name, and
+its canonical form by name and BLAKE2b-128 digest of the text, so an archive
+records exactly what its school read; a decoder without that primer says so.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import lzma
+from importlib import resources
+
+from ..errors import ShoalError
+
+
+def _shipped(name: str) -> bytes | None:
+    entry = resources.files(__package__).joinpath(f"primers/{name}.xz")
+    return lzma.decompress(entry.read_bytes()) if entry.is_file() else None
+
+
+def names() -> list[str]:
+    """The primers this shoal ships."""
+    folder = resources.files(__package__).joinpath("primers")
+    return sorted(e.name[:-3] for e in folder.iterdir() if e.name.endswith(".xz"))
+
+
+def digest(text: bytes) -> str:
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def identify(given) -> dict:
+    """A preset's primer entry ({name, digest}) for `given`: a shipped
+    primer's name, or an entry with both (as canonical presets carry it),
+    which must match the shipped primer of that name."""
+    name = given.get("name") if isinstance(given, dict) else given
+    if not isinstance(name, str) or not name.replace("-", "").isalnum():
+        raise ShoalError(f"preset: primer must be the name of a shipped primer ({', '.join(names())}), got {given!r}")
+    text = _text(name)
+    if text is None:
+        raise ShoalError(f"this needs the primer {name!r}, which is not installed (shoal ships: {', '.join(names())})")
+    found = {"name": name, "digest": digest(text)}
+    if isinstance(given, dict):
+        if set(given) != {"name", "digest"}:
+            raise ShoalError(f"preset: primer takes a name and a digest, got {sorted(given)}")
+        if given["digest"] != found["digest"]:
+            raise ShoalError(f"this needs the primer {name!r} with digest {given['digest']}; this shoal's has "
+                             f"digest {found['digest']}: use the shoal version that wrote it")
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def _text(name: str) -> bytes | None:
+    return _shipped(name)
+
+
+def text(entry: dict) -> bytes:
+    """The bytes of a primer entry made by identify()."""
+    return _text(entry["name"])
