@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal import school
-from shoal.school import engine, layout
+from shoal.school import engine, layout, primer
 from shoal.errors import ShoalError
 
 SAMPLES = [
@@ -76,21 +76,21 @@ def test_both_loops_read_a_primer_alike():
     then code the rest, alike; what they code depends on what they read."""
     preset = school.level(6).text
     shape = layout.structure(preset.fish, preset.cfg)
-    primer, data = SAMPLES[3], b"the lazy dog jumps over the quick brown fox. " * 20
-    buf = np.frombuffer(primer + data, dtype=np.uint8).copy()
+    read, data = SAMPLES[3], b"the lazy dog jumps over the quick brown fox. " * 20
+    buf = np.frombuffer(read + data, dtype=np.uint8).copy()
     general, compiled = np.empty(len(data), dtype=np.uint8), np.empty(len(data), dtype=np.uint8)
     tables = [engine.new_tables(buf.size, preset.fish, preset.cfg) for _ in range(3)]
     written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST, *tables[0],
-                                len(primer))
+                                len(read))
     assert engine.code_block_for(shape, buf, buf.size, compiled, False, preset.fish, preset.cfg, *tables[1],
-                                 len(primer)) == written
+                                 len(read)) == written
     assert compiled[:written].tobytes() == general[:written].tobytes()
     assert written < len(school.compress_block(data, preset))            # it learnt from the primer
     decoded = buf.copy()
-    decoded[len(primer):] = 0
+    decoded[len(read):] = 0
     assert engine.code_block_for(shape, decoded, buf.size, compiled[:written].copy(), True, preset.fish, preset.cfg,
-                                 *tables[2], len(primer)) == written
-    assert decoded.tobytes() == primer + data
+                                 *tables[2], len(read)) == written
+    assert decoded.tobytes() == read + data
 
 
 def test_a_primer_is_read_before_each_text_block():
@@ -123,6 +123,31 @@ def test_a_primer_is_read_before_each_text_block():
     with pytest.raises(ShoalError, match="primer 'text-1' with digest 0+; this shoal's"):
         school.from_canonical(other)
 
+
+
+def test_a_primer_can_be_cut_short_and_kept_for_short_blocks():
+    """primer: {name, bytes, below} reads only the primer's last `bytes`, and
+    only before blocks shorter than `below`; both are part of the preset."""
+    base = {"fish": [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 18},
+                     {"kind": "match", "bits": 18}]}
+    whole = school.from_dict(dict(base, primer="text-1"))
+    tail = school.from_dict(dict(base, primer={"name": "text-1", "bytes": 8192}))
+    short = school.from_dict(dict(base, primer={"name": "text-1", "below": 300}))
+    assert primer.text(tail.primer) == primer.text(whole.primer)[-8192:]
+    assert len({whole.digest, tail.digest, short.digest}) == 3
+    assert school.from_canonical(tail.canonical).primer == tail.primer == dict(whole.primer, bytes=8192)
+    text = b"The school reads English before it codes this sentence, so it codes it in fewer bits. " * 4
+    plain = school.compress_block(text, school.from_dict(base))
+    cut = school.compress_block(text, tail)
+    assert len(school.compress_block(text, whole)) < len(cut) < len(plain)
+    assert school.decompress_block(cut, len(text), tail) == text
+    assert school.compress_block(text[:299], short) != school.compress_block(text[:299], whole.binary)
+    assert school.compress_block(text[:300], short) == school.compress_block(text[:300], whole.binary)
+    assert school.decompress_block(school.compress_block(text[:300], short), 300, short) == text[:300]
+    for bad, message in (({"name": "text-1", "bytes": 0}, "primer.bytes"), ({"name": "text-1", "below": "1M"},
+                         "primer.below"), ({"name": "text-1", "size": 4}, "primer takes")):
+        with pytest.raises(ShoalError, match=message):
+            school.from_dict(dict(base, primer=bad))
 
 def test_presets_validate():
     with pytest.raises(ShoalError):
@@ -199,7 +224,7 @@ def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
     assert preset.spec["fish"][2]["only"] == "text" and "only" not in preset.spec["fish"][0]
     plain = school.from_dict(dict(LANED, lanes=2))
     assert preset.digest != plain.digest
-    assert plain.binary is None and plain.text is plain and school.level(8).binary is None
+    assert plain.binary is None and plain.text is plain and school.level(7).binary is None
     assert preset.text.fish.shape[0] == preset.binary.fish.shape[0] + 1 == preset.fish.shape[0] - 1
     assert preset.binary.digest == preset.text.digest == preset.digest    # parts of the same preset
     assert preset.memory_bytes() == max(preset.text.memory_bytes(), preset.binary.memory_bytes())
@@ -209,7 +234,7 @@ def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
     assert school.looks_like_text(text + b"\x00")          # a stray NUL leaves text text
     assert school.school_for(text, preset) is preset.text and school.school_for(text, plain) is plain
     assert school.school_for(binary, preset) is preset.binary
-    assert school.school_for(binary, school.level(8)) is school.level(8)
+    assert school.school_for(binary, school.level(7)) is school.level(7)
     for data, chosen in ((binary, preset.binary), (text, preset.text)):
         payload = school.compress_block(data, chosen)
         assert payload != school.compress_block(data, plain)

@@ -114,7 +114,7 @@ COMPILE_FOR_SHAPE_FISH = 12
 
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
     """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
-    if preset.primer is None:
+    if not primer.reads(preset.primer, buf.size):
         return _code_primed(buf, payload, decode, preset, cost, 0)
     # the school reads the primer, then codes the block as if it followed
     text = np.frombuffer(primer.text(preset.primer), dtype=np.uint8)

@@ -17,7 +17,8 @@ A preset is a YAML (or JSON) mapping:
             final_lr: 3, counter_limit: 255, skip: 48, runs: false,
             final: gates}
     apm: {rate: 7, order2_bits: 16}
-    primer: text-1                # text the school reads before each block
+    primer: text-1                # text the school reads before each block, or
+    # primer: {name: text-1, bytes: 65536, below: 1048576}   # its last 64 KiB, blocks under 1 MiB
 
 The mixer of each gate is the gated linear mixer (school/mixer.py) unless
 `mixer: {kind: attention, heads: 2, ...}` (or just `mixer: attention`) asks
@@ -33,8 +34,9 @@ marks which one coded each block.  Word and text-column fish help little on
 executables and images and cost time there; sparse contexts help them.
 
 With `primer: NAME` the text school reads a shipped primer before each
-block (school/primer.py); the binary school does not, so a primed preset
-is always two schools.  A primer needs one lane and no neural fish.
+block (school/primer.py), or only its last `bytes`, only before blocks
+shorter than `below`; the binary school does not, so a primed preset is
+always two schools.  A primer needs one lane and no neural fish.
 
 `perturb` is for robustness experiments, not for archiving:
     perturb: {blind: 3, blind_at: 100000, blind_value: noise, shuffle: 65536}
@@ -112,7 +114,8 @@ class Preset:
 
     @property
     def primer(self) -> dict | None:
-        """The primer this school reads before each block ({name, digest}), if any."""
+        """The primer this school reads before each block ({name, digest}, and
+        bytes and below when the preset sets them: school/primer.py), if any."""
         return None if self.unprimed else self.spec.get("primer")
 
     def memory_bytes(self) -> int:

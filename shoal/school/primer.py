@@ -40,23 +40,41 @@ def digest(text: bytes) -> str:
 
 
 def identify(given) -> dict:
-    """A preset's primer entry ({name, digest}) for `given`: a shipped
-    primer's name, or an entry with both (as canonical presets carry it),
-    which must match the shipped primer of that name."""
+    """A preset's primer entry for `given`: a shipped primer's name, or a
+    mapping with its name and, optionally, `bytes` (read only the primer's
+    last BYTES bytes: a cheaper primer for a faster level), `below` (read it
+    only before blocks shorter than BELOW bytes: on long blocks the school
+    learns enough from the block itself, and the primer's fixed cost buys
+    little) and `digest` (as canonical presets carry it), which must match
+    the shipped primer of that name.  The entry made has name and digest
+    (BLAKE2b-128 of the whole primer) and the options given."""
     name = given.get("name") if isinstance(given, dict) else given
     if not isinstance(name, str) or not name.replace("-", "").isalnum():
         raise ShoalError(f"preset: primer must be the name of a shipped primer ({', '.join(names())}), got {given!r}")
-    text = _text(name)
-    if text is None:
+    whole = _text(name)
+    if whole is None:
         raise ShoalError(f"this needs the primer {name!r}, which is not installed (shoal ships: {', '.join(names())})")
-    found = {"name": name, "digest": digest(text)}
-    if isinstance(given, dict):
-        if set(given) != {"name", "digest"}:
-            raise ShoalError(f"preset: primer takes a name and a digest, got {sorted(given)}")
-        if given["digest"] != found["digest"]:
-            raise ShoalError(f"this needs the primer {name!r} with digest {given['digest']}; this shoal's has "
-                             f"digest {found['digest']}: use the shoal version that wrote it")
+    found = {"name": name, "digest": digest(whole)}
+    if not isinstance(given, dict):
+        return found
+    if not set(given) <= {"name", "digest", "bytes", "below"}:
+        raise ShoalError(f"preset: primer takes name, bytes, below (and digest), got {sorted(given)}")
+    if "digest" in given and given["digest"] != found["digest"]:
+        raise ShoalError(f"this needs the primer {name!r} with digest {given['digest']}; this shoal's has "
+                         f"digest {found['digest']}: use the shoal version that wrote it")
+    for key, most in (("bytes", len(whole)), ("below", 1 << 40)):
+        if key in given:
+            value = given[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                raise ShoalError(f"preset: primer.{key} must be an integer in 1..{most}, got {value!r}")
+            found[key] = value
     return found
+
+
+def reads(entry: dict | None, block_size: int) -> bool:
+    """Whether a school with this primer entry reads it before a block of
+    `block_size` bytes."""
+    return entry is not None and block_size < entry.get("below", block_size + 1)
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,5 +83,6 @@ def _text(name: str) -> bytes | None:
 
 
 def text(entry: dict) -> bytes:
-    """The bytes of a primer entry made by identify()."""
-    return _text(entry["name"])
+    """The bytes a school reads for a primer entry made by identify()."""
+    whole = _text(entry["name"])
+    return whole[len(whole) - entry.get("bytes", len(whole)):]
