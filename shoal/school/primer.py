@@ -74,7 +74,7 @@ def identify(given) -> dict:
 def reads(entry: dict | None, block_size: int) -> bool:
     """Whether a school with this primer entry reads it before a block of
     `block_size` bytes."""
-    return entry is not None and block_size < entry.get("below", block_size + 1)
+    return entry is not None and ("below" not in entry or block_size < entry["below"])
 
 
 @functools.lru_cache(maxsize=None)
