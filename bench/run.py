@@ -52,7 +52,7 @@ def work(argv: list[str]) -> int:
     tables += [goals.threads_table(check)] if check else []
     tables.append(goals.goals(results, files, check))
     check_failed = bool(check) and not all(run.get("ok") for run in check.get("runs", {}).values())
-    payload = cli.json_payload(argv, files, results, threads_check=check, first_warmup=prime,
+    payload = cli.json_payload(argv, files, results, threads_check=check, warmup=prime,
                                goals=[dict(zip(["goal", "result", "detail"], row)) for row in tables[-1].rows])
     return cli.finish(args, tables, notes, payload, results, files, extra_failures=int(check_failed))
 

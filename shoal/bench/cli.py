@@ -81,15 +81,22 @@ def select_peers(args) -> tuple[list[measure.Peer], list[str]]:
     return measure.available(asked + [n for n in custom if n not in asked], custom)
 
 
-def prime_jit(level: int, log) -> dict:
-    """One throwaway worker on a tiny file, so Numba's cache is filled before anything is measured
-    (a cold compile would otherwise inflate the first measurement's peak RSS)."""
-    log(f"warming shoal up (Numba compile or cache load), level {level} ...")
+def prime_jit(levels: list[int], log) -> dict:
+    """A throwaway worker per level on a tiny file, so Numba's cache holds
+    every level's loops before anything is measured (a cold compile would
+    otherwise inflate that level's first measurement's peak RSS)."""
+    primed = {"levels": levels, "warmup_s": 0.0, "rss_mb": 0.0, "ok": True, "error": None}
     with tempfile.TemporaryDirectory(prefix="shoal-bench-") as tmp:
         tiny = Path(tmp) / "tiny"
         tiny.write_bytes(b"prime the JIT cache\n" * 50)
-        first, rss = measure.run_worker(tiny, level)
-    return {"warmup_s": first.get("warmup_s"), "rss_mb": rss, "ok": first.get("ok"), "error": first.get("error")}
+        for level in levels:
+            log(f"warming shoal up (Numba compile or cache load), level {level} ...")
+            first, rss = measure.run_worker(tiny, level)
+            primed["warmup_s"] += first.get("warmup_s") or 0.0
+            primed["rss_mb"] = max(primed["rss_mb"], rss or 0.0)
+            if not first.get("ok") and primed["ok"]:
+                primed.update(ok=False, error=f"level {level}: {first.get('error')}")
+    return primed
 
 
 def run_all(files, peers, args, log) -> list[measure.Result]:
@@ -118,7 +125,8 @@ def run_notes(args, files, results, prime) -> list[str]:
              "speeds: peers include process start-up (ms); shoal is timed in-process after its warm-up",
              f"peak RSS: {measure.RSS_METHOD}"]
     if prime:
-        notes.append(f"shoal first warm-up before measuring (fills Numba's cache): {fmt(prime['warmup_s'])} s, "
+        notes.append(f"shoal warm-up before measuring (fills Numba's cache), levels "
+                     f"{', '.join(map(str, prime['levels']))}: {fmt(prime['warmup_s'])} s, "
                      f"peak RSS {fmt(prime['rss_mb'])} MB" + ("" if prime["ok"] else f", FAILED: {prime['error']}"))
     notes += [f"shoal backend: {b}" for b in backends]
     guessed = [f.name for f in files if f.text_source == "guessed"]
@@ -132,7 +140,8 @@ def measure_inputs(args, inputs: list[str], log, prime_level: int | None = None)
     peers, notes = select_peers(args)
     files, skipped = corpus.collect(inputs) if inputs else ([], [])
     levels = args.levels if files else []
-    prime = prime_jit(levels[0] if levels else prime_level, log) if levels or prime_level else None
+    warm = levels + [prime_level] if prime_level and prime_level not in levels else levels
+    prime = prime_jit(warm, log) if warm else None
     results = run_all(files, peers, args, log)
     return files, results, prime, run_notes(args, files, results, prime) + skipped + notes
 
@@ -183,7 +192,7 @@ def work(argv: list[str]) -> int:
     args.prog = PROG
     files, results, prime, notes = measure_inputs(args, args.inputs, logger(args))
     return finish(args, result_tables(results, files), notes,
-                  json_payload(argv, files, results, first_warmup=prime), results, files)
+                  json_payload(argv, files, results, warmup=prime), results, files)
 
 
 def main(argv: list[str] | None = None) -> int:
