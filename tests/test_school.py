@@ -124,7 +124,6 @@ def test_a_primer_is_read_before_each_text_block():
         school.from_canonical(other)
 
 
-
 def test_a_primer_can_be_cut_short_and_kept_for_short_blocks():
     """primer: {name, bytes, below} reads only the primer's last `bytes`, and
     only before blocks shorter than `below`; both are part of the preset."""
@@ -148,6 +147,7 @@ def test_a_primer_can_be_cut_short_and_kept_for_short_blocks():
                          "primer.below"), ({"name": "text-1", "size": 4}, "primer takes")):
         with pytest.raises(ShoalError, match=message):
             school.from_dict(dict(base, primer=bad))
+
 
 def test_presets_validate():
     with pytest.raises(ShoalError):

@@ -85,4 +85,4 @@ def _text(name: str) -> bytes | None:
 def text(entry: dict) -> bytes:
     """The bytes a school reads for a primer entry made by identify()."""
     whole = _text(entry["name"])
-    return whole[len(whole) - entry.get("bytes", len(whole)):]
+    return whole[-entry["bytes"]:] if "bytes" in entry else whole
