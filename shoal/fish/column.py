@@ -55,8 +55,8 @@ _DEC_DIGITS = _DEC_VALUE + 1
 _DEC_EXP_FIELD = _DEC_DIGITS + 1           # the spelling being followed...
 _DEC_EXP_POS = _DEC_EXP_FIELD + 1          # ...and how far (-1: none)
 _TOP = _DEC_EXP_POS + 1           # the voting predictors, best first (-1: none)
-_PH_REC = _TOP + COLUMN_VOTES     # per phase: its predicted current record (8 bytes)
-_STATE_SIZE = _PH_REC + 8 * PHASES
+_PH_REC = _TOP + COLUMN_VOTES     # per phase: its predicted current record, as an integer
+_STATE_SIZE = _PH_REC + PHASES
 
 
 @njit(cache=True, nogil=True)
@@ -76,18 +76,22 @@ def _bump(state, at, hit):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _byte_shift(b, width, big_endian):
+    """Where byte b of a width-byte record lies in its integer value."""
+    return 8 * (width - 1 - b) if big_endian else 8 * b
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _predict_record(state, k, buf, start, width, big_endian):
-    """Spell out the record that starts at `start` under phase k: 2*v1 - v2."""
+    """Predict the record that starts at `start` under phase k: 2*v1 - v2
+    (its bytes are read out of the integer as they come)."""
     v1 = 0
     v2 = 0
     for b in range(width):
-        shift = 8 * (width - 1 - b) if big_endian else 8 * b
+        shift = _byte_shift(b, width, big_endian)
         v1 |= np.int64(buf[U(start - width + b)]) << shift
         v2 |= np.int64(buf[U(start - 2 * width + b)]) << shift
-    guess = 2 * v1 - v2
-    for b in range(width):
-        shift = 8 * (width - 1 - b) if big_endian else 8 * b
-        state[U(_PH_REC + 8 * k + b)] = (guess >> shift) & 0xFF
+    state[U(_PH_REC + k)] = 2 * v1 - v2
 
 
 @njit(cache=True, nogil=True)
@@ -196,9 +200,10 @@ def column_update(state, pred, buf, pos, hist, lo):
         best = -1
         best_run = -1
         if pos - lo >= 3 * width:
+            big_endian = _BIG_ENDIAN[U(g)]
             for k in range(first, _PHASE_START[U(g + 1)]):
                 j = (pos - (k - first)) & (width - 1)   # this byte's index in its record
-                p = state[U(_PH_REC + 8 * k + j)]
+                p = (state[U(_PH_REC + k)] >> _byte_shift(j, width, big_endian)) & 0xFF
                 state[U(_PH_PRED + k)] = p
                 if p >= 0 and state[U(_PH_RUN + k)] > best_run:
                     best_run = state[U(_PH_RUN + k)]

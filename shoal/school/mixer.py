@@ -11,6 +11,7 @@ In those units an integer rate `lr` is a step of lr/1024 in natural units.
 from numba import njit
 
 from ..fish.tables import SQUASH, U
+from .simd import LANES, dot8, learn8
 
 # |w| <= 16.0 keeps every product and sum far inside int64 and is more than
 # any useful weight.
@@ -30,7 +31,10 @@ def squash(x):
 def mix_dot(weights, base, x, n):
     """Logit of the mix, clipped to the stretch range."""
     s = 0
-    for i in range(n):
+    whole = n - n % LANES
+    for i in range(0, whole, LANES):
+        s += dot8(weights, base + i, x, i)
+    for i in range(whole, n):
         s += x[U(i)] * weights[U(base + i)]
     s >>= 16
     if s > 2047:
@@ -43,6 +47,9 @@ def mix_dot(weights, base, x, n):
 @njit(cache=True, nogil=True, inline="always")
 def mix_learn(weights, base, x, n, err):
     """err = (bit << 12) - p, already multiplied by the learning rate."""
-    for i in range(n):
+    whole = n - n % LANES
+    for i in range(0, whole, LANES):
+        learn8(weights, base + i, x, i, err, WEIGHT_LIMIT)
+    for i in range(whole, n):
         w = weights[U(base + i)] + ((x[U(i)] * err + 8192) >> 14)
         weights[U(base + i)] = min(max(w, -WEIGHT_LIMIT), WEIGHT_LIMIT)
