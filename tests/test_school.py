@@ -247,3 +247,37 @@ def test_fish_that_swim_only_in_text_or_only_in_binary_blocks():
             school.from_dict({"fish": [{"kind": "word", "only": only}]})
     with pytest.raises(ShoalError, match="perturb and fish with only"):
         school.from_dict({"fish": [{"kind": "order"}, {"kind": "word", "only": "text"}], "perturb": {"shuffle": 8}})
+
+
+def test_column_fish_can_keep_its_integer_predictors_to_binary_blocks():
+    """column.integers: binary leaves the fixed-width integer predictors out
+    of the text school (which keeps the decimal and record ones); it enters
+    the canonical form only when asked for, and both loops run it alike."""
+    fish = [{"kind": "order", "arg": 1}, {"kind": "column", "integers": "binary"}]
+    preset = school.from_dict({"fish": fish})
+    plain = school.from_dict({"fish": fish[:1] + [{"kind": "column"}]})
+    assert preset.spec["fish"][1] == {"kind": "column", "integers": "binary"} and plain.spec["fish"][1] == {
+        "kind": "column"}
+    assert plain.binary is None and preset.binary is not None and preset.digest != plain.digest
+    assert preset.text.cfg[layout.C_COLUMN] == layout.COLUMN_SMALL
+    assert preset.binary.cfg[layout.C_COLUMN] == plain.cfg[layout.C_COLUMN] == layout.COLUMN_FULL
+    ints = np.arange(1000, 5000, 7, dtype="<i4").tobytes()        # an arithmetic sequence, binary
+    numbers = b"".join(b"%d\n" % n for n in range(1000, 5000, 7))  # the same, written out: text
+    assert school.school_for(ints, preset) is preset.binary and school.school_for(numbers, preset) is preset.text
+    # the text school still knows decimal numbers (2,000-odd bytes in a few
+    # dozen, as with the whole fish), not little-endian ones
+    assert len(school.compress_block(numbers, preset.text)) <= len(school.compress_block(numbers, plain)) + 4 < 40
+    assert len(school.compress_block(ints, preset.text)) > 3 * len(school.compress_block(ints, preset.binary))
+    for data in (ints, numbers):
+        chosen = school.school_for(data, preset)
+        assert school.decompress_block(school.compress_block(data, chosen), len(data), chosen) == data
+    text = preset.text
+    buf = np.frombuffer(ints + numbers, dtype=np.uint8).copy()
+    general, compiled = np.empty(buf.size, dtype=np.uint8), np.empty(buf.size, dtype=np.uint8)
+    written = engine.code_block(buf, buf.size, general, False, text.fish, text.cfg, engine.NO_COST,
+                                *engine.new_tables(buf.size, text.fish, text.cfg))
+    assert engine.code_block_for(layout.structure(text.fish, text.cfg), buf, buf.size, compiled, False, text.fish,
+                                 text.cfg, *engine.new_tables(buf.size, text.fish, text.cfg)) == written
+    assert compiled[:written].tobytes() == general[:written].tobytes()
+    with pytest.raises(ShoalError, match="column.integers"):
+        school.from_dict({"fish": [{"kind": "column", "integers": "text"}]})

@@ -20,6 +20,10 @@ hits (capped) and the bit it predicts (see school/swim.py).  A predictor
 whose byte disagrees with the bits already coded falls silent for the rest
 of the byte.  Only the two predictors with the longest current runs vote,
 which keeps the mixer small.  Integer arithmetic only.
+
+The five fixed-width predictors are most of the fish's cost (twenty phases
+tracked at every byte) and rarely help text: a preset can keep them to
+binary blocks (column.integers), and text then keeps RECORD and DECIMAL.
 """
 import numpy as np
 from numba import njit
@@ -179,19 +183,21 @@ def _decimal_update(state, c):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def column_update(state, pred, buf, pos, hist, lo):
+def column_update(state, pred, buf, pos, hist, lo, integers):
     """At a byte boundary of a lane that starts at lo: score the last
-    predictions, make the next ones."""
+    predictions, make the next ones.  Without `integers` the fixed-width
+    integer predictors stay silent (and cost nothing)."""
     if pos > lo:
         c = buf[pos - 1]
-        for k in range(PHASES):
-            guess = state[U(_PH_PRED + k)]
-            if guess >= 0:
-                _bump(state, _PH_RUN + k, guess == c)
+        if integers:
+            for k in range(PHASES):
+                guess = state[U(_PH_PRED + k)]
+                if guess >= 0:
+                    _bump(state, _PH_RUN + k, guess == c)
         if pred[RECORD] >= 0:
             _bump(state, _RUN + RECORD, pred[RECORD] == c)
         _bump(state, _RUN + DECIMAL, _decimal_update(state, c))
-    for g in range(5):
+    for g in range(5 if integers else 0):
         width = _WIDTHS[U(g)]
         first = _PHASE_START[U(g)]
         if pos - lo >= 2 * width:

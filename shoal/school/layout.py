@@ -15,6 +15,9 @@ from ..fish.column import COLUMN_VOTES
  C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS,
  C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_FINAL_VOTES, C_GATE0) = range(23)
 MAX_GATES = 8
+# cfg[C_COLUMN]: no column fish, the whole fish, or the fish without its
+# fixed-width integer predictors (preset: column.integers)
+COLUMN_NONE, COLUMN_FULL, COLUMN_SMALL = 0, 1, 2
 CFG_SIZE = C_GATE0 + MAX_GATES
 
 G_C0, G_C1, G_MATCH, G_ORDER, G_COLUMN, G_C2, G_C1C0, G_C2C1, G_C0ORDER = range(9)
@@ -50,12 +53,12 @@ def padded_width(nin):
 
 def structure(fish: np.ndarray, cfg: np.ndarray) -> tuple | None:
     """What a loop compiled for one school fixes (swim.make_swim): its context
-    fish (kind, arg), gates, whether the match and column fish swim, the run
-    votes, the lanes and the final mixer's kind.  None for schools only the
+    fish (kind, arg), gates, whether the match fish swims, the column fish's
+    cfg value (COLUMN_*), the run votes, the lanes and the final mixer's kind.  None for schools only the
     general loop runs: attention mixers, perturbations, a neural fish."""
     if cfg[C_ATT_HEADS] or cfg[C_SHUFFLE] or cfg[C_BLIND_COUNT] or cfg[C_NEURAL]:
         return None
     return (tuple((int(k), int(a)) for k, a in fish[:, :2]),
             tuple(int(g) for g in cfg[C_GATE0:C_GATE0 + cfg[C_NGATES]]),
-            bool(cfg[C_MATCH_BITS]), bool(cfg[C_COLUMN]), bool(cfg[C_RUNS]), int(cfg[C_LANES]),
+            bool(cfg[C_MATCH_BITS]), int(cfg[C_COLUMN]), bool(cfg[C_RUNS]), int(cfg[C_LANES]),
             bool(cfg[C_FINAL_VOTES]))

@@ -11,7 +11,7 @@ A preset is a YAML (or JSON) mapping:
       - {kind: word, arg: 0, bits: 20, only: text}    # sits out blocks that
       - {kind: sparse, arg: 12, bits: 20, only: binary}  # are not text / binary
       - {kind: match, min_len: 6, bits: 22}
-      - {kind: column}
+      - {kind: column}                     # or {kind: column, integers: binary}
       - {kind: neural, file: fish.safetensors}   # named by its digest once loaded
     mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
             final_lr: 3, counter_limit: 255, skip: 48, runs: false,
@@ -32,6 +32,9 @@ A context fish with `only: text` swims only in blocks that look like text
 preset is then two schools, Preset.text and Preset.binary, and the archive
 marks which one coded each block.  Word and text-column fish help little on
 executables and images and cost time there; sparse contexts help them.
+The column fish's fixed-width integer predictors (fish/column.py) are the
+costly part of it and rarely help text: with `integers: binary` they run
+only in binary blocks, and text blocks keep its record and decimal ones.
 
 With `primer: NAME` the text school reads a shipped primer before each
 block (school/primer.py), or only its last `bytes`, only before blocks
@@ -85,7 +88,7 @@ _ATTENTION_DEFAULTS = {"kind": "gated", "heads": 2}
 FINAL_KINDS = ("gates", "votes")
 # settings the canonical form leaves out while they hold their default
 OMITTED_DEFAULTS = {"mixer": {"final": "gates"}}
-FISH_OMITTED_DEFAULTS = {"only": "any"}
+FISH_OMITTED_DEFAULTS = {"only": "any", "integers": "any"}
 BLOCK_KINDS = ("any", "text", "binary")
 _PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
 MIXER_KINDS = ("gated", "attention")
@@ -136,17 +139,17 @@ class Preset:
         """The school that codes the other blocks: this preset without its
         `only: text` fish, and without its primer; None when it is the same
         school as `text` (the preset marks no fish and has no primer)."""
-        if not any("only" in f for f in self.spec["fish"]) and "primer" not in self.spec:   # "any" is left out
-            return None
+        if not any("only" in f or "integers" in f for f in self.spec["fish"]) and "primer" not in self.spec:
+            return None                  # ("any" is left out of the canonical form)
         return self._school("binary")
 
     def _school(self, kind: str) -> Preset:
         """One of the preset's two schools (same identity: a part of this preset)."""
         fish = [f for f in self.spec["fish"] if _swims_in(f, kind)]
         unprimed = kind == "binary" and "primer" in self.spec
-        if len(fish) == len(self.spec["fish"]) and not unprimed:
+        if len(fish) == len(self.spec["fish"]) and not unprimed and not _drops_integers(fish, kind):
             return self
-        return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish)), unprimed)
+        return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed)
 
 
 def _int(value, name, lo, hi) -> int:
@@ -210,8 +213,13 @@ def _normalise(raw) -> dict:
             fish.append({"kind": "match", "min_len": _int(entry.get("min_len", 6), "match.min_len", 2, 64),
                          "bits": _int(entry.get("bits", 20), "match.bits", *_BITS_RANGE)})
         elif kind == "column":
-            _only(entry, {"kind"}, "fish column")
+            _only(entry, {"kind", "integers"}, "fish column")
             fish.append({"kind": "column"})
+            integers = entry.get("integers", "any")
+            if integers not in ("any", "binary"):
+                raise ShoalError(f"preset: column.integers must be any or binary, got {integers!r}")
+            if integers != "any":
+                fish[-1]["integers"] = integers      # only then in the canonical form
         elif kind == "neural":
             _only(entry, {"kind", "file", "digest"}, "fish neural")
             fish.append({"kind": "neural", "digest": neural.identify(entry)})
@@ -269,6 +277,12 @@ def _swims_in(fish: dict, kind: str) -> bool:
     return fish.get("only", "any") in ("any", kind)
 
 
+def _drops_integers(fish: list[dict], kind: str) -> bool:
+    """Whether the column fish of a school for `kind` blocks runs without its
+    fixed-width integer predictors."""
+    return kind == "text" and any(f.get("integers") == "binary" for f in fish)
+
+
 def swims_everywhere(fish: list[dict]) -> bool:
     """Whether some fish swims in text blocks and some in binary ones."""
     return all(any(_swims_in(f, kind) for f in fish) for kind in ("text", "binary"))
@@ -317,7 +331,9 @@ def _mixer_inputs(spec: dict, index: int) -> tuple[int, int]:
     raise IndexError(index)
 
 
-def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
+def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
+    """The arrays the engine runs on, for a school that codes `kind` blocks
+    (any: the preset as one school)."""
     ctx = [f for f in spec["fish"] if f["kind"] in KINDS]
     fish = np.array([[KINDS[f["kind"]], f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
     cfg = np.zeros(layout.CFG_SIZE, dtype=np.int64)
@@ -326,7 +342,7 @@ def _compile(spec: dict) -> tuple[np.ndarray, np.ndarray]:
             cfg[layout.C_MATCH_BITS] = f["bits"]
             cfg[layout.C_MATCH_MIN] = f["min_len"]
         elif f["kind"] == "column":
-            cfg[layout.C_COLUMN] = 1
+            cfg[layout.C_COLUMN] = layout.COLUMN_SMALL if _drops_integers([f], kind) else layout.COLUMN_FULL
         elif f["kind"] == "neural":
             cfg[layout.C_NEURAL] = 1
     m = spec["mixer"]

@@ -77,7 +77,7 @@ from ..fish.statemap import COUNT_LIMIT, sm_p12, sm_update
 from ..fish.tables import STATE_N0, STATE_N1, STATE_NEXT, STRETCH, U
 from .apm import apm_learn, apm_predict
 from .attention import attend, attend_learn, features, learn_trust, row_width
-from .layout import (BLIND_NOISE, C_APM_RATE, C_ATT_HEADS, C_BLIND_AT, C_BLIND_COUNT, C_BLIND_INPUT, C_BLIND_VALUE,
+from .layout import (BLIND_NOISE, COLUMN_FULL, COLUMN_NONE, C_APM_RATE, C_ATT_HEADS, C_BLIND_AT, C_BLIND_COUNT, C_BLIND_INPUT, C_BLIND_VALUE,
                      C_COLUMN, C_COUNTER_LIMIT, C_FINAL_LR, C_FINAL_VOTES, C_LEARN_SKIP, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
                      C_MATCH_BITS, C_MATCH_MIN, C_NGATES, C_RUNS, C_SHUFFLE, C_GATE0, G_C0, G_C1, G_C1C0, G_C2,
                      G_C2C1, G_C0ORDER, G_MATCH, G_ORDER, mixer_inputs, padded_width,
@@ -191,7 +191,7 @@ def make_swim(shape):
     alike (tests/test_school.py compares them)."""
     STATIC = shape is not None
     kinds, gates, S_MATCH, S_COLUMN, S_RUNS, S_LANES, S_FINAL_VOTES = (
-        shape if STATIC else (((0, 0),), (0,), False, False, False, 1, False))
+        shape if STATIC else (((0, 0),), (0,), False, 0, False, 1, False))
     S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
     S_GATES = np.array(gates, dtype=np.int64)
     S_NF = len(kinds) if STATIC else 0
@@ -220,7 +220,8 @@ def make_swim(shape):
         limit = cfg[C_COUNTER_LIMIT]
         use_match = S_MATCH if STATIC else cfg[C_MATCH_BITS] > 0
         match_min = cfg[C_MATCH_MIN]
-        use_column = S_COLUMN if STATIC else cfg[C_COLUMN] > 0
+        column_kind = S_COLUMN if STATIC else cfg[C_COLUMN]
+        use_column = column_kind != COLUMN_NONE
         apm2_mask = apm2.shape[0] // 33 - 1
         apm_rate = cfg[C_APM_RATE]
         learn_skip = cfg[C_LEARN_SKIP]
@@ -253,7 +254,7 @@ def make_swim(shape):
                 if use_match and pos > lo:
                     match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
                 if use_column:
-                    column_update(col_state[lane], col_pred[lane], buf, pos, h, lo)
+                    column_update(col_state[lane], col_pred[lane], buf, pos, h, lo, column_kind == COLUMN_FULL)
                 c1 = buf[pos - 1] if pos > lo else 0
                 c2 = buf[pos - 2] if pos > lo + 1 else 0
                 c1s[lane] = c1
