@@ -54,8 +54,9 @@ def padded_width(nin):
 def structure(fish: np.ndarray, cfg: np.ndarray) -> tuple | None:
     """What a loop compiled for one school fixes (swim.make_swim): its context
     fish (kind, arg), gates, whether the match fish swims, the column fish's
-    cfg value (COLUMN_*), the run votes, the lanes and the final mixer's kind.  None for schools only the
-    general loop runs: attention mixers, perturbations, a neural fish."""
+    cfg value (COLUMN_*), the run votes, the lanes and the final mixer's kind.
+    None for schools only the general loop runs: attention mixers,
+    perturbations, a neural fish."""
     if cfg[C_ATT_HEADS] or cfg[C_SHUFFLE] or cfg[C_BLIND_COUNT] or cfg[C_NEURAL]:
         return None
     return (tuple((int(k), int(a)) for k, a in fish[:, :2]),

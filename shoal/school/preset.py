@@ -138,7 +138,8 @@ class Preset:
     def binary(self) -> Preset | None:
         """The school that codes the other blocks: this preset without its
         `only: text` fish, and without its primer; None when it is the same
-        school as `text` (the preset marks no fish and has no primer)."""
+        school as `text` (the preset marks no fish, keeps all of its column
+        fish everywhere and has no primer)."""
         if not any("only" in f or "integers" in f for f in self.spec["fish"]) and "primer" not in self.spec:
             return None                  # ("any" is left out of the canonical form)
         return self._school("binary")
