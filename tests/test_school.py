@@ -47,6 +47,19 @@ def test_corrupt_payload_is_detected_or_differs():
     assert out != data
 
 
+def _code_with_both_loops(preset, data):
+    """data as a buffer, what the general loop and the loop compiled for the
+    preset's shape write for it, and how many bytes (both write as many)."""
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    general, compiled = np.empty(buf.size, dtype=np.uint8), np.empty(buf.size, dtype=np.uint8)
+    written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST,
+                                *engine.new_tables(buf.size, preset.fish, preset.cfg))
+    tables = engine.new_tables(buf.size, preset.fish, preset.cfg)
+    assert engine.code_block_for(layout.structure(preset.fish, preset.cfg), buf, buf.size, compiled, False,
+                                 preset.fish, preset.cfg, *tables) == written
+    return buf, general, compiled, written
+
+
 @pytest.mark.parametrize("level", [1, 6, 9])
 def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
     """Compress and decompress run a loop compiled for the school's shape
@@ -56,12 +69,7 @@ def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
             + np.arange(500, dtype="<i4").tobytes())
     preset = school.level(level)
     shape = layout.structure(preset.fish, preset.cfg)
-    buf = np.frombuffer(data, dtype=np.uint8).copy()
-    general, compiled = np.empty(buf.size, dtype=np.uint8), np.empty(buf.size, dtype=np.uint8)
-    written = engine.code_block(buf, buf.size, general, False, preset.fish, preset.cfg, engine.NO_COST,
-                                *engine.new_tables(buf.size, preset.fish, preset.cfg))
-    assert engine.code_block_for(shape, buf, buf.size, compiled, False, preset.fish, preset.cfg,
-                                 *engine.new_tables(buf.size, preset.fish, preset.cfg)) == written
+    buf, general, compiled, written = _code_with_both_loops(preset, data)
     assert compiled[:written].tobytes() == general[:written].tobytes()
     decoded = np.empty(buf.size, dtype=np.uint8)
     assert engine.code_block_for(shape, decoded, buf.size, compiled[:written].copy(), True, preset.fish,
@@ -271,13 +279,7 @@ def test_column_fish_can_keep_its_integer_predictors_to_binary_blocks():
     for data in (ints, numbers):
         chosen = school.school_for(data, preset)
         assert school.decompress_block(school.compress_block(data, chosen), len(data), chosen) == data
-    text = preset.text
-    buf = np.frombuffer(ints + numbers, dtype=np.uint8).copy()
-    general, compiled = np.empty(buf.size, dtype=np.uint8), np.empty(buf.size, dtype=np.uint8)
-    written = engine.code_block(buf, buf.size, general, False, text.fish, text.cfg, engine.NO_COST,
-                                *engine.new_tables(buf.size, text.fish, text.cfg))
-    assert engine.code_block_for(layout.structure(text.fish, text.cfg), buf, buf.size, compiled, False, text.fish,
-                                 text.cfg, *engine.new_tables(buf.size, text.fish, text.cfg)) == written
+    _, general, compiled, written = _code_with_both_loops(preset.text, ints + numbers)
     assert compiled[:written].tobytes() == general[:written].tobytes()
     with pytest.raises(ShoalError, match="column.integers"):
         school.from_dict({"fish": [{"kind": "column", "integers": "text"}]})
