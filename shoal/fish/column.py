@@ -211,7 +211,7 @@ def column_update(state, pred, buf, pos, hist, lo, integers):
                 j = (pos - (k - first)) & (width - 1)   # this byte's index in its record
                 p = (state[U(_PH_REC + k)] >> _byte_shift(j, width, big_endian)) & 0xFF
                 state[U(_PH_PRED + k)] = p
-                if p >= 0 and state[U(_PH_RUN + k)] > best_run:
+                if state[U(_PH_RUN + k)] > best_run:
                     best_run = state[U(_PH_RUN + k)]
                     best = k
         else:
