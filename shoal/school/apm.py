@@ -9,7 +9,7 @@ context identifies (e.g. after a given byte).
 import numpy as np
 from numba import njit
 
-from ..fish.tables import SQUASH, STRETCH, U
+from ..fish.tables import SQUASH, U
 
 
 @njit(cache=True, nogil=True)
@@ -24,9 +24,10 @@ def new_apm(contexts):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def apm_predict(table, ctx, p12):
-    """Returns (refined p12, index of the point to train)."""
-    s = STRETCH[U(p12)] + 2048
+def apm_predict(table, ctx, logit):
+    """Returns (refined p12, index of the point to train) for an input
+    probability given as its logit (stretch(p), clipped to +-2047)."""
+    s = logit + 2048
     lo = s >> 7
     w = s & 127
     base = ctx * 33 + lo

@@ -363,17 +363,19 @@ def make_swim(shape):
                         dot_row[ngates + nvotes] = 256
                         fbase = _gate_select(G_MATCH, c0, c1, c2s[lane], bitpos, match_len, match_bit, known,
                                              column_bucket, column_bit) * final_width
-                        pm = squash(mix_dot(final_w, fbase, dot_row, final_width))
+                        logit = mix_dot(final_w, fbase, dot_row, final_width)
                     elif ngates > 1:
                         dot_row[ngates] = 256
                         fbase = c0 * (ngates + 1)
-                        pm = squash(mix_dot(final_w, fbase, dot_row, ngates + 1))
+                        logit = mix_dot(final_w, fbase, dot_row, ngates + 1)
                     else:
-                        pm = p_row[0]
-                    # 3. APM stages
-                    pa1, ia1 = apm_predict(apm1, c0, pm)
+                        logit = dot_row[0]
+                    pm = squash(logit)
+                    # 3. APM stages (from the logit: no stretch(squash()) on the
+                    # way from the votes to the coded bit)
+                    pa1, ia1 = apm_predict(apm1, c0, logit)
                     ctx2 = (apm2_byte | c0) & apm2_mask
-                    pa2, ia2 = apm_predict(apm2, ctx2, pm)
+                    pa2, ia2 = apm_predict(apm2, ctx2, logit)
                     p = (pm + pa1 + 2 * pa2 + 2) >> 2
                     if p < 1:
                         p = 1
