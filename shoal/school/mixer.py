@@ -11,7 +11,7 @@ In those units an integer rate `lr` is a step of lr/1024 in natural units.
 from numba import njit
 
 from ..fish.tables import SQUASH, U
-from .simd import LANES, dot8, learn8
+from .simd import LANES, learn8
 
 # |w| <= 16.0 keeps every product and sum far inside int64 and is more than
 # any useful weight.
@@ -29,12 +29,13 @@ def squash(x):
 
 @njit(cache=True, nogil=True, inline="always")
 def mix_dot(weights, base, x, n):
-    """Logit of the mix, clipped to the stretch range."""
+    """Logit of the mix, clipped to the stretch range.  Scalar on purpose:
+    the votes were stored one by one just before, and a vector load over
+    them would wait for those stores to reach the cache (store-to-load
+    forwarding fails), on the way from the votes to the coded bit.  The
+    learning reads them later, as vectors (simd.learn8)."""
     s = 0
-    whole = n - n % LANES
-    for i in range(0, whole, LANES):
-        s += dot8(weights, base + i, x, i)
-    for i in range(whole, n):
+    for i in range(n):
         s += x[U(i)] * weights[U(base + i)]
     s >>= 16
     if s > 2047:

@@ -1,14 +1,16 @@
 """Eight mixer inputs at a time, as one vector operation (LLVM vector IR).
 
-The mixer's dot product and update run for every bit.  Written as plain
-loops over int32 weights and inputs, Numba widens every product to int64
-and LLVM leaves them scalar (the loops are short and fully unrolled, and the
-widening defeats its vectorisers).  These intrinsics spell the vector
-operation out: load eight weights and eight inputs, widen to int64,
-multiply, and sum or update, so each chunk is a few SIMD instructions on any
-x86-64 (wider where it has AVX-512; at level 6 the school took 2-3% less
-time).  The arithmetic is exactly the scalar loops' (int64 products,
-arithmetic shifts, the same clamp): results are bit for bit theirs.
+The mixer's update runs for every bit.  Written as a plain loop over int32
+weights and inputs, Numba widens every product to int64 and LLVM leaves it
+scalar (the loop is short and fully unrolled, and the widening defeats its
+vectorisers).  learn8 spells the vector operation out: load eight weights
+and eight inputs, widen to int64, multiply, shift, clamp and store, a few
+SIMD instructions on any x86-64.  The arithmetic is exactly the scalar
+loop's (int64 products, arithmetic shifts, the same clamp): results are bit
+for bit its.
+
+The dot product stays scalar (mixer.mix_dot says why): a vector dot here
+made level 6 decompress 4-5% slower than the scalar loop.
 
 Callers guarantee the eight elements lie inside both arrays (rows are padded
 to a multiple of eight inputs: layout.padded_width).
@@ -36,21 +38,6 @@ def _splat(builder, value):
     vector = builder.insert_element(ir.Constant(_V64, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
     return builder.shuffle_vector(vector, ir.Constant(_V64, ir.Undefined), ir.Constant(ir.VectorType(
         ir.IntType(32), LANES), [0] * LANES))
-
-
-@intrinsic
-def dot8(typingctx, weights, w_index, x, x_index):
-    """sum(weights[w_index + i] * x[x_index + i] for i in range(8)), in int64."""
-    sig = types.int64(weights, w_index, x, x_index)
-
-    def codegen(context, builder, signature, args):
-        _, w = _load8(context, builder, signature.args[0], args[0], args[1])
-        _, v = _load8(context, builder, signature.args[2], args[2], args[3])
-        reduce = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_I64, [_V64]),
-                                                "llvm.vector.reduce.add.v8i64")
-        return builder.call(reduce, [builder.mul(w, v)])
-
-    return sig, codegen
 
 
 @intrinsic
