@@ -29,7 +29,11 @@ from .fitness import TrainingSet, time_cost, time_features
 
 def variants() -> dict:
     """name -> preset spec: enough spread in every feature to fit them all."""
-    presets = {f"level{n}": school.level(n).spec for n in range(1, 10)}
+    # without their primers: reading one is a cost per block, not per byte,
+    # and evolve's space has no primer gene (on 64 KiB slices it made
+    # levels 8 and 9 read 10-40 us/byte and the fit meaningless)
+    presets = {f"level{n}": {k: v for k, v in school.level(n).spec.items() if k != "primer"}
+               for n in range(1, 10)}
     base = school.level(6).spec
     for gates in (["c0"], ["c0", "c1"], ["c0", "c1", "match", "order", "column"]):
         presets[f"gates={'+'.join(gates)}"] = dict(copy.deepcopy(base), mixer=dict(base["mixer"], gates=gates))
