@@ -27,11 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-# A level may compile two loops, one per school: text blocks (at most 1% NUL
-# bytes) and the others.  Warm both up, or the first binary file's timing
-# would include a compile.
-WARMUP_INPUTS = (b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + bytes(range(256)),
-                 bytes(range(256)) * 8 + bytes(64))
 BACKEND = "shoal.compress"
 
 
@@ -50,7 +45,9 @@ def measure(path: Path, level: int, repeat: int, threads: int, block_size: int |
     options = {"level": level, "threads": threads, "block_size": block_size}
 
     start = time.perf_counter()
-    for warmup in WARMUP_INPUTS:
+    # a level may compile two loops, one per school (text blocks and the
+    # others): warm both up, or the first binary file's timing would hold a compile
+    for warmup in school.WARM_UP_BLOCKS:
         if shoal.decompress(shoal.compress(warmup, **options), threads=threads) != warmup:
             report["error"] = "round trip MISMATCH on a warm-up input"
             return report

@@ -41,6 +41,13 @@ def looks_like_text(data) -> bool:
     return buf.size - np.count_nonzero(buf) <= _TEXT_MAX_NUL * buf.size
 
 
+# One block that looks like text and one that does not: coding both compiles
+# (or loads) both of a preset's loops, so that a timing taken afterwards
+# holds no compile, whichever kind of block it codes first.
+WARM_UP_BLOCKS = (b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + bytes(range(256)),
+                  bytes(range(256)) * 8 + bytes(64))
+
+
 def school_for(data, preset: Preset) -> Preset:
     """The school that codes block `data`: preset.text, or preset.binary for
     a block that does not look like text (when the preset marks fish with
