@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shoal import api, cli, school
 from shoal.errors import ShoalError
 from shoal.evolve import pools, search
-from shoal.evolve.fitness import TrainingSet, measure, shrink_tables
+from shoal.evolve.fitness import Budget, TrainingSet, measure, shrink_tables, time_cost, time_costs
 from shoal.evolve.space import Space, fold
 
 SPACE = Space.load()
@@ -100,6 +100,27 @@ def test_tables_shrink_for_slices_but_not_below_the_floor():
     assert spec["fish"][1]["bits"] == 22                  # the original is left alone
 
 
+
+def test_the_time_proxy_prices_each_school_by_its_share_of_the_bytes():
+    mixer = {"gates": ["c0"], "skip": 48}
+    both = {"fish": [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 20}],
+            "mixer": mixer}
+    split = {"fish": [{"kind": "order", "arg": 1, "bits": 16},
+                      {"kind": "order", "arg": 2, "bits": 20, "only": "binary"}], "mixer": mixer}
+    one = {"fish": both["fish"][:1], "mixer": mixer}
+    model = SPACE.time_model
+    # a fish kept to binary blocks costs nothing on text, all of itself on binary
+    assert time_cost(split, model, 1.0) == pytest.approx(time_cost(one, model))
+    assert time_cost(split, model, 0.0) == pytest.approx(time_cost(both, model))
+    assert time_cost(split, model, 0.25) == pytest.approx(0.25 * time_cost(one, model) + 0.75 * time_cost(both, model))
+    assert time_cost(both, model, 0.3) == time_cost(both, model)       # one school: no share to weigh
+    # judged per school: a binary-only fish is over a budget the binary school reaches
+    budget = Budget(memory=1 << 40, time=time_costs(one, model), penalty=3, time_model=model)
+    assert budget.judge(split, 1000)["time"] > 1 and not budget.judge(split, 1000)["feasible"]
+    assert budget.judge(one, 1000) == {"fitness": 1000, "bits": 1000, "memory": school.from_dict(one).memory_bytes(),
+                                       "time": 1.0, "feasible": True}
+    binary = b"\x00\x01" * 500
+    assert TrainingSet((TEXT, binary), ("t", "b")).text_share == pytest.approx(len(TEXT) / (len(TEXT) + len(binary)))
 # -- pools ------------------------------------------------------------------------
 
 def some_specs(n=3):

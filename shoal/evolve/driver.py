@@ -116,7 +116,7 @@ def _summary(run, reason: str, time_ratio: float | None, run_dir: Path, args) ->
             f"{best['bits'] / base['bits'] - 1:+.2%} against level {run.space.base_level} "
             f"({base['bits'] / run.total_bytes:.4f}), generation {best['generation']}; memory "
             f"{best['memory'] / run.budget.memory:.3f}x and time proxy "
-            f"{search.share(best['time_cost'], run.budget.time):.3f}x "
+            f"{best['time']:.3f}x "
             f"the budgets{measured}",
             f"wrote {' and '.join(where)}; log {run_dir / search.LOG}" + (f"; plot {args.plot}" if args.plot else "")]
 

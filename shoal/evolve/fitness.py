@@ -7,11 +7,13 @@ bits        the real compressed size, in bits, of every training piece coded
             arithmetic, so the same on every machine and in every pool);
 memory_over max(0, memory / memory budget - 1), memory = preset.memory_bytes()
             of the preset as written (full-size tables);
-time_over   max(0, time cost / time budget - 1), time cost = the time proxy
-            below.  Budgets default to the base preset's own memory and time
-            (level 6), so a result is never bigger or slower than the default
-            without paying for it: with penalty 3, each 1% over a budget
-            costs as much as 3% more bits.
+time_over   max(0, time / time budget - 1), time = the time proxy below,
+            for the text school and the binary school of a preset apart
+            (the larger ratio counts).  Budgets default to the base preset's
+            own memory and times (level 6), so a result is never bigger or
+            slower than the default, on text or on binary, without paying
+            for it: with penalty 3, each 1% over a budget costs as much as
+            3% more bits.
 
 Time is not measured in the fitness: on a shared machine timings move by
 10-20% from run to run, which would drown the differences evolution looks
@@ -78,6 +80,14 @@ class TrainingSet:
         return sum(map(len, self.pieces))
 
     @property
+    def text_share(self) -> float:
+        """The share of the training bytes that text schools code
+        (school.looks_like_text), which weighs the time proxy of a preset
+        whose fish keep to text or binary blocks."""
+        text = sum(len(piece) for piece in self.pieces if school.looks_like_text(piece))
+        return text / self.total_bytes if self.total_bytes else 1.0
+
+    @property
     def digest(self) -> str:
         h = hashlib.blake2b(digest_size=16)
         for piece in self.pieces:
@@ -120,45 +130,69 @@ def measure(pieces, spec: dict, shift: int) -> dict:
 
 # -- the time proxy -----------------------------------------------------------
 
-def time_features(spec: dict) -> dict:
-    """What the engine's per-byte work grows with (see space.yaml's time_model)."""
-    kinds = [f["kind"] for f in spec["fish"]]
+def time_features(spec: dict, text_share: float = 1.0) -> dict:
+    """What the engine's per-byte work grows with (see space.yaml's time_model):
+    for a preset of two schools (fish with `only:`), the two schools'
+    features weighed by the share of bytes each codes."""
+    mixer = spec.get("mixer", {})
+    if not any(f.get("only", "any") != "any" for f in spec["fish"]):
+        return _school_features(spec["fish"], mixer)
+    text, binary = (_school_features([f for f in spec["fish"] if f.get("only", "any") in ("any", kind)], mixer)
+                    for kind in ("text", "binary"))
+    return {name: text_share * text[name] + (1 - text_share) * binary[name] for name in text}
+
+
+def _school_features(fish: list, mixer: dict) -> dict:
+    kinds = [f["kind"] for f in fish]
     context = sum(k not in ("match", "column", "neural") for k in kinds)
     match, column = int("match" in kinds), int("column" in kinds)
-    gates = len(spec.get("mixer", {}).get("gates", ["c0"]))
-    runs = int(bool(spec.get("mixer", {}).get("runs", False)))     # a second vote per context fish
+    gates = len(mixer.get("gates", ["c0"]))
+    runs = int(bool(mixer.get("runs", False)))     # a second vote per context fish
     side = MATCH_INPUTS * match + COLUMN_VOTES * column
     inputs = context * (1 + runs) + side + 1
-    skip = spec.get("mixer", {}).get("skip", 48)
+    skip = mixer.get("skip", 48)
     # the final mixer hears the gated mixers (and, with final: votes, the side
     # votes) plus a bias; one gate without votes needs none
-    votes = spec.get("mixer", {}).get("final", "gates") == "votes"
+    votes = mixer.get("final", "gates") == "votes"
     final = gates + 1 + (side if votes else 0) if votes or gates > 1 else 0
     return {"base": 1.0, "per_fish": context, "per_input_gate": gates * inputs, "match": match,
-            "column": column, "learn_all": gates * inputs * max(0.0, 1.0 - skip / 32), "final_inputs": final}
+            "column": column, "learn_all": gates * inputs * max(0.0, 1.0 - skip / 32),
+            "final_inputs": final}
 
 
-def time_cost(spec: dict, model: dict) -> float:
-    """Predicted microseconds per byte (deterministic)."""
-    features = time_features(spec)
+def time_cost(spec: dict, model: dict, text_share: float = 1.0) -> float:
+    """Predicted microseconds per byte (deterministic) of a training set
+    whose bytes are text_share text."""
+    features = time_features(spec, text_share)
     return sum(model.get(name, 0.0) * value for name, value in features.items())
 
 
 # -- budgets and the penalised fitness ------------------------------------------
 
+SCHOOLS = {"text": 1.0, "binary": 0.0}      # a school's share of text: time_cost of that school
+
+
+def time_costs(spec: dict, model: dict) -> tuple:
+    """Predicted microseconds per byte of the text school and of the binary school."""
+    return tuple(time_cost(spec, model, share) for share in SCHOOLS.values())
+
+
 @dataclass(frozen=True)
 class Budget:
     memory: int            # bytes of model memory (preset.memory_bytes())
-    time: float            # time proxy, microseconds per byte
+    time: tuple            # time proxy of the text and of the binary school, microseconds per byte
     penalty: float         # fitness cost of each unit of relative excess
     time_model: dict
 
     def judge(self, spec: dict, bits: int) -> dict:
-        """The record of one candidate: its fitness and what went into it."""
+        """The record of one candidate: its fitness and what went into it.
+        Time is judged per school (text and binary blocks each no slower
+        than the budget), so the result holds whatever mix of text and
+        binary it meets, not only the training set's."""
         memory = school.from_dict(spec).memory_bytes()
-        cost = time_cost(spec, self.time_model)
         over = max(0.0, memory / self.memory - 1)
-        if self.time > 0:                    # a space without a time model has no time budget
-            over += max(0.0, cost / self.time - 1)
+        time = max((cost / budget for cost, budget in zip(time_costs(spec, self.time_model), self.time)
+                    if budget > 0), default=0.0)  # a space without a time model has no time budget
+        over += max(0.0, time - 1)
         return {"fitness": bits * (1 + self.penalty * over), "bits": bits, "memory": memory,
-                "time_cost": round(cost, 6), "feasible": over == 0}
+                "time": round(time, 6), "feasible": over == 0}

@@ -38,11 +38,11 @@ from .. import school
 from ..cli_io import parse_size
 from ..errors import ShoalError
 from ..school import engine
-from .fitness import Budget, TrainingSet, time_cost
+from .fitness import Budget, TrainingSet, time_costs
 from .space import Space
 
 CHECKPOINT, LOG, BEST = "checkpoint.pkl", "log.jsonl", "best.yaml"
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Run:
         self.total_bytes = data.total_bytes
         base = school.from_dict(space.base_spec())
         self.budget = Budget(memory=memory_budget(settings.memory_budget, base.memory_bytes()),
-                             time=settings.time_budget * time_cost(base.spec, space.time_model),
+                             time=tuple(settings.time_budget * t for t in time_costs(base.spec, space.time_model)),
                              penalty=settings.penalty, time_model=dict(space.time_model))
         x0, self.start_notes = space.start()
         options = {"seed": settings.seed, "verbose": -9, "verb_log": 0, "verb_disp": 0}
@@ -188,11 +188,6 @@ def preset_yaml(spec: dict, header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def share(value: float, budget: float) -> float:
-    """value as a fraction of budget (0 when there is no budget)."""
-    return value / budget if budget else 0.0
-
-
 def write_best(run: Run, path: Path, run_dir: Path) -> None:
     best, base = run.best, run.baseline
     change = best["bits"] / base["bits"] - 1
@@ -201,7 +196,7 @@ def write_best(run: Run, path: Path, run_dir: Path) -> None:
               f"training set: {best['bits'] / run.total_bytes:.4f} bits/byte, {change:+.2%} against "
               f"level {run.space.base_level} ({base['bits'] / run.total_bytes:.4f})",
               f"memory {best['memory'] / run.budget.memory:.3f}x and time proxy "
-              f"{share(best['time_cost'], run.budget.time):.3f}x the budgets"]
+              f"{best['time']:.3f}x the budgets"]
     _atomic_write(path, preset_yaml(best["preset"], header).encode())
 
 

@@ -41,6 +41,8 @@ def variants() -> dict:
         presets[f"skip={skip}"] = dict(copy.deepcopy(base), mixer=dict(base["mixer"], skip=skip))
     for kind in ("match", "column"):
         presets[f"no {kind}"] = dict(copy.deepcopy(base), fish=[f for f in base["fish"] if f["kind"] != kind])
+    presets["no only"] = dict(copy.deepcopy(base), fish=[
+        {k: v for k, v in f.items() if k != "only"} for f in base["fish"]])
     for gates in (["c0order"], ["c0order", "match"]):
         for final in ("gates", "votes"):
             presets[f"gates={'+'.join(gates)} final={final}"] = dict(
@@ -66,12 +68,12 @@ def best_times(pieces, specs: list[dict], repeats: int) -> list[float]:
     return best
 
 
-def fit(rows: list[tuple[dict, float]]) -> dict:
+def fit(rows: list[tuple[dict, float]], text_share: float) -> dict:
     """Least squares with every coefficient >= 0 (drop the negative ones, refit)."""
     names = list(time_features(rows[0][0]))
     active = list(names)
     while True:
-        X = np.array([[time_features(spec)[n] for n in active] for spec, _ in rows])
+        X = np.array([[time_features(spec, text_share)[n] for n in active] for spec, _ in rows])
         y = np.array([us for _, us in rows])
         coef = np.linalg.lstsq(X, y, rcond=None)[0]
         if (coef >= 0).all():
@@ -87,16 +89,16 @@ def main(argv=None) -> int:
     parser.add_argument("--sample", default="64K", help="bytes taken from the middle of each file (64K)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per preset; the best counts (3)")
     args = parser.parse_args(argv)
-    pieces = TrainingSet.from_files(args.files, parse_size(args.sample)).pieces
-    total = sum(map(len, pieces))
+    data = TrainingSet.from_files(args.files, parse_size(args.sample))
+    pieces, total = data.pieces, data.total_bytes
     named = variants()
     seconds = best_times(pieces, list(named.values()), args.repeats)
     rows = [(spec, s * 1e6 / total) for spec, s in zip(named.values(), seconds)]
     for name, (_, us) in zip(named, rows):
         print(f"{name:<32} {us:7.3f} us/byte", file=sys.stderr)
-    model = fit(rows)
+    model = fit(rows, data.text_share)
     for (name, _), (spec, us) in zip(variants().items(), rows):
-        print(f"{name:<32} predicted/measured {time_cost(spec, model) / us:.3f}", file=sys.stderr)
+        print(f"{name:<32} predicted/measured {time_cost(spec, model, data.text_share) / us:.3f}", file=sys.stderr)
     print("time_model: {" + ", ".join(f"{k}: {v}" for k, v in model.items()) + "}")
     return 0
 
