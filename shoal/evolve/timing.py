@@ -1,6 +1,6 @@
 """Fit the time proxy of space.yaml to this machine's engine (a developer tool).
 
-    python -m shoal.evolve.timing ../shared/corpus/train/*.txt [--sample 64K] [--repeats 3]
+    python -m shoal.evolve.timing ../shared/corpus/train/*.txt [--sample 256K] [--repeats 3]
 
 Times compressing with levels 1..9 and variants of level 6 (gate subsets,
 learning skips, final mixers, without the match or column fish) on a slice
@@ -86,7 +86,7 @@ def fit(rows: list[tuple[dict, float]], text_share: float) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shoal.evolve.timing", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", metavar="FILE", help="training files")
-    parser.add_argument("--sample", default="64K", help="bytes taken from the middle of each file (64K)")
+    parser.add_argument("--sample", default="256K", help="bytes taken from the middle of each file (256K)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per preset; the best counts (3)")
     args = parser.parse_args(argv)
     data = TrainingSet.from_files(args.files, parse_size(args.sample))
