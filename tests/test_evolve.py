@@ -100,7 +100,6 @@ def test_tables_shrink_for_slices_but_not_below_the_floor():
     assert spec["fish"][1]["bits"] == 22                  # the original is left alone
 
 
-
 def test_the_time_proxy_prices_each_school_by_its_share_of_the_bytes():
     mixer = {"gates": ["c0"], "skip": 48}
     both = {"fish": [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 20}],
@@ -121,6 +120,8 @@ def test_the_time_proxy_prices_each_school_by_its_share_of_the_bytes():
                                        "time": 1.0, "feasible": True}
     binary = b"\x00\x01" * 500
     assert TrainingSet((TEXT, binary), ("t", "b")).text_share == pytest.approx(len(TEXT) / (len(TEXT) + len(binary)))
+
+
 # -- pools ------------------------------------------------------------------------
 
 def some_specs(n=3):
