@@ -43,6 +43,7 @@ from .. import school
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
 from ..school.layout import MATCH_INPUTS
+from ..school.preset import swims_in
 
 REFERENCE_SIZE = 4 << 20           # the file size --table-shift auto emulates
 MIN_TABLE_BITS = 12                 # a shifted table never shrinks below this (4096 slots)
@@ -137,7 +138,7 @@ def time_features(spec: dict, text_share: float = 1.0) -> dict:
     mixer = spec.get("mixer", {})
     if not any(f.get("only", "any") != "any" for f in spec["fish"]):
         return _school_features(spec["fish"], mixer)
-    text, binary = (_school_features([f for f in spec["fish"] if f.get("only", "any") in ("any", kind)], mixer)
+    text, binary = (_school_features([f for f in spec["fish"] if swims_in(f, kind)], mixer)
                     for kind in ("text", "binary"))
     return {name: text_share * text[name] + (1 - text_share) * binary[name] for name in text}
 

@@ -96,9 +96,10 @@ def main(argv=None) -> int:
     rows = [(spec, s * 1e6 / total) for spec, s in zip(named.values(), seconds)]
     for name, (_, us) in zip(named, rows):
         print(f"{name:<32} {us:7.3f} us/byte", file=sys.stderr)
-    model = fit(rows, data.text_share)
-    for (name, _), (spec, us) in zip(variants().items(), rows):
-        print(f"{name:<32} predicted/measured {time_cost(spec, model, data.text_share) / us:.3f}", file=sys.stderr)
+    share = data.text_share
+    model = fit(rows, share)
+    for name, (spec, us) in zip(named, rows):
+        print(f"{name:<32} predicted/measured {time_cost(spec, model, share) / us:.3f}", file=sys.stderr)
     print("time_model: {" + ", ".join(f"{k}: {v}" for k, v in model.items()) + "}")
     return 0
 

@@ -146,7 +146,7 @@ class Preset:
 
     def _school(self, kind: str) -> Preset:
         """One of the preset's two schools (same identity: a part of this preset)."""
-        fish = [f for f in self.spec["fish"] if _swims_in(f, kind)]
+        fish = [f for f in self.spec["fish"] if swims_in(f, kind)]
         unprimed = kind == "binary" and "primer" in self.spec
         if len(fish) == len(self.spec["fish"]) and not unprimed and not _drops_integers(fish, kind):
             return self
@@ -274,7 +274,8 @@ def _normalise(raw) -> dict:
     return spec
 
 
-def _swims_in(fish: dict, kind: str) -> bool:
+def swims_in(fish: dict, kind: str) -> bool:
+    """Whether a fish swims in `kind` (text or binary) blocks."""
     return fish.get("only", "any") in ("any", kind)
 
 
@@ -286,7 +287,7 @@ def _drops_integers(fish: list[dict], kind: str) -> bool:
 
 def swims_everywhere(fish: list[dict]) -> bool:
     """Whether some fish swims in text blocks and some in binary ones."""
-    return all(any(_swims_in(f, kind) for f in fish) for kind in ("text", "binary"))
+    return all(any(swims_in(f, kind) for f in fish) for kind in ("text", "binary"))
 
 
 def unmark_if_stranded(fish: list[dict]) -> list[dict]:
