@@ -23,7 +23,8 @@ container's checksums catch any truncation.
 Knows nothing of models.
 """
 import numpy as np
-from numba import njit
+
+from ..jit import njit
 
 MASK32 = 0xFFFFFFFF
 

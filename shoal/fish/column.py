@@ -26,8 +26,8 @@ tracked at every byte) and rarely help text: a preset can keep them to
 binary blocks (column.integers), and text then keeps RECORD and DECIMAL.
 """
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from .contexts import H_RLEN, predicted_bit
 from .tables import U
 

@@ -8,8 +8,8 @@ buckets of four (one 64-byte cache line); a lookup takes the slot whose
 checksum matches, or else evicts the one whose first node has seen the least.
 The table never grows: its size is the fish's memory, set by the preset.
 """
-from numba import njit
 
+from ..jit import njit
 from .prefetch import prefetch
 from .tables import STATE_PRIORITY, U
 

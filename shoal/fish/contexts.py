@@ -5,8 +5,9 @@ says which bytes go into the hash:
 
 ORDER  k      the last k bytes (order-k; k = 0 is the plain byte frequency).
 SPARSE mask   the bytes at the distances whose bits are set in mask
-              (bit 0 = the previous byte): contexts that skip bytes, for
-              binary data with fixed-width fields.
+              (bit 0 = the previous byte, bit 15 the byte 16 back):
+              contexts that skip bytes, for binary data with fixed-width
+              fields.
 WORD   v      text: v=0 the current word, v=1 it and the previous word,
               v=2 the previous two words and the current one, v=3 the
               previous word and the last byte.  Words are runs of letters
@@ -30,13 +31,19 @@ the indirect fish's) in a second one, both updated once per byte by
 update_history().
 """
 import numpy as np
-from numba import njit
+
+from ..jit import njit
 
 ORDER, SPARSE, WORD, RECORD, TEXTCOL, INDIRECT = 0, 1, 2, 3, 4, 5
 # record fish v=3 speaks from this many votes for the record length on
 RECORD_SURE = 16
 KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL,
          "indirect": INDIRECT}
+# A sparse fish as model version 1 computed it, for its archives: bytes 9 to
+# 16 back read as 0 before byte `near` (the mask of the bytes 1 to 4 back) of
+# the block.  Right in one lane, and decodable; with several lanes it read
+# across the lane's start, so such archives never decoded (school/preset.py).
+SPARSE_V1 = 6
 
 # Per-lane tables beside the shared history: the record detector's two
 # per-byte-value arrays, then the indirect fish's memory of the two bytes
@@ -162,7 +169,7 @@ def update_history(hist, record, buf, pos):
 def context_hash(kind, arg, hist, record, buf, pos, lo):
     """The 32-bit context hash of one fish for the byte at pos, in a lane
     that starts at lo."""
-    h = kind * 0x3C6EF372 + arg * 0x1B873593 + 1
+    h = (SPARSE if kind == SPARSE_V1 else kind) * 0x3C6EF372 + arg * 0x1B873593 + 1
     if kind == ORDER:
         if arg <= 4:
             return hash3(h, _low_bytes(hist[H_C4], arg), 0)
@@ -171,18 +178,21 @@ def context_hash(kind, arg, hist, record, buf, pos, lo):
         h = hash3(h, hist[H_C4], hist[H_C8])
         for d in range(9, arg + 1):
             h = combine(h, byte_at(buf, pos, d, lo))
-    elif kind == SPARSE:
-        lo = 0
-        hi = 0
+    elif kind == SPARSE or kind == SPARSE_V1:
+        near = 0            # which of the last four bytes, and of the four before
+        far = 0
         for d in range(1, 5):
             if (arg >> (d - 1)) & 1:
-                lo |= 0xFF << (8 * (d - 1))
+                near |= 0xFF << (8 * (d - 1))
             if (arg >> (d + 3)) & 1:
-                hi |= 0xFF << (8 * (d - 1))
-        h = hash3(h, hist[H_C4] & lo, hist[H_C8] & hi)
+                far |= 0xFF << (8 * (d - 1))
+        h = hash3(h, hist[H_C4] & near, hist[H_C8] & far)
+        # model 1 read bytes 9..16 back only from byte `near` of the block
+        # on (it took the mask for the lane's start): one lane only
+        start = near if kind == SPARSE_V1 else lo
         for d in range(9, 17):
             if (arg >> (d - 1)) & 1:
-                h = combine(h, byte_at(buf, pos, d, lo) | (d << 8))
+                h = combine(h, byte_at(buf, pos, d, start) | (d << 8))
     elif kind == WORD:
         if arg == 0:
             return hash3(h, hist[H_WORD0], 0)

@@ -13,8 +13,8 @@ indexed by the match length (bucketed) and the predicted bit.  A mispredicted
 bit ends the match until the next byte boundary.
 """
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from .contexts import H_C4, H_C8, combine, hash3, predicted_bit
 from .prefetch import prefetch
 
@@ -50,14 +50,22 @@ def length_bucket(length):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def match_update(table, state, buf, pos, min_len, hist, lo, seg, step):
-    """At a byte boundary of a lane that starts at lo: extend, or look for, a
-    match.  The block's lanes are seg bytes each and have all coded `step`
-    bytes, so byte q is known iff q % seg < step: the table is shared, and an
-    earlier occurrence may lie in any lane."""
+def _known(q, n, seg, step):
+    """Whether byte q of an n-byte block is known (coded, or decoded) once
+    its lanes of seg bytes have all coded `step` bytes.  The last lane may be
+    shorter than seg: the bytes it lacks (q >= n) are never known."""
+    return q < n and q % seg < step
+
+
+@njit(cache=True, nogil=True, inline="always")
+def match_update(table, state, buf, n, pos, min_len, hist, lo, seg, step):
+    """At a byte boundary of a lane that starts at lo, in a block of n bytes:
+    extend, or look for, a match.  The table is shared by the lanes, and an
+    earlier occurrence may lie in any of them, so the fish follows it only
+    while the byte it predicts is known (_known)."""
     length = state[LENGTH]
     ptr = state[PTR]
-    if length > 0 and buf[ptr] == buf[pos - 1] and (ptr + 1) % seg < step:
+    if length > 0 and buf[ptr] == buf[pos - 1] and _known(ptr + 1, n, seg, step):
         length += 1
         ptr += 1
     else:
@@ -67,7 +75,7 @@ def match_update(table, state, buf, pos, min_len, hist, lo, seg, step):
         # the slot prefetched one byte ago: bytes ending at pos - 1
         if length == 0:
             cand = table[pending]            # just after an earlier occurrence
-            if cand > 0 and buf[cand] == buf[pos - 1] and (cand + 1) % seg < step:
+            if cand > 0 and buf[cand] == buf[pos - 1] and _known(cand + 1, n, seg, step):
                 # agreeing backwards, within the candidate's lane and ours
                 back = min(cand - (cand // seg) * seg, pos - 1 - lo)
                 cand += 1

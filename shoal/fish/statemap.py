@@ -10,8 +10,8 @@ Both live in one int32 (P in the top 22 bits as p << 10, the count in the
 low 10), so a prediction is one load and an update one load and one store.
 """
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from .tables import RECIPROCAL, U
 
 COUNT_BITS = 10

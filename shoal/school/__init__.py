@@ -22,7 +22,8 @@ from . import engine, layout, neural, primer
 from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, retired_level, with_neural
 
 __all__ = ["compress_block", "decompress_block", "score_block", "school_for", "looks_like_text", "Preset", "level",
-           "retired_level", "load", "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL"]
+           "retired_level", "load", "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL", "decode_memory",
+           "DEFAULT_MEMLIMIT"]
 
 
 _NO_COST = np.zeros(0, dtype=np.float64)
@@ -46,6 +47,25 @@ def looks_like_text(data) -> bool:
 # holds no compile, whichever kind of block it codes first.
 WARM_UP_BLOCKS = (b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + bytes(range(256)),
                   bytes(range(256)) * 8 + bytes(64))
+
+
+def decode_memory(preset: Preset, block_size: int) -> int:
+    """Bytes that decoding one block of up to block_size bytes may take with
+    this preset, at most: the larger school's arrays (engine.block_memory),
+    the block's buffers (payload, output, its copies on the way out) and a
+    primer read before it.  Counted from the preset alone, before anything
+    is allocated, so a reader can refuse an archive beyond its limit."""
+    schools = [s for s in (preset.text, preset.binary) if s is not None]
+    model = max(engine.block_memory(block_size, s.fish, s.cfg) for s in schools)
+    primed = len(primer.text(preset.primer)) if preset.primer else 0
+    return model + 4 * block_size + 2 * (primed + block_size if primed else 0)
+
+
+# A reader's memory limit by default: every shipped level and retired one at
+# its 16 MiB blocks with room to spare (level 9, the largest, needs 1,987
+# MiB; level 6 181 MiB), and nothing far beyond.  A reader that wants more
+# says so (-M/--memlimit, memlimit=).
+DEFAULT_MEMLIMIT = 3 << 30
 
 
 def school_for(data, preset: Preset) -> Preset:
@@ -99,7 +119,9 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
     if size == 0:
         return b""
     src = np.frombuffer(payload, dtype=np.uint8).copy()
-    buf = np.empty(size, dtype=np.uint8)
+    # zeroed: whatever a faulty model read before a byte was decoded, it
+    # reads the same in every process (the encoder's freed memory is not)
+    buf = np.zeros(size, dtype=np.uint8)
     used = _code(buf, src, True, preset, _NO_COST)
     if used != len(payload):
         # The decoder consumes exactly what the encoder wrote; anything else
@@ -108,14 +130,17 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
     return buf.tobytes()
 
 
-# Compressing and decompressing run a loop compiled for the school's shape
+# Compressing and decompressing with a shipped level, or a preset file the
+# user loaded (Preset.own_loop), run a loop compiled for the school's shape
 # (engine.code_block_for), 10-18% faster than the general loop.  The first
-# block of a new shape compiles it (tens of seconds, like the levels on a
-# first run; then cached on disk).  Scoring and evolution run the general
-# loop: an evolution's every candidate is a new shape.  So do schools of
-# many fish (unrolled, their loop outgrows the CPU's instruction caches:
-# level 9's ran 5% slower than the general one, level 7's 17% faster) and
-# schools of several lanes, which only a neural fish's schools need.
+# block of a shape compiles it (tens of seconds on a first run; then cached
+# on disk).  Every other school runs the one general loop: presets that
+# arrive in archives (an archive must not make its reader compile for
+# minutes), retired levels, scoring and evolution (an evolution's every
+# candidate is a new shape).  So do schools of many fish
+# (unrolled, their loop outgrows the CPU's instruction caches: level 9's ran
+# 5% slower than the general one, level 7's 17% faster) and schools of
+# several lanes, which only a neural fish's schools need.
 COMPILE_FOR_SHAPE_FISH = 12
 
 
@@ -141,7 +166,7 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     if preset.neural is None:
         shape = layout.structure(fish, cfg)
         if (cost.size == 0 and shape is not None and len(shape[0]) <= COMPILE_FOR_SHAPE_FISH
-                and cfg[layout.C_LANES] == 1):
+                and cfg[layout.C_LANES] == 1 and preset.own_loop):
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
@@ -153,8 +178,8 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     for step in range(steps):
         np.cumsum(run.step(seen), axis=1, out=cum[:, 1:])
         written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, school, step, step + 1, cum)
-        if written < 0:
-            break
+        if written < 0 or (decode and written > payload.size):
+            break           # out of room; or read past the payload: damaged
         # what each lane just coded is what its fish sees next (finished
         # lanes are fed anything: their predictions are never used)
         seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]

@@ -7,9 +7,9 @@ corrects systematic over- or under-confidence of the mixer in situations the
 context identifies (e.g. after a given byte).
 """
 import numpy as np
-from numba import njit
 
 from ..fish.tables import SQUASH, U
+from ..jit import njit
 
 
 @njit(cache=True, nogil=True)

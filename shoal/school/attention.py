@@ -39,9 +39,9 @@ mixer and the APM stages are the same as with gated mixers.
 import math
 
 import numpy as np
-from numba import njit
 
 from ..fish.tables import U
+from ..jit import njit
 
 FEATURES = 5          # F
 DIM = 4               # D: the width of a key and a query

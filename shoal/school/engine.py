@@ -17,15 +17,15 @@ Tables are allocated by NumPy (new_tables), so the kernel can back them with
 huge pages.
 """
 import numpy as np
-from numba import njit
 
 from ..codec.rangecoder import decode_start, encode_flush, new_state
 from ..fish.column import COLUMN_PREDICTORS, COLUMN_VOTES, column_new_state
 from ..fish.contextmap import SLOT_BYTES
-from ..fish.contexts import new_history
+from ..fish.contexts import LANE_TABLE, new_history
 from ..fish.match import new_match_state
 from ..fish.statemap import new_statemap
 from ..fish.tables import STATE_P0
+from ..jit import njit
 from .apm import new_apm
 from .attention import new_attention, row_width
 from .layout import (C_APM2_BITS, C_ATT_HEADS, C_COLUMN, C_FINAL_VOTES, C_GATE0, C_LANES, C_MATCH_BITS, C_NEURAL,
@@ -35,8 +35,11 @@ from .swim import general_swim, make_swim
 
 # From the first release on, bumped whenever a change alters any probability
 # the school computes: the version is part of every preset's identity, so
-# archives name it.
-MODEL_VERSION = 1
+# archives name it.  A preset names the oldest version that computes it as
+# today (preset._model), so a bump that changes only some presets leaves the
+# others' identity alone.  2: sparse fish that look 9 or more bytes back
+# read within their lane (version 1 took a mask for the lane's start).
+MODEL_VERSION = 2
 
 
 def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
@@ -45,6 +48,30 @@ def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
     match = 4 << int(cfg[C_MATCH_BITS]) if cfg[C_MATCH_BITS] else 0
     apm = 33 * 2 * ((1 << int(cfg[C_APM2_BITS])) + 256)
     return tables + match + apm
+
+
+def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
+    """Bytes that new_tables and open_block allocate for a block of n bytes,
+    counted in Python from the preset alone, before anything is allocated:
+    what a reader checks against its memory limit (school.decode_memory).
+    Every array that grows with the preset or n is counted; the rest is a
+    64 KiB allowance."""
+    n, nf, lanes = max(int(n), 1), fish.shape[0], int(cfg[C_LANES])
+    fit_bits = min(max(12, (2 * n - 1).bit_length()), 30)          # as _layout
+    tables = sum((1 << min(int(b), fit_bits)) * SLOT_BYTES for b in fish[:, 2])
+    match = 4 << min(int(cfg[C_MATCH_BITS]), fit_bits) if cfg[C_MATCH_BITS] else 4
+    width = padded_width(mixer_inputs(nf, cfg[C_MATCH_BITS] > 0, cfg[C_COLUMN] > 0, cfg[C_RUNS] > 0,
+                                      cfg[C_NEURAL] > 0))
+    ngates, heads = int(cfg[C_NGATES]), int(cfg[C_ATT_HEADS])
+    sets = sum(int(GATE_SETS[cfg[C_GATE0 + g]]) for g in range(ngates))
+    if heads:       # attention.new_attention: int64 parameters, per-lane work
+        mixer = sets * row_width(heads) * 8 + lanes * width * (5 + 18 + ngates * heads) * 8
+    else:
+        mixer = sets * width * 4
+    final = (FINAL_VOTE_SETS if cfg[C_FINAL_VOTES] else 256) * (ngates + 1 + MATCH_INPUTS + COLUMN_VOTES) * 4
+    apm = 33 * 2 * (256 + (1 << min(int(cfg[C_APM2_BITS]), fit_bits + 4)))
+    per_lane = LANE_TABLE * 8 + width * (4 + 8 + 4) + nf * 24 + 1024
+    return tables + match + mixer + final + apm + nf * 256 * 4 + lanes * per_lane + (64 << 10)
 
 
 @njit(cache=True, nogil=True)

@@ -6,9 +6,9 @@ each context fish) and cfg (the slots below).  The engine sets a block up
 from them, and the loop (swim.py) runs on them.
 """
 import numpy as np
-from numba import njit
 
 from ..fish.column import COLUMN_VOTES
+from ..jit import njit
 
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,

@@ -8,9 +8,9 @@ Learning is online gradient descent on coding cost: w += lr * err * x, with
 err = bit - p.  Weights are integers in 1/65536; all arithmetic is integer.
 In those units an integer rate `lr` is a step of lr/1024 in natural units.
 """
-from numba import njit
 
 from ..fish.tables import SQUASH, U
+from ..jit import njit
 from .simd import LANES, learn8
 
 # |w| <= 16.0 keeps every product and sum far inside int64 and is more than

@@ -60,6 +60,7 @@ checksums.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -72,7 +73,7 @@ import yaml
 
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
-from ..fish.contexts import KINDS
+from ..fish.contexts import KINDS, SPARSE_V1
 from . import engine, layout, neural, primer
 
 DEFAULT_LEVEL = 6
@@ -93,7 +94,14 @@ BLOCK_KINDS = ("any", "text", "binary")
 _PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
 MIXER_KINDS = ("gated", "attention")
 _BITS_RANGE = (4, 26)
+# Bounds on what a preset (and so an archive) may ask for.  Memory is
+# bounded by the reader's limit (school.decode_memory); these bound the work
+# per byte: every fish costs a table lookup per bit, and an order-k fish
+# hashes k bytes per byte.
 MAX_LANES = 1024
+MAX_FISH = 64
+MAX_ORDER = 64
+MAX_ARG = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,10 @@ class Preset:
     fish: np.ndarray          # int64[n, 3]: kind, arg, table bits (context fish)
     cfg: np.ndarray           # int64[layout.CFG_SIZE]
     unprimed: bool = False    # the binary school of a primed preset
+    # coded by a loop compiled for its shape (school._code_primed): the
+    # shipped levels and preset files the user loads, never a preset that
+    # arrives in an archive, which must not make its reader compile
+    own_loop: bool = False
 
     @property
     def block_size(self) -> int:
@@ -150,7 +162,8 @@ class Preset:
         unprimed = kind == "binary" and "primer" in self.spec
         if len(fish) == len(self.spec["fish"]) and not unprimed and not _drops_integers(fish, kind):
             return self
-        return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed)
+        return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed,
+                      self.own_loop)
 
 
 def _int(value, name, lo, hi) -> int:
@@ -185,16 +198,13 @@ def _normalise(raw) -> dict:
         raise ShoalError("preset: expected a mapping at the top level")
     _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb", "primer"},
           "top level")
-    model = raw.get("model", engine.MODEL_VERSION)
-    if model != engine.MODEL_VERSION:
-        raise ShoalError(f"preset is for model version {model!r}; this shoal computes model version "
-                         f"{engine.MODEL_VERSION}: use the shoal version that wrote it")
-    spec = {"model": model,
-            "block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
+    spec = {"block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
             "lanes": _int(raw.get("lanes", 1), "lanes", 1, MAX_LANES)}
     fish_list = raw.get("fish")
     if not isinstance(fish_list, list) or not fish_list:
         raise ShoalError("preset: 'fish' must be a non-empty list")
+    if len(fish_list) > MAX_FISH:
+        raise ShoalError(f"preset: at most {MAX_FISH} fish, got {len(fish_list)}")
     fish = []
     for entry in fish_list:
         if not isinstance(entry, dict) or "kind" not in entry:
@@ -202,7 +212,8 @@ def _normalise(raw) -> dict:
         kind = entry["kind"]
         if kind in KINDS:
             _only(entry, {"kind", "arg", "bits", "only"}, f"fish {kind}")
-            fish.append({"kind": kind, "arg": _int(entry.get("arg", 0), f"{kind}.arg", 0, 1 << 16),
+            fish.append({"kind": kind, "arg": _int(entry.get("arg", 0), f"{kind}.arg", 0,
+                                                   MAX_ORDER if kind == "order" else MAX_ARG),
                          "bits": _int(entry.get("bits", 20), f"{kind}.bits", *_BITS_RANGE)})
             only = entry.get("only", "any")
             if only not in BLOCK_KINDS:
@@ -231,6 +242,7 @@ def _normalise(raw) -> dict:
     if not swims_everywhere(fish):
         raise ShoalError("preset: with only:, some blocks (text or binary) would have no fish at all")
     spec["fish"] = fish
+    spec["model"] = _model(raw.get("model"), fish, spec["lanes"])
     if isinstance(raw.get("mixer"), str):        # mixer: attention
         raw = dict(raw, mixer={"kind": raw["mixer"]})
     mixer = _section(raw, "mixer", dict(_MIXER_DEFAULTS, **OMITTED_DEFAULTS["mixer"], **_ATTENTION_DEFAULTS))
@@ -272,6 +284,29 @@ def _normalise(raw) -> dict:
             raise ShoalError("preset: a primer goes with one lane and no neural fish")
         spec["primer"] = primer.identify(raw["primer"])
     return spec
+
+
+def _far_sparse(fish: list[dict]) -> bool:
+    """Whether a sparse fish looks 9 or more bytes back: the only fish
+    model version 1 computed otherwise (contexts.SPARSE_V1)."""
+    return any(f["kind"] == "sparse" and f["arg"] >= 256 for f in fish)
+
+
+def _model(given, fish: list[dict], lanes: int) -> int:
+    """The model version a preset names: the oldest that computes it as this
+    shoal does (so every preset that model 2 left alone keeps its identity),
+    unless the preset names one.  Model 1 is model 2 but for sparse fish
+    that look 9 or more bytes back, whose archives of one lane it still
+    decodes; with more lanes those never decoded."""
+    model = given if given is not None else 2 if _far_sparse(fish) else 1
+    if isinstance(model, bool) or model not in range(1, engine.MODEL_VERSION + 1):
+        raise ShoalError(f"preset is for model version {model!r}; this shoal computes model versions 1.."
+                         f"{engine.MODEL_VERSION}: use the shoal version that wrote it")
+    if model == 1 and lanes > 1 and _far_sparse(fish):
+        raise ShoalError("preset: model 1 with a sparse fish that looks 9 or more bytes back and several lanes "
+                         "read across the lanes' starts (a bug of shoal before model 2): its archives cannot be "
+                         "decoded; for new archives, leave model out")
+    return model
 
 
 def swims_in(fish: dict, kind: str) -> bool:
@@ -337,7 +372,9 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
     """The arrays the engine runs on, for a school that codes `kind` blocks
     (any: the preset as one school)."""
     ctx = [f for f in spec["fish"] if f["kind"] in KINDS]
-    fish = np.array([[KINDS[f["kind"]], f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
+    legacy = spec["model"] == 1
+    fish = np.array([[SPARSE_V1 if legacy and f["kind"] == "sparse" and f["arg"] >= 256 else KINDS[f["kind"]],
+                      f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
     cfg = np.zeros(layout.CFG_SIZE, dtype=np.int64)
     for f in spec["fish"]:
         if f["kind"] == "match":
@@ -408,7 +445,7 @@ def load(name_or_path: str | Path) -> Preset:
         for entry in raw["fish"]:
             if isinstance(entry, dict) and entry.get("kind") == "neural" and isinstance(entry.get("file"), str):
                 entry["file"] = str(path.parent / Path(entry["file"]).expanduser())
-    return from_dict(raw)
+    return dataclasses.replace(from_dict(raw), own_loop=True)
 
 
 # A block with a neural fish is cut into this many lanes (default): the fish
@@ -441,7 +478,7 @@ def level(n: int) -> Preset:
         raise ShoalError(f"level must be 1..9, got {n}")
     if n not in _level_cache:
         text = resources.files(__package__).joinpath(f"presets/level{n}.yaml").read_text()
-        _level_cache[n] = from_dict(yaml.safe_load(text))
+        _level_cache[n] = dataclasses.replace(from_dict(yaml.safe_load(text)), own_loop=True)
     return _level_cache[n]
 
 

@@ -36,11 +36,11 @@ leaves no branch behind: 10-18% faster for schools of up to a dozen fish
 decompressing use it for schools of one lane and up to 12 context fish
 (school/__init__.py).
 
-Developers: Numba bakes module-level arrays (fish/tables.py, the column
-fish's constants, layout.py's GATE_SETS) into the compiled code and keys
-each function's on-disk cache on the file that defines it only.  After
-changing such a table or constant in another file, delete the *.nbi/*.nbc
-files under shoal/ or the old values keep being used.
+Numba bakes module-level arrays (fish/tables.py, the column fish's
+constants, layout.py's GATE_SETS) and inlined functions into the compiled
+code; its on-disk cache is keyed on a digest of all the engine's sources
+(shoal/jit.py), so an edit anywhere in codec/, fish/ or school/ compiles
+afresh.
 
 Gates (which weight set a mixer uses for this bit):
   c0      the bits of the current byte seen so far (256 sets)
@@ -65,7 +65,6 @@ that the StateMap's probability alone rounds away.
 import math
 
 import numpy as np
-from numba import njit
 
 from ..codec.rangecoder import decode_bit, encode_bit
 from ..fish.column import COLUMN_VOTES, column_expected, column_run_bucket, column_update, column_voter
@@ -75,6 +74,7 @@ from ..fish.match import LENGTH, length_bucket, match_expected_bit, match_update
 from ..fish.prefetch import prefetch
 from ..fish.statemap import COUNT_LIMIT, sm_p12, sm_update
 from ..fish.tables import STATE_N0, STATE_N1, STATE_NEXT, STRETCH, U
+from ..jit import njit
 from .apm import apm_learn, apm_predict
 from .attention import attend, attend_learn, features, learn_trust, row_width
 from .layout import (BLIND_NOISE, COLUMN_FULL, COLUMN_NONE, C_APM_RATE, C_ATT_HEADS, C_BLIND_AT, C_BLIND_COUNT, C_BLIND_INPUT, C_BLIND_VALUE,
@@ -252,7 +252,7 @@ def make_swim(shape):
                     # soon as the byte before them was known (see _look_ahead)
                     _hash_contexts(tables, base, nslots, kinds, nf, h, record[lane], buf, pos, lo, hashes[lane])
                 if use_match and pos > lo:
-                    match_update(match_table, match_state[lane], buf, pos, match_min, h, lo, seg, step)
+                    match_update(match_table, match_state[lane], buf, n, pos, match_min, h, lo, seg, step)
                 if use_column:
                     column_update(col_state[lane], col_pred[lane], buf, pos, h, lo, column_kind == COLUMN_FULL)
                 c1 = buf[pos - 1] if pos > lo else 0
@@ -434,6 +434,13 @@ def make_swim(shape):
                     pos = starts[lane] + step
                     if pos < ends[lane]:
                         buf[pos] = c0s[lane] & 0xFF
+                # The decoder reads 4 bytes ahead of what the encoder had
+                # written, and the encoder ends with 4 more: a payload is
+                # never read past its end, so one that is read past is
+                # damaged (or crafted): stop, rather than decode the rest
+                # of a block's declared size from zeros.
+                if coder[3] > payload.shape[0]:
+                    return coder[3]
         return coder[3]
 
     return swim

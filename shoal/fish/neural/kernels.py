@@ -16,8 +16,8 @@ compiled code and keys its on-disk cache on this file only; after changing
 a constant there, delete shoal/fish/neural/__pycache__/*.nb[ic].
 """
 import numpy as np
-from numba import njit
 
+from ...jit import njit
 from .config import (ACT_MAX, EXP_SIZE, FREQ_TOTAL, GELU_HALF, NORM_EPS_INT, NORM_FRAC, QK_FINE_FRAC,
                      QK_FINE_MAX, RESID_LIMIT, ROPE_PERIOD)
 
