@@ -8,27 +8,45 @@ plus incremental ShoalCompressor / ShoalDecompressor objects.  File objects
 (ShoalFile, open) and the helpers the command line uses (compress_stream,
 decompress_stream, list_archive) live in shoal/files.py and are exported here.
 
+As in lzma, `preset` may also be a level: compress(data, preset=9) is level 9.
+
 Blocks are independent, so with threads=N up to N blocks are coded at once
 (the engine releases the GIL); results are written in order, and the output
-is byte-identical for every N.  Every failure is a ShoalError.
+is byte-identical for every N.
+
+Decoding takes the memory its archive's preset asks for, so every decoder
+takes memlimit= (bytes; None: school.DEFAULT_MEMLIMIT, NO_MEMLIMIT: none) and
+refuses a stream whose one block needs more (MemoryLimitError), at its
+header, before anything is allocated for it.  With threads=N fewer blocks
+are decoded at once when N of them would not fit (as xz does).
+
+Errors are those of lzma (shoal/errors.py): ShoalError for what an archive
+or preset holds, TypeError / ValueError for bad arguments, EOFError after a
+stream's end, OSError from the files read and written, unwrapped.
 """
 from __future__ import annotations
 
 import io
+import operator
 import os
 import zlib
 from importlib import resources
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
 from . import school
 from .codec import container
 from .codec.container import Block, StreamHeader
-from .errors import ShoalError
+from .errors import MemoryLimitError, ShoalError
 
 __all__ = ["compress", "decompress", "ShoalCompressor", "ShoalDecompressor", "ShoalFile", "open",
-           "compress_stream", "decompress_stream", "list_archive", "ShoalError"]
+           "compress_stream", "decompress_stream", "list_archive", "ShoalError", "MemoryLimitError",
+           "NO_MEMLIMIT"]
+
+# memlimit=NO_MEMLIMIT: decode whatever an archive asks for (no preset comes
+# near 2^63 bytes).  memlimit=None is the default, school.DEFAULT_MEMLIMIT.
+NO_MEMLIMIT = (1 << 63) - 1
 
 # A shipped level's preset is written as its name ("level6") rather than its
 # 550-byte JSON: small files would otherwise pay for it.  The digest still
@@ -48,28 +66,58 @@ def _pack(canonical: bytes) -> bytes:
 
 
 def _unpack(packed: bytes) -> bytes:
+    """The canonical JSON a deflated preset holds, inflating at most
+    MAX_PRESET_BYTES + 1 bytes however much it would inflate to."""
     inflate = zlib.decompressobj(-15, zdict=_DICTIONARY)
     try:
-        canonical = inflate.decompress(packed[1:], container.MAX_PRESET_BYTES) + inflate.flush()
+        # All input is given at once: whatever inflate can emit it emits
+        # here, up to the bound (no flush(), whose output is unbounded).
+        canonical = inflate.decompress(packed[1:], container.MAX_PRESET_BYTES + 1)
     except zlib.error as error:
         raise ShoalError(f"corrupted archive: unreadable preset ({error})") from None
-    if not inflate.eof or inflate.unconsumed_tail or inflate.unused_data:
+    if len(canonical) > container.MAX_PRESET_BYTES or inflate.unconsumed_tail:
+        raise ShoalError(f"corrupted archive: preset inflates to more than {container.MAX_PRESET_BYTES:,} bytes")
+    if not inflate.eof or inflate.unused_data:
         raise ShoalError("corrupted archive: unreadable preset")
     return canonical
 
 
 # ---- arguments ---------------------------------------------------------------
 
+def _integer(value, what: str) -> int:
+    """value as an int (anything with __index__ but a bool), or TypeError."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, not bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
+
+
+def _is_integer(value) -> bool:
+    return not isinstance(value, (bool, str, bytes)) and hasattr(type(value), "__index__")
+
+
+def _level(level, what: str = "level") -> int:
+    n = _integer(level, what)
+    if not 1 <= n <= 9:
+        raise ValueError(f"{what} must be an integer 1..9, got {n}")
+    return n
+
+
 def _choose_preset(level, preset) -> tuple[school.Preset, bytes]:
-    """The preset to code with, and how the archive names it."""
-    if preset is None:
-        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
-            raise ShoalError(f"level must be an integer 1..9, got {level!r}")
-        return school.level(level), _LEVEL_NAME.format(level).encode()
+    """The preset to code with, and how the archive names it.  A preset
+    given replaces level; an integer preset is a level (as in lzma)."""
+    if preset is None or _is_integer(preset) or isinstance(preset, bool):
+        n = _level(level) if preset is None else _level(preset, "preset (a level)")
+        return school.level(n), _LEVEL_NAME.format(n).encode()
     if isinstance(preset, dict):
         preset = school.from_dict(preset)
-    elif not isinstance(preset, school.Preset):
+    elif isinstance(preset, (str, os.PathLike)):
         preset = school.load(preset)
+    elif not isinstance(preset, school.Preset):
+        raise TypeError("preset must be a level 1..9, a preset file's path, a dict or a school.Preset, "
+                        f"not {type(preset).__name__}")
     for n in range(1, 10):
         if school.level(n).digest == preset.digest:
             return preset, _LEVEL_NAME.format(n).encode()
@@ -99,59 +147,124 @@ def _archive_preset(name: bytes, digest: bytes) -> school.Preset:
     raise ShoalError(f"archive names a preset this shoal does not know: {name[:40]!r}")
 
 
+@lru_cache(maxsize=64)
+def _block_need(name: bytes, digest: bytes, block_size: int) -> int:
+    """Bytes one block of up to block_size bytes takes to decode with the
+    preset a header names (school.decode_memory, from the preset alone)."""
+    return school.decode_memory(_archive_preset(name, digest), block_size)
+
+
+def _stream_need(header: StreamHeader) -> int:
+    """What one block of this stream takes to decode: no block holds more
+    than the header's block size, nor than the size it declares."""
+    largest = header.block_size
+    if header.original_size is not None:
+        largest = max(1, min(largest, header.original_size))
+    return _block_need(header.preset, header.digest, largest)
+
+
+def _memlimit(memlimit) -> int:
+    if memlimit is None:
+        return school.DEFAULT_MEMLIMIT
+    limit = _integer(memlimit, "memlimit")
+    if limit <= 0:
+        raise ValueError(f"memlimit must be a number of bytes > 0 (None: the default, "
+                         f"NO_MEMLIMIT: none), got {limit}")
+    return limit
+
+
 def _threads(threads) -> int:
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-        raise ShoalError(f"threads must be an integer >= 0 (0: one per CPU), got {threads!r}")
-    return threads or os.cpu_count() or 1
+    n = _integer(threads, "threads")
+    if n < 0:
+        raise ValueError(f"threads must be an integer >= 0 (0: one per CPU), got {n}")
+    return n or os.cpu_count() or 1
 
 
 def _block_size(preset: school.Preset, block_size) -> int:
     if block_size is None:
         return preset.block_size
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or not (
-            1 <= block_size <= container.MAX_BLOCK_SIZE):
-        raise ShoalError(f"block size must be an integer 1..{container.MAX_BLOCK_SIZE}, got {block_size!r}")
-    return block_size
+    n = _integer(block_size, "block size")
+    if not 1 <= n <= container.MAX_BLOCK_SIZE:
+        raise ValueError(f"block size must be an integer 1..{container.MAX_BLOCK_SIZE}, got {n}")
+    return n
 
 
 def _as_bytes(data, what: str = "data") -> memoryview:
     try:
         return memoryview(data).cast("B")
     except TypeError:
-        raise ShoalError(f"{what} must be bytes-like, not {type(data).__name__}") from None
+        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
 
 
 # ---- blocks, in parallel and in order ----------------------------------------
 
-def _ordered_map(fn, items, threads: int):
+def _ordered_map(fn, items, threads: int, cost=None, budget: int = 0):
     """fn over items, results in order, at most `threads` calls in flight.
 
-    A ShoalError raised while pulling the next item waits until the items
-    before it are done, so every thread count reports the same first error."""
+    With cost (item -> bytes), the calls in flight also cost at most
+    `budget` together, or are one call (the caller made sure that one fits);
+    an item that costs 0 is quick, and is done on this thread (a stream's
+    header and end: an archive of many empty streams would otherwise pay a
+    thread hand-off for each).
+    A ShoalError or OSError raised while pulling the next item waits until
+    the items before it are done, so every thread count reports the same
+    first error, after the same output."""
     if threads == 1:
         for item in items:
             yield fn(item)
         return
     pool = ThreadPoolExecutor(threads, thread_name_prefix="shoal")
-    pending: deque = deque()
+    pending: deque = deque()          # (future, its cost)
+    in_flight = 0
     source = iter(items)
+    held = None                       # pulled, waiting for room
     deferred = None
     try:
         while True:
-            while deferred is None and source is not None and len(pending) < threads:
-                try:
-                    pending.append(pool.submit(fn, next(source)))
-                except StopIteration:
-                    source = None
-                except ShoalError as error:
-                    deferred = error
+            while deferred is None and len(pending) < threads:
+                if held is None:
+                    if source is None:
+                        break
+                    try:
+                        held = (next(source),)
+                    except StopIteration:
+                        source = None
+                        break
+                    except (ShoalError, OSError) as error:
+                        deferred = error
+                        break
+                (job,), held = held, None
+                if cost is None:
+                    pending.append((pool.submit(fn, job), 0))
+                    continue
+                price = cost(job)
+                if not price:
+                    pending.append((_done(fn, job), 0))
+                elif pending and in_flight + price > budget:
+                    held = (job,)
+                    break
+                else:
+                    pending.append((pool.submit(fn, job), price))
+                    in_flight += price
             if not pending:
                 break
-            yield pending.popleft().result()
+            future, price = pending.popleft()
+            in_flight -= price
+            yield future.result()
         if deferred is not None:
             raise deferred
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _done(fn, item) -> Future:
+    """fn(item) called now, as a finished future."""
+    future = Future()
+    try:
+        future.set_result(fn(item))
+    except Exception as error:
+        future.set_exception(error)
+    return future
 
 
 def _code_block(job) -> tuple[memoryview, bytes]:
@@ -166,7 +279,7 @@ def _frames(blocks, preset, threads):
 
 
 def _decode_job(job):
-    item, preset = job
+    item, preset, _ = job
     if not isinstance(item, Block):
         return item, None
     if item.stored:
@@ -182,18 +295,32 @@ def _decode_job(job):
     return item, data
 
 
-def _with_presets(items):
-    preset = None
+def _with_presets(items, limit: int):
+    """(item, its stream's preset, bytes decoding it takes) for every item.
+
+    A stream whose one block needs more than `limit` is refused at its
+    header, before any of its blocks is read."""
+    preset, need = None, 0
     for item in items:
         if isinstance(item, StreamHeader):
             preset = _archive_preset(item.preset, item.digest)
-        yield item, preset
+            need = _stream_need(item)
+            if need > limit:
+                raise MemoryLimitError(need, limit)
+        yield item, preset, need if isinstance(item, Block) else 0
 
 
-def _decoded(items, threads):
-    """(item, decoded bytes or None) for every item, checking each stream."""
+def _job_cost(job) -> int:
+    return job[2]
+
+
+def _decoded(items, threads: int, limit: int):
+    """(item, decoded bytes or None) for every item, checking each stream;
+    the blocks decoded at once take at most `limit` bytes together (or are
+    one block)."""
     checksum = None
-    for item, data in _ordered_map(_decode_job, _with_presets(items), threads):
+    jobs = _with_presets(items, limit)
+    for item, data in _ordered_map(_decode_job, jobs, threads, _job_cost, limit):
         if isinstance(item, StreamHeader):
             checksum = container.StreamChecksum()
         elif isinstance(item, Block):
@@ -207,8 +334,9 @@ def _decoded(items, threads):
 
 def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
              block_size: int | None = None) -> bytes:
-    """Compress bytes-like `data` into one shoal stream.  `preset` (a file,
-    a dict in the preset format, or a school.Preset) replaces `level`."""
+    """Compress bytes-like `data` into one shoal stream.  `preset` replaces
+    `level`: a level 1..9 (as in lzma.compress(data, preset=9)), a preset
+    file's path, a dict in the preset format, or a school.Preset."""
     view = _as_bytes(data)
     preset, name = _choose_preset(level, preset)
     size = _block_size(preset, block_size)
@@ -219,11 +347,15 @@ def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: i
     return b"".join(out)
 
 
-def decompress(data, *, threads: int = 1) -> bytes:
-    """Decompress every concatenated stream in `data`; trailing garbage is an error."""
-    source = io.BytesIO(_as_bytes(data))
-    items = container.read_items(source.read)
-    return b"".join(d for _, d in _decoded(items, _threads(threads)) if d is not None)
+def decompress(data, *, threads: int = 1, memlimit: int | None = None) -> bytes:
+    """Decompress every concatenated stream in `data`; trailing garbage is an error.
+
+    memlimit: bytes decoding may take (None: school.DEFAULT_MEMLIMIT;
+    NO_MEMLIMIT: no limit); a stream that needs more raises MemoryLimitError."""
+    view = _as_bytes(data)
+    threads, limit = _threads(threads), _memlimit(memlimit)
+    items = container.read_items(io.BytesIO(view).read)
+    return b"".join(d for _, d in _decoded(items, threads, limit) if d is not None)
 
 
 # ---- incremental ----------------------------------------------------------------
@@ -246,7 +378,7 @@ class ShoalCompressor:
 
     def compress(self, data) -> bytes:
         if self._flushed:
-            raise ShoalError("compressor already flushed")
+            raise ValueError("compressor has been flushed")
         self._pending += _as_bytes(data)
         if len(self._pending) < self._threads * self._block_size:
             return self._take_header()
@@ -255,7 +387,7 @@ class ShoalCompressor:
 
     def flush(self) -> bytes:
         if self._flushed:
-            raise ShoalError("compressor already flushed")
+            raise ValueError("repeated call to flush(): the compressor has been flushed")
         self._flushed = True
         frames = self._take_header() + self._code(len(self._pending))
         return frames + container.encode_end(self._checksum.size, self._checksum.crc)
@@ -280,9 +412,13 @@ class ShoalDecompressor:
     """Decompress one stream incrementally, like lzma.LZMADecompressor.
 
     After its end, eof is True and any further bytes are in unused_data
-    (decompress() reads all concatenated streams for you)."""
+    (decompress() reads all concatenated streams for you).  A stream whose
+    one block needs more memory than memlimit (bytes; None: the default,
+    school.DEFAULT_MEMLIMIT; NO_MEMLIMIT: none) raises MemoryLimitError at
+    its header, before any block is decoded."""
 
-    def __init__(self):
+    def __init__(self, *, memlimit: int | None = None):
+        self._limit = _memlimit(memlimit)
         self._parser = container.StreamParser()
         self._preset = None
         self._checksum = container.StreamChecksum()
@@ -299,7 +435,8 @@ class ShoalDecompressor:
 
     def decompress(self, data, max_length: int = -1) -> bytes:
         if self.eof:
-            raise ShoalError("already at the end of the stream")
+            raise EOFError("already at end of stream")
+        max_length = operator.index(max_length)
         self._parser.feed(_as_bytes(data))
         while max_length < 0 or len(self._output) < max_length:
             item = self._parser.next()
@@ -314,8 +451,11 @@ class ShoalDecompressor:
     def _take(self, item) -> None:
         if isinstance(item, StreamHeader):
             self._preset = _archive_preset(item.preset, item.digest)
+            need = _stream_need(item)
+            if need > self._limit:
+                raise MemoryLimitError(need, self._limit)
         elif isinstance(item, Block):
-            _, data = _decode_job((item, self._preset))
+            _, data = _decode_job((item, self._preset, 0))
             self._checksum.update(data)
             self._output += data
         else:

@@ -6,7 +6,12 @@ ShoalFile reading decodes block by block as the caller reads (every concatenated
 stream, checked as it goes); writing buffers up to one block per thread and
 writes a complete stream on close.  "a" appends a new stream, which readers
 see as the concatenation.  Seeking in read mode is emulated (forward by
-decoding, backward by rewinding), as in lzma.
+decoding, backward by rewinding), as in lzma.  Readers take memlimit= as
+api.decompress does.
+
+An OSError from the files read or written propagates as it is (opening a
+missing file raises FileNotFoundError, "x" on an existing one
+FileExistsError), as with lzma.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ import os
 import stat
 
 from . import school
-from .api import ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _threads
+from .api import (ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _memlimit,
+                  _threads)
 from .codec import container
 from .codec.container import Block, StreamEnd, StreamHeader
 from .errors import ShoalError
@@ -25,22 +31,6 @@ __all__ = ["ShoalFile", "open", "compress_stream", "decompress_stream", "list_ar
 
 
 # ---- streams ----------------------------------------------------------------------
-
-def _reader(src):
-    def read(n: int) -> bytes:
-        try:
-            return src.read(n)
-        except OSError as e:
-            raise ShoalError(f"read error: {e.strerror or e}") from e
-    return read
-
-
-def _write(dst, data) -> None:
-    try:
-        dst.write(data)
-    except OSError as e:
-        raise ShoalError(f"write error: {e.strerror or e}") from e
-
 
 def _read_blocks(read, size: int):
     """Blocks of exactly `size` bytes (the last shorter) until EOF."""
@@ -70,36 +60,43 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
                     block_size: int | None = None, progress=None) -> tuple[int, int]:
     """Compress file object src into dst, one block per worker in memory.
 
-    progress(bytes_in) is called after each block.  Returns (bytes read, bytes written)."""
+    preset replaces level, as in api.compress.  progress(bytes_in) is called
+    after each block.  Returns (bytes read, bytes written).  An OSError from
+    src or dst propagates as it is."""
     preset, name = _choose_preset(level, preset)
     size = _block_size(preset, block_size)
+    threads = _threads(threads)
     known = _regular_file_size(src)
     header = container.encode_header(name, preset.digest, size, known)
-    _write(dst, header)
+    dst.write(header)
     written = len(header)
     checksum = container.StreamChecksum()
-    for block, frame in _frames(_read_blocks(_reader(src), size), preset, _threads(threads)):
+    for block, frame in _frames(_read_blocks(src.read, size), preset, threads):
         checksum.update(block)
-        _write(dst, frame)
+        dst.write(frame)
         written += len(frame)
         if progress is not None:
             progress(checksum.size)
     if known is not None and checksum.size != known:
         raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {checksum.size})")
     end = container.encode_end(checksum.size, checksum.crc)
-    _write(dst, end)
+    dst.write(end)
     return checksum.size, written + len(end)
 
 
-def decompress_stream(src, dst, *, threads: int = 1, progress=None) -> tuple[int, int]:
+def decompress_stream(src, dst, *, threads: int = 1, memlimit: int | None = None,
+                      progress=None) -> tuple[int, int]:
     """Decompress every stream of file object src into dst, block by block.
 
-    progress(bytes_in) is called after each block.  Returns (bytes read, bytes written)."""
+    memlimit as in api.decompress (the CLI's -M).  progress(bytes_in) is
+    called after each block.  Returns (bytes read, bytes written).  An
+    OSError from src or dst propagates as it is."""
+    threads, limit = _threads(threads), _memlimit(memlimit)
     read_in = written = 0
-    for item, data in _decoded(container.read_items(_reader(src)), _threads(threads)):
+    for item, data in _decoded(container.read_items(src.read), threads, limit):
         read_in += item.archive_bytes
         if data is not None:
-            _write(dst, data)
+            dst.write(data)
             written += len(data)
             if progress is not None:
                 progress(read_in)
@@ -109,7 +106,7 @@ def decompress_stream(src, dst, *, threads: int = 1, progress=None) -> tuple[int
 def list_archive(src) -> list[dict]:
     """What each stream of file object src holds (frames are checked, not decoded)."""
     streams = []
-    for item in container.read_items(_reader(src)):
+    for item in container.read_items(src.read):
         if isinstance(item, StreamHeader):
             try:
                 spec = _archive_preset(item.preset, item.digest).spec
@@ -140,14 +137,15 @@ _READ, _WRITE, _CLOSED = "read", "write", "closed"
 class _DecodedReader(io.RawIOBase):
     """The original bytes of a .shoal file object, as a raw stream."""
 
-    def __init__(self, fp, threads: int):
+    def __init__(self, fp, threads: int, limit: int):
         self._fp = fp
         self._threads = threads
+        self._limit = limit
         self._rewind()
 
     def _rewind(self) -> None:
-        items = container.read_items(_reader(self._fp))
-        self._chunks = (data for _, data in _decoded(items, self._threads) if data is not None)
+        items = container.read_items(self._fp.read)
+        self._chunks = (data for _, data in _decoded(items, self._threads, self._limit) if data is not None)
         self._current = memoryview(b"")
         self._pos = 0
 
@@ -181,7 +179,7 @@ class _DecodedReader(io.RawIOBase):
                 pass
             offset += self._pos
         elif whence != io.SEEK_SET:
-            raise ShoalError(f"invalid whence {whence!r}")
+            raise ValueError(f"invalid whence ({whence!r}, should be 0, 1 or 2)")
         if offset < self._pos:
             self._fp.seek(0)
             self._rewind()
@@ -198,29 +196,37 @@ class ShoalFile(io.BufferedIOBase):
     """A file object that reads or writes a .shoal archive.
 
     filename is a path (str, bytes, os.PathLike) or a binary file object;
-    mode is "r", "w", "x" or "a" (optionally with "b")."""
+    mode is "r", "w", "x" or "a" (optionally with "b").  Writing takes level
+    or preset (which replaces level, as in api.compress); reading takes
+    memlimit (as in api.decompress).  Opening a path raises the OSError the
+    system gives (FileNotFoundError, FileExistsError for "x", ...)."""
 
     def __init__(self, filename, mode: str = "r", *, level: int = school.DEFAULT_LEVEL,
-                 preset=None, threads: int = 1):
+                 preset=None, threads: int = 1, memlimit: int | None = None):
         self._mode = _CLOSED   # until everything below has worked
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
-            raise ShoalError(f"invalid mode {mode!r}")
+            raise ValueError(f"invalid mode: {mode!r}")
         reading = mode[0] == "r"
-        if not reading:   # before opening: a bad level must not create a file
+        # every argument is checked before opening: a bad level must not create a file
+        if reading:
+            if preset is not None:
+                raise ValueError("cannot give a preset when opening a file for reading")
+            limit = _memlimit(memlimit)
+        else:
+            if memlimit is not None:
+                raise ValueError("memlimit is for reading; cannot give it when opening a file for writing")
             self._compressor = ShoalCompressor(level, preset=preset, threads=threads)
         threads = _threads(threads)
         if isinstance(filename, (str, bytes, os.PathLike)):
-            try:
-                self._fp = builtins.open(filename, mode[0] + "b")
-            except OSError as e:
-                raise ShoalError(f"{os.fsdecode(filename)}: {e.strerror or e}") from e
+            self._fp = builtins.open(filename, mode[0] + "b")
             self._owns_fp = True
         elif hasattr(filename, "read" if reading else "write"):
             self._fp, self._owns_fp = filename, False
         else:
-            raise ShoalError("filename must be a str, bytes or os.PathLike path, or a file object")
+            raise TypeError("filename must be a str, bytes or os.PathLike path, or a file object, "
+                            f"not {type(filename).__name__}")
         if reading:
-            self._buffer = io.BufferedReader(_DecodedReader(self._fp, threads))
+            self._buffer = io.BufferedReader(_DecodedReader(self._fp, threads, limit))
         self._written = 0
         self._mode = _READ if reading else _WRITE
 
@@ -229,11 +235,11 @@ class ShoalFile(io.BufferedIOBase):
     def closed(self) -> bool:
         return self._mode == _CLOSED
 
-    def _check(self, mode: str) -> None:
+    def _check(self, mode: str, doing: str = "") -> None:
         if self._mode == _CLOSED:
             raise ValueError("I/O operation on closed file")
         if self._mode != mode:
-            raise io.UnsupportedOperation(f"file not open for {mode}ing")
+            raise io.UnsupportedOperation(doing or f"File not open for {'reading' if mode == _READ else 'writing'}")
 
     def readable(self) -> bool:
         self._check_open()
@@ -261,7 +267,7 @@ class ShoalFile(io.BufferedIOBase):
             if self._mode == _READ:
                 self._buffer.close()
             else:
-                _write(self._fp, self._compressor.flush())
+                self._fp.write(self._compressor.flush())
         finally:
             try:
                 if self._owns_fp:
@@ -291,7 +297,7 @@ class ShoalFile(io.BufferedIOBase):
         return self._buffer.peek(size)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._check(_READ)
+        self._check(_READ, "Seeking is only supported on files open for reading")
         return self._buffer.seek(offset, whence)
 
     def tell(self) -> int:
@@ -303,22 +309,26 @@ class ShoalFile(io.BufferedIOBase):
         self._check(_WRITE)
         with memoryview(data) as view:
             n = view.nbytes
-            _write(self._fp, self._compressor.compress(view))
+            self._fp.write(self._compressor.compress(view))
         self._written += n
         return n
 
 
 def open(filename, mode: str = "rb", *, level: int = school.DEFAULT_LEVEL, preset=None,
-         threads: int = 1, encoding=None, errors=None, newline=None):
+         threads: int = 1, memlimit: int | None = None, encoding=None, errors=None, newline=None):
     """Open a .shoal file in binary ("rb", "wb", "xb", "ab") or text ("rt", "wt", "xt", "at") mode.
 
-    Binary modes return a ShoalFile, text modes an io.TextIOWrapper around one."""
+    Binary modes return a ShoalFile, text modes an io.TextIOWrapper around
+    one.  level/preset are for writing, memlimit for reading (ShoalFile)."""
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be a str, not {type(mode).__name__}")
     if "t" in mode:
         if "b" in mode:
-            raise ShoalError(f"invalid mode {mode!r}")
+            raise ValueError(f"invalid mode: {mode!r}")
     elif encoding is not None or errors is not None or newline is not None:
-        raise ShoalError("encoding, errors and newline are for text modes only")
-    binary = ShoalFile(filename, mode.replace("t", ""), level=level, preset=preset, threads=threads)
+        raise ValueError("encoding, errors and newline are for text modes only")
+    binary = ShoalFile(filename, mode.replace("t", ""), level=level, preset=preset, threads=threads,
+                       memlimit=memlimit)
     if "t" not in mode:
         return binary
     return io.TextIOWrapper(binary, io.text_encoding(encoding), errors, newline)

@@ -25,23 +25,59 @@ def test_empty_input_gives_a_valid_archive():
     assert len(blob) < 80
 
 
-@pytest.mark.parametrize("level", [0, 10, -1, "6", 6.0, True, None])
+@pytest.mark.parametrize("level", [0, 10, -1])
 def test_level_must_be_1_to_9(level):
-    with pytest.raises(ShoalError, match="level must be"):
+    with pytest.raises(ValueError, match="level must be"):
         shoal.compress(b"abc", level)
+    with pytest.raises(ValueError, match="must be an integer 1..9"):
+        shoal.compress(b"abc", preset=level)
+    with pytest.raises(ValueError):
+        shoal.ShoalCompressor(level)
 
 
-def test_bad_arguments_are_shoal_errors():
-    with pytest.raises(ShoalError, match="bytes-like"):
-        shoal.compress("text is not bytes")
-    with pytest.raises(ShoalError, match="bytes-like"):
-        shoal.decompress(None)
-    with pytest.raises(ShoalError, match="threads"):
+@pytest.mark.parametrize("level", ["6", 6.0, True, None])
+def test_level_must_be_an_integer(level):
+    with pytest.raises(TypeError, match="level must be an integer"):
+        shoal.compress(b"abc", level)
+    if level is not None:     # preset=None: the level decides
+        with pytest.raises(TypeError):
+            shoal.compress(b"abc", preset=level if level != "6" else 6.0)
+
+
+def test_bad_arguments_raise_what_lzma_raises():
+    for bad in ("text is not bytes", None, 3):
+        with pytest.raises(TypeError, match="bytes-like"):
+            shoal.compress(bad)
+        with pytest.raises(TypeError, match="bytes-like"):
+            shoal.decompress(bad)
+        with pytest.raises(TypeError):
+            lzma.compress(bad)
+    with pytest.raises(ValueError, match="threads"):
         shoal.compress(b"abc", 1, threads=-1)
-    with pytest.raises(ShoalError, match="block size"):
+    with pytest.raises(TypeError, match="threads"):
+        shoal.decompress(b"abc", threads=2.0)
+    with pytest.raises(ValueError, match="block size"):
         shoal.compress(b"abc", 1, block_size=0)
-    with pytest.raises(ShoalError, match="cannot read preset"):
+    with pytest.raises(ValueError, match="block size"):
+        shoal.ShoalCompressor(1, block_size=container.MAX_BLOCK_SIZE + 1)
+    with pytest.raises(TypeError, match="block size"):
+        shoal.compress(b"abc", 1, block_size=1024.0)
+    with pytest.raises(TypeError, match="preset must be"):
+        shoal.compress(b"abc", preset=[6])
+    with pytest.raises(ShoalError, match="cannot read preset"):   # a preset file: read by school.load
         shoal.compress(b"abc", preset="/nonexistent/preset.yaml")
+
+
+def test_an_integer_preset_is_a_level_as_in_lzma():
+    import numpy as np
+    one = shoal.compress(b"", 1)
+    assert shoal.compress(b"", preset=1) == one == shoal.compress(b"", 9, preset=np.int64(1))
+    assert shoal.compress(b"", preset=9) == shoal.compress(b"", 9) != one
+    compressor = shoal.ShoalCompressor(preset=1)
+    assert compressor.compress(b"") + compressor.flush() == shoal.ShoalCompressor(1).flush()
+    dst = io.BytesIO()
+    api.compress_stream(io.BytesIO(b""), dst, preset=1)
+    assert shoal.decompress(dst.getvalue()) == b"" and b"level1" in dst.getvalue()
 
 
 def test_preset_from_a_file_and_as_an_object(tmp_path):
@@ -119,9 +155,9 @@ def test_compressor_in_pieces_matches_for_any_chunking_and_threads():
         assert shoal.decompress(blob) == TEXT
         outputs.add(blob)
     assert len(outputs) == 1
-    with pytest.raises(ShoalError, match="already flushed"):
+    with pytest.raises(ValueError, match="flush"):     # as lzma.LZMACompressor
         compressor.flush()
-    with pytest.raises(ShoalError, match="already flushed"):
+    with pytest.raises(ValueError, match="flushed"):
         compressor.compress(b"more")
 
 
@@ -136,8 +172,8 @@ def test_decompressor_behaves_like_lzmas():
         rest = d.decompress(archive[40:] + b"tail")
         assert first + rest == data
         assert d.eof and d.unused_data == b"tail" and not d.needs_input
-    with pytest.raises(ShoalError, match="end of the stream"):
-        ours.decompress(b"x")
+        with pytest.raises(EOFError, match="(?i)already at end of stream"):
+            d.decompress(b"x")
 
 
 def test_decompressor_max_length():
@@ -190,24 +226,73 @@ def test_open_with_a_file_object_and_bad_modes(tmp_path):
         with pytest.raises(io.UnsupportedOperation):
             f.write(b"x")
     assert f.closed
-    with pytest.raises(ShoalError, match="invalid mode"):
-        shoal.open(tmp_path / "x", "rw")
-    with pytest.raises(ShoalError, match="text modes only"):
+    for mode in ("rw", "q", "rbt", "wx"):
+        with pytest.raises(ValueError, match="invalid mode"):
+            shoal.open(tmp_path / "x", mode)
+        with pytest.raises(ValueError):
+            lzma.open(tmp_path / "x", mode)
+    with pytest.raises(ValueError, match="invalid mode"):
+        shoal.ShoalFile(tmp_path / "x", "rt")
+    with pytest.raises(TypeError, match="mode"):
+        shoal.open(tmp_path / "x", 5)
+    with pytest.raises(ValueError, match="text modes only"):
         shoal.open(tmp_path / "x", "rb", encoding="utf-8")
-    with pytest.raises(ShoalError, match="level must be"):
+    with pytest.raises(ValueError, match="level must be"):
         shoal.open(tmp_path / "never", "wb", level=12)
+    with pytest.raises(TypeError, match="level must be"):
+        shoal.open(tmp_path / "never", "wb", level="9")
+    with pytest.raises(ValueError, match="memlimit"):
+        shoal.open(tmp_path / "never", "wb", memlimit=1 << 30)
+    with pytest.raises(ValueError, match="preset"):
+        shoal.open(tmp_path / "never", "rb", preset=6)
+    with pytest.raises(ValueError, match="memlimit"):
+        shoal.open(tmp_path / "never", "rb", memlimit=0)
     assert not (tmp_path / "never").exists()
+    with pytest.raises(TypeError, match="filename"):
+        shoal.ShoalFile(3.5)
 
 
-def test_open_reports_file_trouble(tmp_path):
-    with pytest.raises(ShoalError, match="No such file"):
-        shoal.open(tmp_path / "missing.shoal")
-    (tmp_path / "exists").write_bytes(b"")
-    with pytest.raises(ShoalError, match="exists"):
+def test_open_reports_file_trouble_as_oserror(tmp_path):
+    missing = tmp_path / "missing.shoal"
+    with pytest.raises(FileNotFoundError) as caught:
+        shoal.open(missing)
+    assert caught.value.errno == errno.ENOENT and caught.value.filename == str(missing)
+    (tmp_path / "exists").write_bytes(b"kept")
+    with pytest.raises(FileExistsError) as caught:
         shoal.open(tmp_path / "exists", "xb")
+    assert caught.value.errno == errno.EEXIST and (tmp_path / "exists").read_bytes() == b"kept"
+    with pytest.raises(IsADirectoryError):
+        shoal.open(tmp_path)
     (tmp_path / "plain.txt").write_bytes(b"not compressed")
     with shoal.open(tmp_path / "plain.txt") as f, pytest.raises(ShoalError, match="not a shoal archive"):
         f.read()
+
+
+def test_a_closed_file_says_so_like_lzma(tmp_path):
+    blob = shoal.compress(b"abc", preset=TINY)
+    for ours, theirs in ((shoal.ShoalFile(io.BytesIO(blob)), lzma.LZMAFile(io.BytesIO(lzma.compress(b"abc")))),
+                         (shoal.ShoalFile(io.BytesIO(), "w", preset=TINY), lzma.LZMAFile(io.BytesIO(), "w"))):
+        ours.close()
+        theirs.close()
+        ours.close()       # twice is fine
+        assert ours.closed
+        for f in (ours, theirs):
+            for call in (f.read, f.read1, f.readline, f.peek, f.tell, f.fileno, f.readable, f.writable,
+                         f.seekable, lambda: f.seek(0), lambda: f.write(b"x"), lambda: next(iter(f))):
+                with pytest.raises(ValueError, match="I/O operation on closed file"):
+                    call()
+    with shoal.ShoalFile(io.BytesIO(blob)) as f:
+        with pytest.raises(ValueError, match="whence"):
+            f.seek(0, 7)
+        with pytest.raises(io.UnsupportedOperation, match="File not open for writing"):
+            f.write(b"x")
+    with shoal.ShoalFile(io.BytesIO(), "w", preset=TINY) as f:
+        with pytest.raises(io.UnsupportedOperation, match="File not open for reading"):
+            f.read()
+        with pytest.raises(io.UnsupportedOperation, match="Seeking"):
+            f.seek(0)
+        with pytest.raises(TypeError):
+            f.write("text")
 
 
 class RecordingReader(io.BytesIO):
@@ -263,11 +348,42 @@ class Failing(io.BytesIO):
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_io_errors_become_shoal_errors():
-    with pytest.raises(ShoalError, match="read error: Input/output error"):
-        api.compress_stream(Failing(), io.BytesIO(), preset=TINY)
-    with pytest.raises(ShoalError, match="No space left") as caught:
-        api.compress_stream(io.BytesIO(b"abc"), Failing(), preset=TINY)
-    assert caught.value.__cause__.errno == errno.ENOSPC
-    with pytest.raises(ShoalError, match="read error"):
-        api.decompress_stream(Failing(), io.BytesIO())
+@pytest.mark.parametrize("threads", [1, 2])
+def test_io_errors_propagate_as_oserror(threads):
+    with pytest.raises(OSError) as caught:
+        api.compress_stream(Failing(), io.BytesIO(), preset=TINY, threads=threads)
+    assert caught.value.errno == errno.EIO and not isinstance(caught.value, ShoalError)
+    with pytest.raises(OSError) as caught:
+        api.compress_stream(io.BytesIO(b"abc"), Failing(), preset=TINY, threads=threads)
+    assert caught.value.errno == errno.ENOSPC
+    with pytest.raises(OSError) as caught:
+        api.decompress_stream(Failing(), io.BytesIO(), threads=threads)
+    assert caught.value.errno == errno.EIO
+    blob = shoal.compress(TEXT[:2000], preset=TINY, block_size=500)
+    with pytest.raises(OSError) as caught:
+        api.decompress_stream(io.BytesIO(blob), Failing(), threads=threads)
+    assert caught.value.errno == errno.ENOSPC
+    with pytest.raises(OSError), shoal.ShoalFile(Failing(), "w", preset=TINY) as f:
+        f.write(b"x")
+
+
+class FailsAfter(io.BytesIO):
+    """Gives `good` bytes, then fails: a disk that dies midway."""
+
+    def __init__(self, data, good):
+        super().__init__(data)
+        self.good = good
+
+    def read(self, n=-1):
+        if self.tell() >= self.good:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().read(min(n, self.good - self.tell()))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_read_error_midway_comes_after_the_blocks_before_it(threads):
+    blob = shoal.compress(TEXT[:4000], preset=TINY, block_size=1000)
+    out = io.BytesIO()
+    with pytest.raises(OSError):
+        api.decompress_stream(FailsAfter(blob, len(blob) - 30), out, threads=threads)
+    assert out.getvalue() == TEXT[:3000]
