@@ -130,8 +130,8 @@ class StreamParser:
     beyond it are unused_data.  Structure and frame checksums are checked
     here; a block's data_crc needs its decoded bytes (check_block)."""
 
-    def __init__(self, first_stream: bool = True):
-        self._buf = bytearray()
+    def __init__(self, first_stream: bool = True, data: bytearray | None = None):
+        self._buf = bytearray() if data is None else data
         self._first = first_stream
         self.header: StreamHeader | None = None
         self.blocks = 0
@@ -144,6 +144,13 @@ class StreamParser:
     @property
     def unused_data(self) -> bytes:
         return bytes(self._buf) if self.eof else b""
+
+    def hand_over(self) -> bytearray:
+        """After the end frame: the bytes beyond it, given up (not copied)
+        for the next stream's parser, so an archive of many small streams
+        decodes in time linear in its size."""
+        rest, self._buf = self._buf, bytearray()
+        return rest
 
     def next(self):
         if self.eof:
@@ -309,8 +316,7 @@ def read_items(read: Callable[[int], bytes]) -> Iterator:
             continue
         yield item
         if parser.eof:
-            rest = parser.unused_data or read(READ_CHUNK)
+            rest = parser.hand_over() or bytearray(read(READ_CHUNK))
             if not rest:
                 return
-            parser = StreamParser(first_stream=False)
-            parser.feed(rest)
+            parser = StreamParser(first_stream=False, data=rest)
