@@ -8,9 +8,15 @@
     cat data | shoal -9 > data.shoal ; shoal -dc data.shoal | less
 
 No FILE, or FILE "-", means standard input to standard output.  Outputs are
-written to a temporary file and renamed into place only when complete, so an
-error or Ctrl-C never leaves a partial file.  Exit status: 0 ok, 1 error,
-2 warning (a file skipped), 130 interrupted.
+written to a temporary file (on Linux one without a name) and given their
+name only when complete, so an error, Ctrl-C or kill -9 never leaves a
+partial file.  Exit status: 0 ok, 1 error, 2 warning (a file skipped); a
+signal ends shoal by that signal, as it ends xz (the shell says 130 for
+Ctrl-C, 143 for SIGTERM).
+
+`import shoal.cli` loads nothing heavy: main() sets up its signal handling
+first, then loads the engine (NumPy, Numba), so Ctrl-C is answered at any
+moment without a traceback.
 """
 from __future__ import annotations
 
@@ -23,13 +29,15 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 
-from . import api, school
-from .cli_args import SUFFIX, TOOLS, UsageError, parse_args
-from .cli_io import (AtomicOutput, HashingReader, HashingSink, SpooledStdoutOutput, StdoutOutput,
-                     describe_os_error, remove_temporaries, termination_as_interrupt)
+from .cli_io import (AtomicOutput, DeviceOutput, HashingReader, HashingSink, Signals, SpooledOutput,
+                     StdoutOutput, describe_os_error, is_special, remove_temporaries, spool_description)
 from .errors import ShoalError
 
+# api and school load NumPy and Numba: main() imports them once signals are
+# handled, and the functions that use them import them where they do.
+
 OK, ERROR, WARNING, INTERRUPTED = 0, 1, 2, 130
+_MIB = 1 << 20
 PROGRESS_MIN_BYTES = 4 << 20          # smaller inputs finish before a bar is worth drawing
 STDIN_NAME = "(stdin)"
 
@@ -83,8 +91,12 @@ def _progress(options, label: str, total: int | None):
 # -- one file -----------------------------------------------------------------
 
 @contextmanager
-def _open_input(name: str, options, *, needs_regular: bool):
-    """Yields (file, stat or None); skips what xz skips, with xz's wording."""
+def _open_input(name: str, options, *, needs_regular: bool, removed: bool = False):
+    """Yields (file, stat or None); skips what xz skips, with xz's wording.
+
+    needs_regular: the output is named after the input (only a regular file
+    then); removed: the input is to be removed once its output is written,
+    so (without -f) not one with other hard links or special bits."""
     if name == "-":
         yield sys.stdin.buffer, None
         return
@@ -98,6 +110,15 @@ def _open_input(name: str, options, *, needs_regular: bool):
             raise Problem(name, "is a directory, skipping", WARNING)
         if needs_regular and not stat.S_ISREG(info.st_mode):
             raise Problem(name, "is not a regular file, skipping", WARNING)
+        if removed and not options.force:
+            # Removing this name would not remove the data (another link
+            # keeps it), or the output would lose the bits (xz's rules).
+            if info.st_mode & (stat.S_ISUID | stat.S_ISGID):
+                raise Problem(name, "file has setuid or setgid bit set, skipping", WARNING)
+            if info.st_mode & stat.S_ISVTX:
+                raise Problem(name, "file has sticky bit set, skipping", WARNING)
+            if info.st_nlink > 1:
+                raise Problem(name, "input file has more than one hard link, skipping", WARNING)
         source = open(name, "rb")
     except OSError as error:
         raise Problem(name, describe_os_error(error)) from None
@@ -107,6 +128,7 @@ def _open_input(name: str, options, *, needs_regular: bool):
 
 def _output_path(name: str, options) -> str | None:
     """Where the output goes: a path, or None for standard output."""
+    from .cli_args import SUFFIX
     if options.stdout or (name == "-" and options.output is None):
         return None
     if options.output is not None:
@@ -120,6 +142,15 @@ def _output_path(name: str, options) -> str | None:
     return name[: -len(SUFFIX)]
 
 
+def _special_output(path: str) -> os.stat_result | None:
+    """What path is, when it exists as a device or FIFO (through symlinks)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info if is_special(info.st_mode) else None
+
+
 def _check_output_free(path: str, name: str, options) -> None:
     if not os.path.lexists(path):
         return
@@ -129,36 +160,117 @@ def _check_output_free(path: str, name: str, options) -> None:
         raise Problem(path, "input and output are the same file")
     if os.path.isdir(path):
         raise Problem(path, "is a directory, cannot overwrite")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise Problem(path, "is not a regular file, cannot overwrite")      # a socket
+
+
+def _open_device(path: str, info: os.stat_result, options) -> DeviceOutput:
+    """An existing device or FIFO as the output: written into, never replaced.
+
+    -o to a character device or FIFO needs no -f (like `> /dev/null`, and
+    zstd); a block device, or a device under the name shoal would have
+    chosen itself (FILE.shoal), needs -f, as any existing output does."""
+    asked = options.output is not None and not stat.S_ISBLK(info.st_mode)
+    if not (asked or options.force):
+        raise Problem(path, "file exists; use -f to write into it")
+    try:
+        output = DeviceOutput(path)
+    except OSError as error:
+        raise Problem(path, describe_os_error(error)) from None
+    if options.mode == "compress" and not options.force and output.isatty():
+        output.__exit__(None, None, None)
+        raise Problem(path, "compressed data not written to a terminal (use -f to force)")
+    return output
+
+
+def _open_output(path: str | None, name: str, options, info, verify: bool):
+    """The output for one input: an AtomicOutput for a new or replaced file,
+    a DeviceOutput for an existing device or FIFO, standard output for None;
+    the last two through a spool file with --verify."""
+    if path is None:
+        target = StdoutOutput(sys.stdout.buffer)
+    elif (device := _special_output(path)) is not None:
+        target = _open_device(path, device, options)
+    else:
+        _check_output_free(path, name, options)
+        try:
+            return AtomicOutput(path, overwrite=options.force, like=info)
+        except OSError as error:                 # e.g. no permission to write in that directory
+            raise Problem(path, describe_os_error(error)) from None
+    if not verify:
+        return target
+    try:
+        return SpooledOutput(target)
+    except OSError as error:
+        target.__exit__(None, None, None)
+        raise _spool_problem(error, STDIN_NAME if name == "-" else name) from None
+
+
+def _spool_problem(error: OSError, name: str) -> Problem:
+    """--verify's spool file failed (a full /tmp): say so, not that the input did."""
+    return Problem(name, f"{spool_description()}: {describe_os_error(error)} (TMPDIR sets that folder)")
 
 
 def _compression_settings(options) -> dict:
+    from . import school
     preset = school.load(options.preset) if options.preset else None
     if options.neural:
         preset = school.with_neural(preset or options.level)
     return dict(level=options.level, preset=preset, threads=options.threads, block_size=options.block_size)
 
 
+def _decoding_settings(options) -> dict:
+    """threads, and memlimit when -M was given (0: no limit)."""
+    settings = dict(threads=options.threads)
+    if options.memlimit is not None:
+        from . import api
+        settings["memlimit"] = options.memlimit or api.NO_MEMLIMIT
+    return settings
+
+
+def _memory(n: int) -> str:
+    return f"{n:,} bytes" if n < _MIB else f"{n // _MIB:,} MiB"
+
+
+def _memory_problem(error, name: str, doing: str = "") -> Problem:
+    """xz's message for an archive beyond the memory limit: what it needs (rounded
+    up), the limit (rounded down) and the option that raises it."""
+    needed = -(-error.needed // _MIB) * _MIB if error.needed >= _MIB else error.needed
+    return Problem(name, f"{doing}needs {_memory(needed)} of memory to decode, more than the limit of "
+                         f"{_memory(error.limit)}; raise it with -M/--memlimit")
+
+
 def _as_problem(error: Exception, name: str, output=None) -> Problem:
     """Word a failure for the user, naming the file it happened to.
 
-    The API reports I/O trouble as a ShoalError caused by the OSError; the
-    OSError says more (and whether it was the output that failed)."""
+    An OSError can come bare or as the cause of a ShoalError; it says more
+    (and whether it was the output, or the --verify spool, that failed)."""
+    from .errors import MemoryLimitError
+    if isinstance(error, MemoryLimitError):
+        return _memory_problem(error, name)
     cause = error.__cause__ if isinstance(error.__cause__, OSError) else error
-    if isinstance(cause, BrokenPipeError) and isinstance(output, StdoutOutput):
+    if isinstance(cause, BrokenPipeError) and output is not None \
+            and type(getattr(output, "target", output)) is StdoutOutput:
         raise cause                              # the reader of stdout left: stop everything
     if not isinstance(cause, OSError):
         return Problem(name, str(error))
+    if output is not None and getattr(output, "spool_error", None) is cause:
+        return _spool_problem(cause, name)
     if output is not None and output.write_error is cause:
         name = output.path
     return Problem(name, describe_os_error(cause))
 
 
-def _verify(output, reader: HashingReader, threads: int) -> None:
+def _verify(output, reader: HashingReader, options, name: str) -> None:
     """Decode what was just written and compare it with what was read."""
+    from . import api
+    from .errors import MemoryLimitError
     sink = HashingSink()
     try:
         with output.open_written() as written:
-            api.decompress_stream(written, sink, threads=threads)
+            api.decompress_stream(written, sink, **_decoding_settings(options))
+    except MemoryLimitError as error:
+        raise _memory_problem(error, name, "--verify ") from None
     except ShoalError as error:
         raise ShoalError(f"verification failed: {error}") from None
     if (sink.count, sink.digest()) != (reader.count, reader.digest()):
@@ -167,35 +279,30 @@ def _verify(output, reader: HashingReader, threads: int) -> None:
 
 def transcode(name: str, options, settings: dict) -> int:
     """Compress or decompress one input (name "-" = stdin) as the options say."""
+    from . import api
     compressing, verify = options.mode == "compress", options.mode == "compress" and options.verify
     display = STDIN_NAME if name == "-" else name
     # Only an output named after the input replaces it, so only then must the
     # input be a regular file (xz's rule) and is it removed at the end.
     derived = not (options.stdout or options.output is not None or name == "-")
-    remove_input = derived and not options.keep
-    with _open_input(name, options, needs_regular=derived) as (source, info):
+    with _open_input(name, options, needs_regular=derived, removed=derived and not options.keep) \
+            as (source, info):
         path = _output_path(name, options)
-        if path is not None:
-            _check_output_free(path, name, options)
         reader = HashingReader(source) if verify else source
-        try:
-            if path is not None:
-                output = AtomicOutput(path, overwrite=options.force, like=info)
-            else:
-                output = (SpooledStdoutOutput if verify else StdoutOutput)(sys.stdout.buffer)
-        except OSError as error:                 # e.g. no permission to write in that directory
-            raise Problem(path or "(temporary file)", describe_os_error(error)) from None
+        output = _open_output(path, name, options, info, verify)
+        # An output written into a device or FIFO is not a copy of the input.
+        remove_input = derived and not options.keep and isinstance(output, AtomicOutput)
         start = time.perf_counter()
         try:
             with output, _progress(options, display, info and info.st_size) as tick:
                 if compressing:
                     size_in, size_out = api.compress_stream(reader, output, progress=tick, **settings)
                 else:
-                    size_in, size_out = api.decompress_stream(reader, output, threads=options.threads,
-                                                              progress=tick)
+                    size_in, size_out = api.decompress_stream(reader, output, progress=tick,
+                                                              **_decoding_settings(options))
                 output.finish()
                 if verify:
-                    _verify(output, reader, options.threads)
+                    _verify(output, reader, options, display)
                 output.commit()
         except (ShoalError, OSError) as error:
             raise _as_problem(error, display, output) from None
@@ -212,13 +319,15 @@ def transcode(name: str, options, settings: dict) -> int:
 
 
 def check_archive(name: str, options) -> int:
+    from . import api
     display = STDIN_NAME if name == "-" else name
     with _open_input(name, options, needs_regular=False) as (source, info):
         sink = HashingSink()
         start = time.perf_counter()
         try:
             with _progress(options, display, info and info.st_size) as tick:
-                size_in, size_out = api.decompress_stream(source, sink, threads=options.threads, progress=tick)
+                size_in, size_out = api.decompress_stream(source, sink, progress=tick,
+                                                          **_decoding_settings(options))
         except (ShoalError, OSError) as error:
             raise _as_problem(error, display) from None
     if options.verbose:
@@ -238,6 +347,7 @@ def _list_row(streams: int, blocks: int, packed: int, original: int, name: str) 
 
 
 def list_archive(name: str, options, totals: Counter) -> int:
+    from . import api
     with _open_input(name, options, needs_regular=False) as (source, info):
         try:
             streams = api.list_archive(source)
@@ -306,7 +416,9 @@ def _worse(a: int, b: int) -> int:
     return max((a, b), key=(OK, WARNING, ERROR).index)
 
 
-def run(options) -> int:
+def run(options, signals: Signals | None = None) -> int:
+    """Every input of the command line; KeyboardInterrupt (a signal) stops it,
+    removes what it was writing and returns 128 + the signal."""
     worst, totals, current = OK, Counter(), STDIN_NAME
     settings = None
     try:
@@ -324,21 +436,28 @@ def run(options) -> int:
             except Problem as problem:
                 _say(options, f"{problem.name}: {problem.message}", problem.code)
                 worst = _worse(worst, problem.code)
+        if totals["files"] > 1:
+            print(_list_row(totals["streams"], totals["blocks"], totals["packed"], totals["original"],
+                            f"{totals['files']} files (total)"))
     except ShoalError as error:                  # a bad --preset: nothing can be done
         _say(options, str(error))
+        return ERROR
+    except OSError as error:                     # the same, reported bare
+        _say(options, f"{error.filename or options.preset}: {describe_os_error(error)}")
         return ERROR
     except KeyboardInterrupt:
         remove_temporaries()                     # the worker may still be writing one
         _say(options, f"{current}: interrupted")
-        return INTERRUPTED
-    if totals["files"] > 1:
-        print(_list_row(totals["streams"], totals["blocks"], totals["packed"], totals["original"],
-                        f"{totals['files']} files (total)"))
+        return signals.code if signals is not None else INTERRUPTED
     return worst
 
 
-def run_tool(name: str, argv: list[str]) -> int:
-    """shoal score|bench|train|evolve ...: hand the rest of the line to the tool."""
+def run_tool(name: str, argv: list[str], signals: Signals | None = None) -> int:
+    """shoal score|bench|train|evolve ...: hand the rest of the line to the tool.
+
+    The tool is loaded (torch, Ray, ...) while a signal still ends shoal at
+    once; then the handlers from before are back, and the tool answers
+    Ctrl-C itself (it may keep a checkpoint)."""
     try:
         tool = importlib.import_module(f"shoal.{name}")
     except ModuleNotFoundError as missing:
@@ -348,16 +467,17 @@ def run_tool(name: str, argv: list[str]) -> int:
             print(f"shoal: {name} needs {missing.name}, an optional extra "
                   f"(pip install 'shoal[...]', see README)", file=sys.stderr)
         return ERROR
+    if signals is not None:
+        signals.restore()
     return tool.main(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    in_process = argv is not None
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _main(argv: list[str], signals: Signals, in_process: bool) -> int:
+    from .cli_args import TOOLS, UsageError, parse_args
     if argv and argv[0] in TOOLS:
-        return run_tool(argv[0], argv[1:])
+        return run_tool(argv[0], argv[1:], None if in_process else signals)
     try:
-        options = parse_args(argv)
+        options = parse_args(argv)               # loads the engine (the level's default)
     except UsageError as error:
         print(f"shoal: {error}\nTry 'shoal --help' for more information.", file=sys.stderr)
         return ERROR
@@ -367,20 +487,41 @@ def main(argv: list[str] | None = None) -> int:
     if refusal:
         print(f"shoal: {refusal}", file=sys.stderr)
         return ERROR
+    from . import api                            # noqa: F401  (loaded now, while a signal needs no clean-up)
     try:
-        with termination_as_interrupt():
-            code = run(options)
+        signals.working()
+        try:
+            return run(options, signals)
+        finally:
+            signals.at_once()
     except BrokenPipeError:
         # The reader went away (shoal -dc x | head): stop quietly, and point
         # stdout at /dev/null so Python's own final flush does not complain.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ERROR
-    if code == INTERRUPTED and not in_process:
-        # From the real command line, leave now: an abandoned worker (or the
-        # API's block threads, which Python joins at exit) may be mid-block.
-        # Temporary outputs are already gone.
-        sys.stderr.flush()
-        os._exit(INTERRUPTED)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The shoal command (argv None: sys.argv, as a process); returns the exit status.
+
+    As a process, a signal ends shoal by that signal once what it was
+    writing is removed (see cli_io.Signals); called from Python with argv,
+    it returns 128 + the signal (130 for Ctrl-C) instead."""
+    in_process = argv is not None
+    signals = Signals(at_once=not in_process)
+    try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        code = _main(argv, signals, in_process)
+    except KeyboardInterrupt:                    # a signal between two steps, or the tool's own
+        code = signals.code
+    finally:
+        if in_process:
+            signals.restore()
+    if signals.received is not None and not in_process:
+        # Leave now, by the signal: an abandoned worker (or the API's block
+        # threads, which Python joins at exit) may be mid-block.  Temporary
+        # outputs are already gone.
+        signals.end()
     return code
 
 

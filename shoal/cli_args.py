@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import school
-from .cli_io import parse_size
+from .cli_io import parse_memlimit, parse_size
 
 SUFFIX = ".shoal"
 COMMANDS = ("compress", "decompress", "test", "list")
@@ -35,14 +34,25 @@ Tools (shoal TOOL --help for each):
 
 Input files: FILE is compressed to FILE{SUFFIX}; FILE{SUFFIX} is decompressed to
 FILE.  Like xz, the input is removed only after its output is complete,
-flushed to disk (fsync), closed and renamed into place, and only when
-everything succeeded.  It is kept with -k, -c, -o and -t.  An existing output
-is never replaced without -f.  Outputs keep the input's permissions and times.
+flushed to disk (fsync) and given its name (until then it has none, or a
+hidden temporary one), and only when everything succeeded.  It is kept with
+-k, -c, -o and -t.  An existing output is never replaced without -f.
+Outputs keep the input's permissions and times.  -M limits the memory
+decoding may take (-d, -t, --verify), as xz's -M does.
 
-Sizes (-B) take the suffixes K, M, G (powers of 1024; KiB, MiB, GiB too).
+Like xz, an input that would be removed is skipped (a warning) if it has more
+than one hard link or its setuid, setgid or sticky bit set, unless -f is
+given (which compresses it and removes that name; the output does not keep
+those bits).  An output that exists as a character device, block device or
+FIFO (-o /dev/null) is written into, never replaced, and the input is kept:
+-o to a character device or FIFO needs no -f, other cases do.
 
-Exit status: 0 ok, 1 error, 2 warning (e.g. a file skipped), 130 interrupted;
-with several files shoal carries on after a problem and reports the worst."""
+Sizes (-B, -M) take the suffixes K, M, G (powers of 1024; KiB, MiB, GiB too).
+
+Exit status: 0 ok, 1 error, 2 warning (e.g. a file skipped); with several
+files shoal carries on after a problem and reports the worst.  A signal ends
+shoal as it ends xz, by that signal (temporary files removed first): the
+shell reports 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP."""
 
 
 class UsageError(Exception):
@@ -63,6 +73,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import school                   # NumPy, Numba: loaded once signals are handled
     parser = _Parser(prog="shoal", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Lossless compression by a school of small context-mixing models.")
     modes = parser.add_argument_group("operation mode")
@@ -77,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write to standard output and keep input files")
     files.add_argument("-o", "--output", metavar="FILE", help="write the (single) output to FILE; keeps the input")
     files.add_argument("-f", "--force", action="store_true",
-                       help="overwrite existing outputs; follow symlinks; write to a terminal")
+                       help="overwrite existing outputs; follow symlinks; write to a terminal; take inputs "
+                            "with several hard links or a setuid, setgid or sticky bit")
     tuning = parser.add_argument_group("compression")
     for n in range(1, 10):
         tuning.add_argument(f"-{n}", dest="level", action="store_const", const=n,
@@ -94,19 +106,30 @@ def build_parser() -> argparse.ArgumentParser:
                         help="blocks coded in parallel; 0 = one per core (output is identical for any N)")
     tuning.add_argument("--verify", action="store_true",
                         help="after compressing, decode the output and compare before succeeding")
+    tuning.add_argument("-M", "--memlimit", "--memory", metavar="LIMIT", type=_memlimit_argument,
+                        help="decoding (-d, -t, --verify) may use at most LIMIT bytes of memory, "
+                             "else it stops before it starts: a size (800MiB, 2G), N%% of this machine's "
+                             f"RAM, or 0 or max for no limit; default {school.DEFAULT_MEMLIMIT >> 20:,} MiB")
     talk = parser.add_argument_group("messages")
     talk.add_argument("-v", "--verbose", action="count", default=0, help="print a summary line per file")
     talk.add_argument("-q", "--quiet", action="count", default=0,
                       help="suppress warnings; twice, errors too (exit status is unchanged)")
     talk.add_argument("-V", "--version", action="version", version=f"shoal {_version()}")
     parser.add_argument("files", nargs="*", metavar="FILE", help='input files; none or "-" = standard input')
-    parser.set_defaults(mode="compress", level=school.DEFAULT_LEVEL)
+    parser.set_defaults(mode="compress", level=school.DEFAULT_LEVEL, memlimit=None)
     return parser
 
 
 def _size_argument(text: str) -> int:
     try:
         return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _memlimit_argument(text: str) -> int:
+    try:
+        return parse_memlimit(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

@@ -1,22 +1,33 @@
-"""File plumbing for the command-line tool: atomic outputs and counting streams.
+"""File plumbing for the command-line tool: atomic outputs, counting streams, signals.
 
 The CLI never writes a user-visible file in place.  `AtomicOutput` writes to a
-hidden temporary file in the destination directory (same file system, so the
-final rename is atomic) and only `commit()` makes it appear under its real
-name, after the data is flushed, fsynced and closed.  Any exception before
-that - an error, a full disk, Ctrl-C - removes the temporary file, so no
-partial output is ever left behind.
+temporary file in the destination directory (same file system) and only
+`commit()` makes it appear under its real name, after the data is flushed,
+fsynced and given the input's mode and times.  On Linux the temporary file has
+no name at all (O_TMPFILE) until commit() links it in, so nothing can be left
+behind, not even by `kill -9` or a power cut; elsewhere it is a hidden
+`.NAME.XXXXXXXX.shoal-tmp` that any exception (an error, a full disk, Ctrl-C)
+removes.
+
+An output that already exists as a character device, a block device or a FIFO
+(`-o /dev/null`) is written into (`DeviceOutput`), never replaced.  Standard
+output and devices cannot take data back, so --verify holds their archive in a
+spool file first (`SpooledOutput`).
+
+`Signals` is how the command line answers SIGINT, SIGTERM and SIGHUP (as xz).
+
+This module is imported before the CLI has set up its signal handling, so it
+imports only what Python has already loaded at start-up, or nearly.
 """
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import re
 import signal
 import stat
-import tempfile
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -30,6 +41,7 @@ _OS_ERROR_TEXT = {
     errno.EISDIR: "is a directory",
     errno.EROFS: "read-only file system",
     errno.EPIPE: "broken pipe",
+    errno.EEXIST: "file exists",
 }
 
 
@@ -41,19 +53,172 @@ def describe_os_error(error: OSError) -> str:
     return text[0].lower() + text[1:]
 
 
-_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+# -- sizes --------------------------------------------------------------------
+
+# xz's suffixes: KiB, with Ki, k, K, kB and KB as synonyms (and so on for M, G).
+_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*(?:([kmgt])(i?)(b?))?\s*$", re.IGNORECASE)
+
+
+def _parse_bytes(text: str) -> int:
+    match = _SIZE_PATTERN.match(text)
+    if not match:
+        raise ValueError(f"invalid size {text!r} (use e.g. 65536, 64K, 64KiB, 16M, 1G)")
+    number, unit = int(match.group(1)), (match.group(2) or " ").lower()
+    return number * 1024 ** " kmgt".index(unit)
 
 
 def parse_size(text: str) -> int:
     """'65536', '64K', '64KiB', '1M', '2GiB' -> bytes (suffixes are powers of 1024, like xz)."""
-    match = _SIZE_PATTERN.match(text)
-    if not match:
-        raise ValueError(f"invalid size {text!r} (use e.g. 65536, 64K, 64KiB, 16M, 1G)")
-    number, unit = int(match.group(1)), match.group(2).lower()
-    size = number * 1024 ** " kmgt".index(unit or " ")
+    size = _parse_bytes(text)
     if size <= 0:
         raise ValueError(f"size must be positive, got {text!r}")
     return size
+
+
+def physical_memory() -> int:
+    """Bytes of RAM in this machine (for -M N%)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        raise ValueError("cannot tell how much memory this machine has; give -M in bytes") from None
+
+
+def parse_memlimit(text: str) -> int:
+    """xz's -M/--memlimit: bytes with an optional suffix (K, KiB, M, MiB, G,
+    GiB, ...), N% of physical memory (1..100), or 0 or "max": no limit,
+    which this returns as 0."""
+    word = text.strip()
+    if word.lower() == "max":
+        return 0
+    if word.endswith("%"):
+        percent = word[:-1].strip()
+        if not percent.isdigit() or not 1 <= int(percent) <= 100:
+            raise ValueError(f"a memory limit in percent must be 1% to 100%, got {text!r}")
+        return max(1, physical_memory() * int(percent) // 100)
+    try:
+        return _parse_bytes(word)
+    except ValueError:
+        raise ValueError(f"invalid memory limit {text!r} (use e.g. 800MiB, 2G, 50%, or 0 or max for "
+                         "no limit)") from None
+
+
+# -- signals ------------------------------------------------------------------
+
+class Signals:
+    """SIGINT, SIGTERM and SIGHUP for the command line, as xz answers them.
+
+    Created first thing in main(), before the engine (NumPy, Numba) is
+    loaded.  Until `working()`, nothing needs cleaning up, so a signal ends
+    the process at once.  From `working()` on, the first signal raises
+    KeyboardInterrupt in the main thread, so that the work unwinds, its
+    temporary files go and one line names the file; signals after it are
+    only noted.  `end()` then ends the process by that first signal, as xz
+    does: the shell reports 128 + its number (130 for SIGINT, 143 for
+    SIGTERM, 129 for SIGHUP), and a calling script stops as it would for xz.
+
+    A signal the parent left ignored (nohup, a shell's background job)
+    stays ignored.  In-process (cli.main(argv) from Python, at_once False),
+    handlers are installed only from working() to at_once(), and end() is
+    never called: the caller gets `code` (128 + the signal) back.  Only the main thread can install
+    handlers; elsewhere this does nothing.
+    """
+
+    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self, *, at_once: bool):
+        self.received: int | None = None
+        self._ends = at_once                     # a process of its own, not a call from Python
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for name in self.NAMES:
+                signum = getattr(signal, name, None)
+                if signum is None:
+                    continue
+                handler = signal.getsignal(signum)
+                if handler != signal.SIG_IGN:
+                    self._previous[signum] = handler
+        if at_once:
+            self._install(self._end_at_once)
+
+    def _install(self, handler) -> None:
+        for signum in self._previous:
+            signal.signal(signum, handler)
+
+    def _end_at_once(self, signum, frame):
+        self.received = signum
+        self.end()
+
+    def _interrupt(self, signum, frame):
+        self.received = signum
+        self._install(self._note)            # a second Ctrl-C must not break the clean-up
+        raise KeyboardInterrupt
+
+    def _note(self, signum, frame):
+        pass
+
+    def at_once(self) -> None:
+        """From now on a signal ends the process at once (nothing left to clean
+        up); in-process, the handlers from before are back instead."""
+        if self._ends:
+            self._install(self._end_at_once)
+        else:
+            self.restore()
+
+    def working(self) -> None:
+        """From now on a signal interrupts the work (KeyboardInterrupt), to be cleaned up."""
+        self._install(self._interrupt)
+
+    def restore(self) -> None:
+        """Put back the handlers that were there before."""
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @property
+    def code(self) -> int:
+        """The exit status a shell reports for the signal received (130 for a bare KeyboardInterrupt)."""
+        return 128 + (self.received or signal.SIGINT)
+
+    def end(self) -> None:
+        """End the process by the signal received (SIGINT for a KeyboardInterrupt): never returns."""
+        signum = self.received or signal.SIGINT
+        for stream in (sys.stderr, sys.stdout):
+            try:
+                stream.flush()
+            except Exception:                    # closed, broken, or busy in the code we interrupted
+                pass
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+            if hasattr(signal, "pthread_sigmask"):
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+            os.kill(os.getpid(), signum)
+        finally:
+            os._exit(128 + signum)           # if the signal did not end us (it should have)
+
+
+@contextmanager
+def termination_as_interrupt():
+    """SIGTERM and SIGHUP (a batch system ending the job, a closed terminal)
+    stop the work like Ctrl-C: as a KeyboardInterrupt, so the same clean-up
+    runs (temporary outputs removed, a checkpoint kept).  Used by the tools
+    (shoal evolve); the compressor's own command line uses Signals."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        wanted = []                              # only the main thread may set handlers
+    previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# -- outputs ------------------------------------------------------------------
+
+def is_special(mode: int) -> bool:
+    """A character device, block device or FIFO: written into, never replaced."""
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
 
 
 def _current_umask() -> int:
@@ -63,13 +228,14 @@ def _current_umask() -> int:
     return mask
 
 
-# Temporary outputs not yet committed or discarded, so that an interrupt
-# handled on another thread than the one writing can still remove them.
+# Named temporary outputs not yet committed or discarded, so that an
+# interrupt handled on another thread than the one writing can still remove
+# them.  Unnamed (O_TMPFILE) outputs need no such care.
 _live_temporaries: set[str] = set()
 
 
 def remove_temporaries() -> None:
-    """Delete every uncommitted temporary output (on Ctrl-C / SIGTERM)."""
+    """Delete every uncommitted named temporary output (on Ctrl-C / SIGTERM)."""
     for path in list(_live_temporaries):
         _live_temporaries.discard(path)
         try:
@@ -78,15 +244,41 @@ def remove_temporaries() -> None:
             pass
 
 
-def _open_temporary(directory: str, name: str):
-    """Create a private (0600) temporary file beside `name`; returns (path, file)."""
+def _temporary_name(name: str) -> str:
     # The name is cut short so a long but legal output name still leaves room.
-    fd, path = tempfile.mkstemp(prefix=f".{name[:100]}.", suffix=".shoal-tmp", dir=directory)
-    return path, os.fdopen(fd, "wb")
+    return f".{name[:100]}.{os.urandom(4).hex()}.shoal-tmp"
+
+
+def _unnamed_files_supported() -> bool:
+    return hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+
+
+def _open_temporary(directory: str, name: str):
+    """A private (0600) temporary file in `directory` for output `name`.
+
+    Returns (path, file): path is None for an unnamed file (Linux O_TMPFILE:
+    it vanishes if the process dies, and commit() links it in); otherwise a
+    hidden file beside `name` that the caller must remove."""
+    if _unnamed_files_supported():
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError:
+            pass                  # not on this file system: a named one (a real problem shows again there)
+        else:
+            return None, open(fd, "wb")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = os.path.join(directory, _temporary_name(name))
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+        return path, open(fd, "wb")
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
 
 
 def _fsync_directory(directory: str) -> None:
-    # Makes the rename itself durable; not every platform lets a directory be opened.
+    # Makes the rename or link itself durable; not every platform lets a directory be opened.
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -105,7 +297,8 @@ class AtomicOutput(io.RawIOBase):
     Use as a context manager: leaving the block without `commit()` (an
     exception, KeyboardInterrupt) discards the temporary file.  `write_error`
     keeps the OSError a write hit, so the caller can name the output in its
-    message rather than the input.
+    message rather than the input.  Without `overwrite` an existing `path`
+    is never replaced, even one created while we wrote (the link fails).
     """
 
     def __init__(self, path: str, *, overwrite: bool, like: os.stat_result | None = None):
@@ -115,9 +308,11 @@ class AtomicOutput(io.RawIOBase):
         self.like = like                      # copy mode and times from this (the input)
         self.write_error: OSError | None = None
         directory, name = os.path.split(os.path.abspath(path))
-        self._directory = directory
-        self.temp_path, self._file = _open_temporary(directory, name)
-        _live_temporaries.add(self.temp_path)
+        self._directory, self._name = directory, name
+        self.temp_path, self._file = _open_temporary(directory, name)   # temp_path None: unnamed
+        if self.temp_path is not None:
+            _live_temporaries.add(self.temp_path)
+        self._done = False
 
     # -- io.RawIOBase --------------------------------------------------------
     def writable(self) -> bool:
@@ -140,47 +335,51 @@ class AtomicOutput(io.RawIOBase):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if self.temp_path is not None:
+        if not self._done:
             self.discard()
         return False
 
     def finish(self) -> None:
-        """Flush, fsync and close the temporary file and give it its final mode and times."""
+        """Flush and fsync the temporary file and give it its final mode and times."""
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as error:
             self.write_error = error
             raise
-        finally:
-            self._file.close()
-        self._copy_metadata()
+        self._copy_metadata(self._file.fileno())
 
     def open_written(self):
         """The finished temporary file, opened for reading (for --verify)."""
+        if self.temp_path is None:
+            return open(f"/proc/self/fd/{self._file.fileno()}", "rb")
         return open(self.temp_path, "rb")
 
     def commit(self) -> None:
-        """Move the finished temporary file to its real name (call `finish()` first)."""
-        if not self._file.closed:
-            self.finish()
+        """Give the finished temporary file its real name (call `finish()` first)."""
         try:
-            if self.overwrite:
+            if self.temp_path is None:
+                self._link_unnamed()
+            elif self.overwrite:
                 os.replace(self.temp_path, self.path)
             else:
                 self._rename_without_clobbering()
         except OSError as error:
             self.write_error = error             # e.g. the name was taken meanwhile
             raise
-        _live_temporaries.discard(self.temp_path)
-        self.temp_path = None
+        if self.temp_path is not None:
+            _live_temporaries.discard(self.temp_path)
+            self.temp_path = None
+        self._done = True
+        self._file.close()
         _fsync_directory(self._directory)
         super().close()
 
     def discard(self) -> None:
         """Close and delete the temporary file; safe to call more than once."""
+        self._done = True
         try:
-            self._file.close()
+            self._file.close()                   # an unnamed file is gone with its last descriptor
         except OSError:
             pass                                 # the data is being thrown away anyway
         if self.temp_path is not None:
@@ -191,6 +390,44 @@ class AtomicOutput(io.RawIOBase):
                 pass
             self.temp_path = None
         super().close()
+
+    def _link_unnamed(self) -> None:
+        # linkat() through /proc names the unnamed file, and fails if the
+        # name exists: nothing is clobbered without -f.  With -f it gets a
+        # temporary name first, then a rename replaces the old file at once.
+        # (os.link only calls linkat, which follows the /proc link, when
+        # given a directory descriptor.)
+        source = f"/proc/self/fd/{self._file.fileno()}"
+        directory = os.open(self._directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            try:
+                os.link(source, self._name, dst_dir_fd=directory, follow_symlinks=True)
+                return
+            except FileExistsError:
+                if not self.overwrite:
+                    raise
+            for _ in range(100):
+                temporary = os.path.join(self._directory, _temporary_name(self._name))
+                _live_temporaries.add(temporary)
+                try:
+                    os.link(source, os.path.basename(temporary), dst_dir_fd=directory, follow_symlinks=True)
+                except FileExistsError:
+                    _live_temporaries.discard(temporary)
+                    continue
+                try:
+                    os.replace(temporary, self.path)
+                except OSError:
+                    try:
+                        os.unlink(temporary)
+                    except OSError:
+                        pass
+                    raise
+                finally:
+                    _live_temporaries.discard(temporary)
+                return
+            raise FileExistsError(errno.EEXIST, "no free temporary file name", self._directory)
+        finally:
+            os.close(directory)
 
     def _rename_without_clobbering(self) -> None:
         # A hard link fails if the name exists, closing the window between our
@@ -207,17 +444,17 @@ class AtomicOutput(io.RawIOBase):
             return
         os.unlink(self.temp_path)
 
-    def _copy_metadata(self) -> None:
+    def _copy_metadata(self, fd: int) -> None:
         # Like xz: the output keeps the input's permission bits and times.
         # setuid/setgid/sticky are dropped; a new file follows the umask.
         if self.like is not None:
             mode = stat.S_IMODE(self.like.st_mode) & 0o777
         else:
             mode = 0o666 & ~_current_umask()
-        os.chmod(self.temp_path, mode)
+        os.chmod(fd, mode)
         if self.like is not None:
             try:
-                os.utime(self.temp_path, ns=(self.like.st_atime_ns, self.like.st_mtime_ns))
+                os.utime(fd, ns=(self.like.st_atime_ns, self.like.st_mtime_ns))
             except OSError:
                 pass                             # times are a courtesy, not a requirement
 
@@ -226,6 +463,7 @@ class HashingReader(io.RawIOBase):
     """Reads through to `source`, counting and hashing what passes (for --verify)."""
 
     def __init__(self, source):
+        import hashlib
         super().__init__()
         self._source = source
         self._hash = hashlib.blake2b(digest_size=32)
@@ -262,6 +500,7 @@ class HashingSink(io.RawIOBase):
     """A write-only sink that keeps only the length and hash of what it is given."""
 
     def __init__(self):
+        import hashlib
         super().__init__()
         self._hash = hashlib.blake2b(digest_size=32)
         self.count = 0
@@ -317,55 +556,112 @@ class StdoutOutput(io.RawIOBase):
         self.finish()
 
 
-class SpooledStdoutOutput(StdoutOutput):
-    """Holds output in an anonymous temporary file until commit() copies it to stdout.
+class DeviceOutput(StdoutOutput):
+    """An existing character device, block device or FIFO at `path`, written into.
 
-    Used by --verify with -c: the archive is decoded and checked before a single
-    byte reaches the pipe, which cannot take data back.
+    Like zstd with -o /dev/null: opened for writing (no temporary file, no
+    rename, no truncation), never unlinked or replaced, its mode and times
+    left alone.  Opening a FIFO waits for a reader, as a shell's `>` does.
     """
 
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._spool = tempfile.TemporaryFile(prefix="shoal-")
-
-    def write(self, data) -> int:
+    def __init__(self, path: str):
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
         try:
-            return self._spool.write(data)
-        except OSError as error:
-            error.filename = error.filename or "(temporary file)"
+            if not is_special(os.fstat(fd).st_mode):
+                # It was replaced by a regular file since we looked: writing
+                # into that in place would not be atomic.
+                raise FileExistsError(errno.EEXIST, "file exists", path)
+            stream = open(fd, "wb", closefd=True)
+        except BaseException:
+            os.close(fd)
             raise
+        super().__init__(stream)
+        self.path = path
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
 
     def __exit__(self, exc_type, exc, tb):
-        self._spool.close()                      # anonymous: closing deletes it
+        try:
+            self._stream.close()
+        except OSError as error:
+            if exc_type is None:
+                self.write_error = error
+                raise
         return False
 
+
+def spool_description() -> str:
+    """What SpooledOutput's spool is, for a message about its failure."""
+    import tempfile
+    return f"temporary file for --verify in {tempfile.gettempdir()}"
+
+
+class SpooledOutput(io.RawIOBase):
+    """Holds the output in an unnamed temporary file until commit() copies it
+    to `target` (standard output, a device, a FIFO), which cannot take data back.
+
+    Used by --verify: the archive is decoded and checked before a single byte
+    reaches the target.  The spool lives in the temporary folder ($TMPDIR);
+    `spool_error` keeps an OSError the spool itself hit (a full /tmp), so
+    the message can say that the temporary file failed, not the input.
+    """
+
+    def __init__(self, target: StdoutOutput):
+        import tempfile
+        super().__init__()
+        self.target = target
+        self.path = target.path
+        self.spool_error: OSError | None = None
+        self._spool = tempfile.TemporaryFile(prefix="shoal-")
+
+    @property
+    def write_error(self) -> OSError | None:
+        return self.target.write_error
+
+    def writable(self) -> bool:
+        return True
+
+    @contextmanager
+    def _spooling(self):
+        try:
+            yield
+        except OSError as error:
+            self.spool_error = error
+            raise
+
+    def write(self, data) -> int:
+        with self._spooling():
+            return self._spool.write(data)
+
+    def __enter__(self):
+        self.target.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self._spool.close()                  # unnamed: closing deletes it
+        except OSError:
+            pass
+        return self.target.__exit__(exc_type, exc, tb)
+
     def finish(self) -> None:
-        self._spool.flush()
+        with self._spooling():
+            self._spool.flush()
 
     def open_written(self):
-        self._spool.seek(0)
-        return open(os.dup(self._spool.fileno()), "rb")
+        with self._spooling():
+            self._spool.seek(0)
+            return open(os.dup(self._spool.fileno()), "rb")
 
     def commit(self) -> None:
-        self._spool.seek(0)
-        while chunk := self._spool.read(1 << 20):
-            super().write(chunk)
-        super().finish()
+        with self._spooling():
+            self._spool.seek(0)
+        while True:
+            with self._spooling():
+                chunk = self._spool.read(1 << 20)
+            if not chunk:
+                break
+            self.target.write(chunk)
+        self.target.finish()
 
-
-@contextmanager
-def termination_as_interrupt():
-    """SIGTERM and SIGHUP (a batch system ending the job, a closed terminal)
-    stop the work like Ctrl-C: as a KeyboardInterrupt, so the same clean-up
-    runs (temporary outputs removed, a checkpoint kept)."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    if threading.current_thread() is not threading.main_thread():
-        wanted = []                              # only the main thread may set handlers
-    previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
