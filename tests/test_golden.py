@@ -1,0 +1,179 @@
+"""Golden archives decode forever (issue 21).
+
+tests/golden/ holds small archives of every level, every retired level, a
+custom preset (deflated and as plain JSON), a neural school, several blocks,
+two concatenated streams and the edge cases, each listed in MANIFEST.json
+with the SHA-256 and length of its original.  They are never edited: a
+change of format or of a level adds new ones (tools/make_golden.py).
+
+One fresh Python process, which has never encoded anything, decodes them
+all and prints the SHA-256 of each output, so start-up (and a compile of
+each level's loop, on a cold Numba cache) is paid once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shoal import school
+from shoal.fish.neural import weights
+from shoal.school import neural
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+MANIFEST = json.loads((GOLDEN / "MANIFEST.json").read_text())
+ARCHIVES = MANIFEST["archives"]
+RETIRED = Path(school.__file__).resolve().parent / "presets" / "retired"
+
+# A cold Numba cache compiles every level's own loop in the child (30-120 s
+# a level on a busy 2-core machine); a warm one decodes everything in seconds.
+DECODE_TIMEOUT_S = 3600
+
+_CHILD = r"""
+import hashlib, json, sys, time
+from pathlib import Path
+import shoal
+folder = Path(sys.argv[1])
+for job in sys.argv[2:]:
+    name, threads = job.rsplit(":", 1)
+    start = time.perf_counter()
+    try:
+        data = shoal.decompress((folder / name).read_bytes(), threads=int(threads))
+        result = {"sha256": hashlib.sha256(data).hexdigest(), "length": len(data)}
+    except Exception as error:
+        result = {"error": f"{type(error).__name__}: {error}"}
+    result.update(file=name, threads=int(threads), seconds=round(time.perf_counter() - start, 3))
+    print(json.dumps(result), flush=True)
+"""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_golden_archives_are_the_committed_bytes():
+    """Nobody edits, removes or adds a golden archive behind the manifest's back."""
+    listed = [entry["file"] for entry in ARCHIVES]
+    assert len(listed) == len(set(listed)), "an archive is listed twice in MANIFEST.json"
+    on_disk = sorted(p.name for p in GOLDEN.glob("*.shoal"))
+    assert sorted(listed) == on_disk, ("tests/golden/*.shoal and MANIFEST.json differ: golden archives are never "
+                                       "removed, and tools/make_golden.py adds new ones with their entries")
+    changed = [e["file"] for e in ARCHIVES
+               if _sha256(GOLDEN / e["file"]) != e["archive_sha256"]
+               or (GOLDEN / e["file"]).stat().st_size != e["archive_length"]]
+    assert not changed, f"golden archives never change, but these did: {changed}"
+
+
+@pytest.fixture(scope="module")
+def decoded():
+    """{(file, threads): result} from one fresh process that decodes every archive."""
+    jobs = [f"{e['file']}:{t}" for e in ARCHIVES for t in e["decode_threads"]]
+    env = {k: v for k, v in os.environ.items() if k != "SHOAL_FISH_PATH"}   # the shipped fish, found alone
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(GOLDEN), *jobs], capture_output=True, text=True,
+                          timeout=DECODE_TIMEOUT_S, env=env)
+    assert proc.returncode == 0, f"the fresh decoder failed (exit status {proc.returncode}):\n{proc.stderr[-4000:]}"
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    return {(r["file"], r["threads"]): r for r in results}
+
+
+def test_golden_archives_decode_in_a_fresh_process(decoded):
+    failures = []
+    for entry in ARCHIVES:
+        for threads in entry["decode_threads"]:
+            result = decoded.get((entry["file"], threads))
+            if result is None:
+                failures.append(f"{entry['file']} (threads={threads}): no result from the fresh decoder")
+            elif "error" in result:
+                failures.append(f"{entry['file']} (threads={threads}): {result['error']}")
+            elif (result["sha256"], result["length"]) != (entry["original_sha256"], entry["original_length"]):
+                failures.append(f"{entry['file']} (threads={threads}): decoded {result['length']} bytes, "
+                                f"SHA-256 {result['sha256']}, not the original's {entry['original_length']} "
+                                f"bytes, {entry['original_sha256']}")
+    assert not failures, ("an archive must decode forever; these golden archives no longer decode to their "
+                          "originals:\n  " + "\n  ".join(failures))
+
+
+def test_golden_inputs_match_the_manifest():
+    """The inputs later archives are made from are the ones the manifest records."""
+    for name, recorded in MANIFEST["inputs"].items():
+        content = (GOLDEN / "inputs" / name).read_bytes()
+        assert (hashlib.sha256(content).hexdigest(), len(content)) == (recorded["sha256"], recorded["length"]), name
+
+
+# ---- identities ------------------------------------------------------------------
+
+LEVEL_DIGESTS = {
+    1: "9ff4b94c156843d889f50a548daa2422",
+    2: "0e82e420c408ef7b7ff6f0bb7c215209",
+    3: "e28ec1c021f219b0c8e7257e27505ef1",
+    4: "9b9b0825bdeb9538e3c40096f04a75d9",
+    5: "d91bbb948e69b5c1b93fa0fd1c4f7d5d",
+    6: "8b43c6cf26703205097a0e4ca28ec404",
+    7: "d9419c7016aabe9f7b4a318b5990a727",
+    8: "b3c37d56203740ddfb094be648d95c0d",
+    9: "76eb7bbec39c1f6d8fb2f2fb516542a2",
+}
+RETIRED_DIGESTS = {
+    "level2-1": "0bf34dd1e4176d76dd55c64fec475334",
+    "level3-1": "8413eada91b891b4f84aa4aaa1566473",
+    "level4-1": "935ca8265af432c994082e60cebce229",
+    "level5-1": "41d8a59557d348a66b62186d2f852983",
+    "level5-2": "ac1a9678b7856af0a19afed8693c2e13",
+    "level5-3": "2bd37a60bc11450d6a7330ae43081266",
+    "level6-1": "d9419c7016aabe9f7b4a318b5990a727",
+    "level6-2": "0ead2d3ba25093d6ced8df3545bcac62",
+    "level6-3": "a9a9608a657d32bf036fd20439305e24",
+    "level6-4": "9d56343781c3be586bdd6fe33b18f3c0",
+    "level7-1": "63ac724168ea7b448758a4b136c9b4c3",
+    "level8-1": "2179fdf13722451501cc68406c221db0",
+    "level9-1": "c97a981f83bc3253ca08d5fc6bf76c81",
+}
+# BLAKE2b-128 of the shipped neural fish's weights file (archives name it so)
+NEURAL_FISH_DIGEST = "022c8038b19878d5148f4f846f6e055c"
+# SHA-256 of the preset dictionary, part of the format (docs/format.md)
+PRESET_DICTIONARY_SHA256 = "8cbe815ead7df4917f765e072dc8a49f3d1d24e2cc754a08d075ab01c489b551"
+
+_NEVER_REDEFINED = ("levels are never redefined in place: retire the old one (copy its YAML to "
+                    "shoal/school/presets/retired/level<N>-<k>.yaml, see docs/format.md on retired levels), "
+                    "then pin the new digest here and add its golden archives with tools/make_golden.py")
+
+
+def test_every_builtin_preset_keeps_its_identity():
+    changed = {n: school.level(n).digest.hex() for n in range(1, 10)
+               if school.level(n).digest.hex() != LEVEL_DIGESTS[n]}
+    assert not changed, f"the digest of level(s) {sorted(changed)} changed ({changed}): {_NEVER_REDEFINED}"
+
+    present = {p.stem: p for p in RETIRED.glob("level*-*.yaml")}
+    missing = sorted(set(RETIRED_DIGESTS) - set(present))
+    assert not missing, f"retired level(s) {missing} were removed: archives made with them would no longer decode"
+    unpinned = sorted(set(present) - set(RETIRED_DIGESTS))
+    assert not unpinned, f"retired level(s) {unpinned} are new: pin their digests in RETIRED_DIGESTS"
+    for stem, digest in RETIRED_DIGESTS.items():
+        n = int(stem[len("level"):].split("-")[0])
+        found = school.retired_level(n, bytes.fromhex(digest))
+        assert found is not None, (f"retired {stem} no longer has digest {digest}: a retired level never changes, "
+                                   "or archives made with it no longer decode")
+
+    fish = weights.digest(neural.DEFAULT_FISH.read_bytes()).hex()
+    assert fish == NEURAL_FISH_DIGEST, (f"the shipped neural fish changed (digest {fish}): archives name its weights "
+                                        "by digest, so the old file must keep shipping beside any new one")
+
+    dictionary = Path(school.__file__).resolve().parents[1] / "data" / "preset_dictionary.txt"
+    assert _sha256(dictionary) == PRESET_DICTIONARY_SHA256, (
+        "shoal/data/preset_dictionary.txt changed: it is part of the format (deflated presets are "
+        "inflated against it) and never changes")
+
+
+def test_every_level_and_retired_level_has_golden_archives():
+    """A new level definition, or a newly retired one, gets golden archives."""
+    made = {(e["made_by"]["preset"], e["made_by"]["preset_digest"]) for e in ARCHIVES
+            if isinstance(e["made_by"]["preset"], str)}
+    wanted = {(f"level{n}", digest) for n, digest in LEVEL_DIGESTS.items()}
+    wanted |= {(f"level{stem[len('level'):].split('-')[0]}", digest) for stem, digest in RETIRED_DIGESTS.items()}
+    missing = sorted(wanted - made)
+    assert not missing, f"no golden archive of {missing}: run tools/make_golden.py"

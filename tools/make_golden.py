@@ -1,0 +1,420 @@
+#!/usr/bin/env python
+"""Golden archives: small archives that pin what shoal writes, so that every
+later shoal proves it still decodes them (tests/test_golden.py decodes them
+all in a fresh process and checks each against MANIFEST.json).
+
+    python tools/make_golden.py              # add the archives that are missing
+    python tools/make_golden.py --dry-run    # say which ones would be added
+    python tools/make_golden.py --compare    # also: does today's writer still make the same bytes?
+
+Golden archives never change.  This script never overwrites or removes one:
+it adds the archives that are missing and says so.  A level's archives are
+named by the level and the first 8 hex digits of its preset's digest
+(level6.8b43c6cf.text.shoal), so when a release redefines a level (and
+retires the old one to shoal/school/presets/retired/), running the script
+again adds archives of the new definition beside the old ones, which then
+prove that the retired definition still decodes.  A change of the container
+that keeps the presets' digests needs new names here (a new entry in
+_plans()).
+
+The inputs lie in tests/golden/inputs/ (a few KB each).  They are generated
+here, deterministically, only when missing; the files, not this code, are
+what later archives are made from, and MANIFEST.json records the SHA-256 and
+length of each archive's original.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import shoal  # noqa: E402
+from shoal import school  # noqa: E402
+from shoal.codec import container  # noqa: E402
+
+GOLDEN = ROOT / "tests" / "golden"
+INPUTS = GOLDEN / "inputs"
+MANIFEST = GOLDEN / "MANIFEST.json"
+RETIRED = ROOT / "shoal" / "school" / "presets" / "retired"
+EVOLVED = ROOT / "docs" / "evolve" / "evolved_level6.yaml"
+
+
+# ---- inputs: generated once, deterministically, then read from the files -------
+
+class _Random:
+    """splitmix64: the same numbers in every Python (random's methods may change)."""
+
+    def __init__(self, seed: int):
+        self.state = seed & (2**64 - 1)
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & (2**64 - 1)
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & (2**64 - 1)
+        return z ^ (z >> 31)
+
+    def below(self, n: int) -> int:
+        return self.next() % n
+
+    def pick(self, items):
+        return items[self.below(len(items))]
+
+
+_WORDS = ("the a of and to in is was that it he she they with as for on at by from his her their this "
+          "which had not but were be have are all one an or when there what so out up into some could "
+          "time water river school fish sea light morning long little small old great every never again "
+          "swam turned looked found said thought knew came went across under through along before after "
+          "quietly slowly silver shadow current stone shore wave reef tide harbour lantern compass").split()
+
+
+def _text(size: int = 4096) -> bytes:
+    """English-like prose: sentences of common words, capitals, commas, paragraphs."""
+    rnd = _Random(1)
+    out, line = [], []
+    while sum(map(len, out)) < size:
+        words = [rnd.pick(_WORDS) for _ in range(4 + rnd.below(12))]
+        if rnd.below(4) == 0:
+            words.insert(1 + rnd.below(len(words) - 1), rnd.pick(_WORDS) + ",")
+        sentence = " ".join(words)
+        line.append(sentence[0].upper() + sentence[1:] + rnd.pick(".....?!"))
+        if rnd.below(5) == 0:
+            out.append(" ".join(line) + "\n\n")
+            line = []
+    return "".join(out).encode()[:size]
+
+
+def _records(size: int = 4096) -> bytes:
+    """JSON-like records, one per line."""
+    rnd = _Random(2)
+    names = ("anchovy", "barracuda", "cod", "dory", "eel", "flounder", "grouper", "herring", "ide", "john")
+    lines, n = [], 0
+    while sum(map(len, lines)) < size:
+        lines.append(json.dumps({"id": 1000 + n, "name": rnd.pick(names), "depth_m": rnd.below(400),
+                                 "weight_g": round(rnd.below(10**6) / 100, 2), "school": rnd.below(7) != 0,
+                                 "tags": [rnd.pick(("reef", "pelagic", "benthic", "coastal"))
+                                          for _ in range(rnd.below(3))]},
+                                separators=(", ", ": ")) + "\n")
+        n += 1
+    return "".join(lines).encode()[:size]
+
+
+def _int32_table(rows: int = 340) -> bytes:
+    """A little-endian int32 table: row number, an arithmetic progression, a slowly drifting value."""
+    rnd = _Random(3)
+    out, drift = bytearray(), 50_000
+    for i in range(rows):
+        drift += rnd.below(201) - 100
+        out += struct.pack("<iii", i, 7 * i - 1000, drift)
+    return bytes(out)
+
+
+def _binary(size: int = 4096) -> bytes:
+    """Binary with many NUL bytes (so the binary school codes it, block type 3):
+    a header, code-like bytes, zero padding, a string table and an int32 table."""
+    rnd = _Random(4)
+    out = bytearray(b"\x7fGLD\x02\x01\x01\x00" + bytes(8) + struct.pack("<HHIQQQ", 2, 62, 1, 0x401000, 64, 0))
+    ops = (b"\x48\x89\xe5", b"\x48\x83\xec\x10", b"\xe8", b"\x89\x45\xfc", b"\x8b\x45\xfc", b"\xc3", b"\x55",
+           b"\x0f\x1f\x44\x00\x00", b"\x31\xc0", b"\x48\x8d\x3d")
+    while len(out) < 1536:
+        op = rnd.pick(ops)
+        out += op + (struct.pack("<i", rnd.below(4096) - 2048) if op in (b"\xe8", b"\x48\x8d\x3d") else b"")
+    out += bytes(-len(out) % 512)
+    for name in (b"main", b"swim", b"school_for", b"compress_block", b"mixer_update", b"apm_refine", b"_start"):
+        out += name + b"\x00"
+    out += bytes(-len(out) % 64)
+    address = 0x401000
+    while len(out) < size:
+        address += 16 * (1 + rnd.below(8))
+        out += struct.pack("<IIHH", address, rnd.below(300), rnd.below(4), 0)
+    return bytes(out[:size])
+
+
+def _short() -> bytes:
+    return b"A short line of text, a school of fish, a short line of text again.\n"
+
+
+INPUT_MAKERS: dict[str, Callable[[], bytes]] = {
+    "text.txt": _text,
+    "records.json": _records,
+    "int32.bin": _int32_table,
+    "binary.bin": _binary,
+    "short.txt": _short,
+    "one.bin": lambda: b"x",
+    "empty.bin": lambda: b"",
+    # text, then binary: blocks of both kinds in one stream
+    "mixed.bin": lambda: _text(3072) + _binary(2048),
+}
+
+
+def inputs(dry_run: bool = False) -> dict[str, bytes]:
+    """Every input, from tests/golden/inputs/ (written there first if missing)."""
+    out = {}
+    for name, make in INPUT_MAKERS.items():
+        path = INPUTS / name
+        if path.exists():
+            out[name] = path.read_bytes()
+            continue
+        out[name] = make()
+        print(f"{'would add' if dry_run else 'added'} input {path.relative_to(ROOT)} ({len(out[name])} bytes)")
+        if not dry_run:
+            INPUTS.mkdir(parents=True, exist_ok=True)
+            _write_new(path, out[name])
+    return out
+
+
+# ---- archives --------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    name: str                    # file name in tests/golden/
+    input: str                   # file name in tests/golden/inputs/
+    made_by: dict                # what made it: how, preset, options
+    make: Callable[[bytes], bytes]
+    decode_threads: list = field(default_factory=lambda: [1])
+
+
+def _stream(name: bytes, preset: school.Preset, data: bytes, block_size: int | None = None) -> bytes:
+    """One stream written frame by frame, the way api.compress writes it, but
+    with a header naming the preset by `name` (a level's name, or its JSON)."""
+    size = block_size or preset.block_size
+    out = [container.encode_header(name, preset.digest, size, len(data))]
+    for i in range(0, len(data), size):
+        block = data[i:i + size]
+        chosen = school.school_for(block, preset)
+        out.append(container.encode_block(block, school.compress_block(block, chosen), binary=chosen is preset.binary))
+    out.append(container.encode_end(len(data), zlib.crc32(data)))
+    return b"".join(out)
+
+
+def _short_digest(preset: school.Preset) -> str:
+    return preset.digest.hex()[:8]
+
+
+def _retired() -> list[tuple[str, int, school.Preset]]:
+    """(file stem, level, preset) of every retired level, e.g. ("level6-1", 6, ...)."""
+    out = []
+    for path in sorted(RETIRED.glob("level*-*.yaml")):
+        n = int(path.stem[len("level"):].split("-")[0])
+        # from_dict, like school.retired_level: the general compiled loop
+        out.append((path.stem, n, school.from_dict(yaml.safe_load(path.read_text()))))
+    return out
+
+
+def _plans() -> list[Plan]:
+    plans = []
+    for n in range(1, 10):
+        preset = school.level(n)
+        for kind, source in (("text", "text.txt"), ("binary", "binary.bin")):
+            plans.append(Plan(f"level{n}.{_short_digest(preset)}.{kind}.shoal", source,
+                              {"how": f"shoal.compress(data, {n})", "preset": f"level{n}",
+                               "preset_digest": preset.digest.hex(), "options": {"level": n},
+                               "schools": 2 if preset.binary is not None else 1},
+                              lambda data, n=n: shoal.compress(data, n)))
+    level6 = school.level(6)
+    for kind, source in (("records", "records.json"), ("int32", "int32.bin"), ("short", "short.txt"),
+                         ("one-byte", "one.bin"), ("empty", "empty.bin")):
+        plans.append(Plan(f"level6.{_short_digest(level6)}.{kind}.shoal", source,
+                          {"how": "shoal.compress(data, 6)", "preset": "level6",
+                           "preset_digest": level6.digest.hex(), "options": {"level": 6}},
+                          lambda data: shoal.compress(data, 6)))
+
+    for stem, n, preset in _retired():
+        for kind, source in (("text", "text.txt"), ("binary", "binary.bin")):
+            plans.append(Plan(f"retired-{stem}.{_short_digest(preset)}.{kind}.shoal", source,
+                              {"how": "a stream as the release that shipped this level wrote it: header names "
+                                      f"b'level{n}' with the retired preset's digest; school.school_for, "
+                                      "school.compress_block, container.encode_block per block",
+                               "preset": f"level{n}", "retired": f"shoal/school/presets/retired/{stem}.yaml",
+                               "preset_digest": preset.digest.hex(), "options": {"level": n},
+                               "schools": 2 if preset.binary is not None else 1},
+                              lambda data, n=n, preset=preset: _stream(f"level{n}".encode(), preset, data)))
+
+    evolved = school.from_dict(yaml.safe_load(EVOLVED.read_text()))
+    plans.append(Plan(f"custom-deflated.{_short_digest(evolved)}.text.shoal", "text.txt",
+                      {"how": "shoal.compress(data, preset=<dict of docs/evolve/evolved_level6.yaml>): the header "
+                              "carries the canonical JSON deflated against shoal/data/preset_dictionary.txt",
+                       "preset": "docs/evolve/evolved_level6.yaml", "preset_digest": evolved.digest.hex(),
+                       "options": {"preset": "docs/evolve/evolved_level6.yaml"}},
+                      lambda data: shoal.compress(data, preset=yaml.safe_load(EVOLVED.read_text()))))
+    small = {"block_size": 1 << 16, "fish": [{"kind": "order", "arg": 1, "bits": 12},
+                                               {"kind": "order", "arg": 2, "bits": 16},
+                                               {"kind": "match", "min_len": 5, "bits": 16}]}
+    tiny = school.from_dict(small)
+    plans.append(Plan(f"custom-json.{_short_digest(tiny)}.text.shoal", "text.txt",
+                      {"how": "a stream whose header carries the preset's canonical JSON as is (today's writer "
+                              "deflates it; an older writer did not): _stream(preset.canonical, preset, data)",
+                       "preset": small, "preset_digest": tiny.digest.hex(), "options": {"preset": small}},
+                      lambda data: _stream(tiny.canonical, tiny, data)))
+
+    neural = school.with_neural(6)
+    plans.append(Plan(f"neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
+                      {"how": "shoal.compress(data, preset=school.with_neural(6)) (--neural: the shipped fish, "
+                              f"{school.preset.NEURAL_LANES} lanes)", "preset": "with_neural(6)",
+                       "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
+                       "options": {"level": 6, "neural": True}},
+                      lambda data: shoal.compress(data, preset=school.with_neural(6))))
+
+    plans.append(Plan(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
+                      {"how": "shoal.compress(data, 6, threads=2, block_size=1024): 5 blocks, text and binary",
+                       "preset": "level6", "preset_digest": level6.digest.hex(),
+                       "options": {"level": 6, "threads": 2, "block_size": 1024}},
+                      lambda data: shoal.compress(data, 6, threads=2, block_size=1024), decode_threads=[1, 2]))
+    plans.append(Plan(f"streaming-level6.{_short_digest(level6)}.text.shoal", "text.txt",
+                      {"how": "c = shoal.ShoalCompressor(6); c.compress(data) + c.flush(): the header does not "
+                              "record the original size", "preset": "level6", "preset_digest": level6.digest.hex(),
+                       "options": {"level": 6, "streaming": True}},
+                      _streaming))
+    level1 = school.level(1)
+    plans.append(Plan(f"concatenated-level1.{_short_digest(level1)}-level6.{_short_digest(level6)}.shoal",
+                      "text.txt + binary.bin",
+                      {"how": "shoal.compress(text, 1) + shoal.compress(binary, 6): two streams joined; "
+                              "the original is text.txt then binary.bin",
+                       "preset": ["level1", "level6"], "preset_digest": [level1.digest.hex(), level6.digest.hex()],
+                       "options": [{"level": 1}, {"level": 6}]},
+                      None))
+    return plans
+
+
+def _streaming(data: bytes) -> bytes:
+    c = shoal.ShoalCompressor(6)
+    return c.compress(data) + c.flush()
+
+
+def _original(plan: Plan, data: dict[str, bytes]) -> bytes:
+    if plan.input == "text.txt + binary.bin":
+        return data["text.txt"] + data["binary.bin"]
+    if plan.input == "text.txt[:1536]":          # neural decoding is slow: 1.5 KB
+        return data["text.txt"][:1536]
+    return data[plan.input]
+
+
+def _make(plan: Plan, data: dict[str, bytes]) -> bytes:
+    if plan.input == "text.txt + binary.bin":
+        return shoal.compress(data["text.txt"], 1) + shoal.compress(data["binary.bin"], 6)
+    return plan.make(_original(plan, data))
+
+
+# ---- files ------------------------------------------------------------------------
+
+def _write_new(path: Path, content: bytes) -> None:
+    """Write a file that must not exist yet (never overwrite a golden file)."""
+    with open(path, "xb") as f:
+        f.write(content)
+
+
+def _sha256(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def _written_by() -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"shoal": getattr(shoal, "__version__", None), "commit": commit, "date": time.strftime("%Y-%m-%d")}
+
+
+def load_manifest() -> dict:
+    if MANIFEST.exists():
+        return json.loads(MANIFEST.read_text())
+    return {"about": "Golden archives: never edited or removed; tools/make_golden.py adds new ones. "
+                     "tests/test_golden.py decodes each in a fresh process and checks it against this manifest.",
+            "archives": []}
+
+
+def save_manifest(manifest: dict) -> None:
+    """One line per archive and per input, so that adding one adds a line."""
+    def lines(items):
+        return ",\n".join(f"  {item}" for item in items)
+    inputs = lines(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in manifest.get("inputs", {}).items())
+    archives = lines(json.dumps(entry) for entry in manifest["archives"])
+    text = (f'{{\n "about": {json.dumps(manifest["about"])},\n "inputs": {{\n{inputs}\n }},\n'
+            f' "archives": [\n{archives}\n ]\n}}\n')
+    assert json.loads(text) == manifest
+    tmp = MANIFEST.with_suffix(".json.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, MANIFEST)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dry-run", action="store_true", help="only say which archives would be added")
+    parser.add_argument("--compare", action="store_true",
+                        help="also make the existing archives again and say whether today's writer "
+                             "makes the same bytes")
+    args = parser.parse_args(argv)
+
+    manifest = load_manifest()
+    listed = {entry["file"]: entry for entry in manifest["archives"]}
+    problems = 0
+    for name in listed:
+        if not (GOLDEN / name).exists():
+            print(f"ERROR: {name} is in the manifest but missing: golden archives are never removed")
+            problems += 1
+    for path in sorted(GOLDEN.glob("*.shoal")):
+        if path.name not in listed:
+            print(f"ERROR: {path.name} is not in the manifest (left as it is)")
+            problems += 1
+
+    data = inputs(args.dry_run)
+    for name, content in data.items():
+        recorded = manifest.get("inputs", {}).get(name)
+        if recorded and recorded["sha256"] != _sha256(content):
+            print(f"ERROR: input {name} is not the file the manifest records")
+            problems += 1
+    if problems:
+        return 1
+
+    added = 0
+    written_by = _written_by()
+    for plan in _plans():
+        path = GOLDEN / plan.name
+        if path.exists():
+            if args.compare:
+                t = time.perf_counter()
+                same = _make(plan, data) == path.read_bytes()
+                print(f"kept   {plan.name}: today's writer makes {'the same bytes' if same else 'OTHER BYTES'}"
+                      f" ({time.perf_counter() - t:.1f} s)")
+            continue
+        if args.dry_run:
+            print(f"would add {plan.name}")
+            continue
+        t = time.perf_counter()
+        original = _original(plan, data)
+        blob = _make(plan, data)
+        for threads in plan.decode_threads:
+            if shoal.decompress(blob, threads=threads) != original:
+                raise SystemExit(f"{plan.name}: does not decode to its original (threads={threads}): not written")
+        _write_new(path, blob)
+        manifest["archives"].append({
+            "file": plan.name, "archive_sha256": _sha256(blob), "archive_length": len(blob),
+            "input": plan.input, "original_sha256": _sha256(original), "original_length": len(original),
+            "made_by": plan.made_by, "decode_threads": plan.decode_threads, "written_by": written_by})
+        manifest.setdefault("inputs", {})
+        for name, content in data.items():
+            manifest["inputs"].setdefault(name, {"sha256": _sha256(content), "length": len(content)})
+        save_manifest(manifest)               # after each one: an interrupted run keeps what it made
+        added += 1
+        print(f"added  {plan.name} ({len(blob)} bytes from {len(original)}, {time.perf_counter() - t:.1f} s)")
+    print(f"{added} golden archive(s) added, {len(manifest['archives'])} in {MANIFEST.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
