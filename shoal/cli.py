@@ -439,7 +439,7 @@ def run(options, signals: Signals | None = None) -> int:
         if totals["files"] > 1:
             print(_list_row(totals["streams"], totals["blocks"], totals["packed"], totals["original"],
                             f"{totals['files']} files (total)"))
-    except ShoalError as error:                  # a bad --preset: nothing can be done
+    except (ShoalError, ValueError) as error:    # a bad --preset or setting: nothing can be done
         _say(options, str(error))
         return ERROR
     except OSError as error:                     # the same, reported bare

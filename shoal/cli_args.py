@@ -13,6 +13,7 @@ import argparse
 import os
 
 from .cli_io import parse_memlimit, parse_size
+from .codec.container import MAX_BLOCK_SIZE
 
 SUFFIX = ".shoal"
 COMMANDS = ("compress", "decompress", "test", "list")
@@ -122,9 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _size_argument(text: str) -> int:
     try:
-        return parse_size(text)
+        size = parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    if not 1 <= size <= MAX_BLOCK_SIZE:
+        raise argparse.ArgumentTypeError(f"block size must be 1 byte .. 1 GiB, got {text}")
+    return size
 
 
 def _memlimit_argument(text: str) -> int:
