@@ -146,6 +146,11 @@ class Signals:
 
     def _end_at_once(self, signum, frame):
         self.received = signum
+        if signum == signal.SIGINT:              # Ctrl-C at a terminal: say it was heard, in one line
+            try:
+                os.write(sys.stderr.fileno(), b"shoal: interrupted\n")
+            except (OSError, ValueError, AttributeError):
+                pass
         self.end()
 
     def _interrupt(self, signum, frame):
