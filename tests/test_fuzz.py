@@ -25,15 +25,8 @@ CASE_TIMEOUT = 10.0
 
 # Crafted kinds that misbehave with the code of this commit, and how.
 KNOWN = {
-    "bad-json": "a preset's JSON nested 6,000 deep raises RecursionError, and an integer of 5,000 digits ValueError "
-                "(Python's int digit limit), from json.loads in school.from_canonical: not ShoalError",
-    "preset-names-file": "an archive's preset may name a neural fish by file ({kind: neural, file: /dev/zero}); "
-                         "the reader opens and reads it (/dev/zero until MemoryError, 3.5 GB, 5-15 s) before "
-                         "refusing the non-canonical preset",
     "primer-tiny-blocks": "a primed level (8, 9) reads its 512 KiB primer before every text block: 3 s per "
                           "block of ~45 bytes of archive at level 9 (a 1 KB archive takes a minute)",
-    "many-coded-blocks": "every block starts its model from scratch, ~1.6 ms a block however small: a 125 KB "
-                         "archive of 64-byte blocks takes 8 s (15 KB of archive a second)",
 }
 
 

@@ -193,7 +193,7 @@ def _only(mapping: dict, allowed, where: str) -> None:
         raise ShoalError(f"preset: {where}: unknown keys {sorted(unknown)}")
 
 
-def _normalise(raw) -> dict:
+def _normalise(raw, carried: bool = False) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
     _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb", "primer"},
@@ -233,7 +233,9 @@ def _normalise(raw) -> dict:
             if integers != "any":
                 fish[-1]["integers"] = integers      # only then in the canonical form
         elif kind == "neural":
-            _only(entry, {"kind", "file", "digest"}, "fish neural")
+            # a preset an archive carries names its fish by digest only: an
+            # archive must not make its reader open a file it names
+            _only(entry, {"kind", "digest"} if carried else {"kind", "file", "digest"}, "fish neural")
             fish.append({"kind": "neural", "digest": neural.identify(entry)})
         else:
             raise ShoalError(f"preset: unknown fish kind {kind!r}")
@@ -410,8 +412,9 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
     return fish, cfg
 
 
-def from_dict(raw) -> Preset:
-    spec = _normalise(raw)
+def from_dict(raw, carried: bool = False) -> Preset:
+    """A preset from its mapping (carried: as an archive carries it, canonical)."""
+    spec = _normalise(raw, carried)
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
     fish, cfg = _compile(spec)
     return Preset(spec, canonical, hashlib.blake2b(canonical, digest_size=16).digest(), fish, cfg)
@@ -421,9 +424,9 @@ def from_canonical(data: bytes) -> Preset:
     """The preset an archive carries (must be canonical JSON)."""
     try:
         raw = json.loads(data.decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ShoalError(f"archive carries an unreadable preset: {e}") from None
-    preset = from_dict(raw)
+    except (ValueError, RecursionError) as e:     # not UTF-8, not JSON, nested or numbers too deep
+        raise ShoalError(f"archive carries an unreadable preset: {str(e)[:100]}") from None
+    preset = from_dict(raw, carried=True)
     if preset.canonical != data:
         raise ShoalError("archive carries a preset this version of shoal reads differently")
     return preset
