@@ -15,6 +15,10 @@ one, the block is coded a step at a time (a byte of every lane): the fish
 compiled loop codes that step with the fish's distribution as one more vote.
 """
 
+import mmap
+import os
+import threading
+
 import numpy as np
 
 from ..errors import ShoalError
@@ -57,8 +61,16 @@ def decode_memory(preset: Preset, block_size: int) -> int:
     is allocated, so a reader can refuse an archive beyond its limit."""
     schools = [s for s in (preset.text, preset.binary) if s is not None]
     model = max(engine.block_memory(block_size, s.fish, s.cfg) for s in schools)
-    primed = len(primer.text(preset.primer)) if preset.primer else 0
-    return model + 4 * block_size + 2 * (primed + block_size if primed else 0)
+    if not preset.primer:
+        return model + 4 * block_size
+    # the text school's tables fit the primer and the block; with a fit
+    # small enough, the school the primer left is kept beside the block's copy
+    below = preset.primer.get("below")
+    whole = len(primer.text(preset.primer)) + (block_size if below is None else min(block_size, below - 1))
+    primed = engine.block_memory(whole, preset.text.fish, preset.text.cfg)
+    if engine.fit_bits(whole) <= PRIMED_COPY_FIT:
+        primed *= 2
+    return max(model, primed) + 4 * block_size + 2 * whole
 
 
 # A reader's memory limit by default: every shipped level and retired one at
@@ -144,6 +156,80 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
 COMPILE_FOR_SHAPE_FISH = 12
 
 
+def _own_shape(preset: Preset, cost: np.ndarray):
+    """The shape whose compiled loop codes this school (see above), or None
+    for the general loop."""
+    fish, cfg = preset.fish, preset.cfg
+    shape = layout.structure(fish, cfg)
+    if (cost.size == 0 and shape is not None and len(shape[0]) <= COMPILE_FOR_SHAPE_FISH
+            and cfg[layout.C_LANES] == 1 and preset.own_loop):
+        return shape
+    return None
+
+
+# A primed school (levels 8, 9) reads up to 512 KiB of primer before each
+# block: seconds of work, whatever the block's size.  What it learnt depends
+# on the block only through the tables' fit (engine.read_primer), so the
+# school as the primer left it is kept (_Snapshot), one at a time, and each
+# block of that fit starts from a copy.  Only for fits up to PRIMED_COPY_FIT
+# (at most 1 MiB with the primer: level 9's blocks up to 512 KiB): a larger
+# school costs more memory to keep than its reading costs time beside its
+# block's.
+PRIMED_COPY_FIT = 21
+_primed_lock = threading.Lock()
+_primed: dict = {}              # key -> _Snapshot of the school the primer left (one entry)
+
+
+class _Snapshot:
+    """A block's school (nested tuples of arrays and numbers), kept to be
+    copied.  Its large arrays (the tables: level 9's are 805 MB) live in
+    memory files, and each copy maps them copy-on-write, so a block copies
+    only the pages it writes: a small block costs milliseconds, not a copy
+    of the whole tables (where memory files are unknown, a plain copy)."""
+    LARGE = 1 << 20
+
+    def __init__(self, school):
+        self._parts = self._keep(school)
+
+    def copy(self):
+        return self._give(self._parts)
+
+    def _keep(self, part):
+        if isinstance(part, tuple):
+            return tuple(self._keep(p) for p in part)
+        if isinstance(part, np.ndarray):
+            if part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
+                return _MemoryFile(part)
+            return part.copy()
+        return part
+
+    def _give(self, part):
+        if isinstance(part, tuple):
+            return tuple(self._give(p) for p in part)
+        if isinstance(part, _MemoryFile):
+            return part.private_copy()
+        return part.copy() if isinstance(part, np.ndarray) else part
+
+
+class _MemoryFile:
+    """An array's bytes in a memory file (memfd), mapped privately on demand."""
+
+    def __init__(self, array: np.ndarray):
+        self.dtype, self.shape, self.size = array.dtype, array.shape, array.nbytes
+        self.fd = os.memfd_create("shoal-primed", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, self.size)
+        with mmap.mmap(self.fd, self.size) as shared:
+            np.frombuffer(shared, dtype=np.uint8)[:] = array.reshape(-1).view(np.uint8)
+
+    def private_copy(self) -> np.ndarray:
+        """A writable array that reads the kept bytes; what it writes stays its own."""
+        private = mmap.mmap(self.fd, self.size, flags=mmap.MAP_PRIVATE)
+        return np.frombuffer(private, dtype=self.dtype).reshape(self.shape)
+
+    def __del__(self):
+        os.close(self.fd)
+
+
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
     """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
     if not primer.reads(preset.primer, buf.size):
@@ -152,7 +238,10 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     text = np.frombuffer(primer.text(preset.primer), dtype=np.uint8)
     whole = np.concatenate((text, buf))
     whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
-    written = _code_primed(whole, payload, decode, preset, whole_cost, text.size)
+    if engine.fit_bits(whole.size) <= PRIMED_COPY_FIT:
+        written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size)
+    else:
+        written = _code_primed(whole, payload, decode, preset, whole_cost, text.size)
     if decode:
         buf[:] = whole[text.size:]
     if cost.size:
@@ -160,13 +249,26 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     return written
 
 
+def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
+    """_code_primed from a copy of the school the primer left (read once)."""
+    n, fish, cfg = whole.size, preset.fish, preset.cfg
+    shape = _own_shape(preset, cost)
+    key = (preset.digest, engine.fit_bits(n), primed)
+    with _primed_lock:
+        if key not in _primed:
+            _primed.clear()
+            read = engine.read_primer(shape, whole, n, fish, cfg, *engine.new_tables(n, fish, cfg), primed)
+            _primed[key] = _Snapshot(read)
+        school = _primed[key].copy()
+    return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed)
+
+
 def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     n, fish, cfg = buf.size, preset.fish, preset.cfg
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
-        shape = layout.structure(fish, cfg)
-        if (cost.size == 0 and shape is not None and len(shape[0]) <= COMPILE_FOR_SHAPE_FISH
-                and cfg[layout.C_LANES] == 1 and preset.own_loop):
+        shape = _own_shape(preset, cost)
+        if shape is not None:
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))

@@ -56,10 +56,9 @@ def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
     what a reader checks against its memory limit (school.decode_memory).
     Every array that grows with the preset or n is counted; the rest is a
     64 KiB allowance."""
-    n, nf, lanes = max(int(n), 1), fish.shape[0], int(cfg[C_LANES])
-    fit_bits = min(max(12, (2 * n - 1).bit_length()), 30)          # as _layout
-    tables = sum((1 << min(int(b), fit_bits)) * SLOT_BYTES for b in fish[:, 2])
-    match = 4 << min(int(cfg[C_MATCH_BITS]), fit_bits) if cfg[C_MATCH_BITS] else 4
+    nf, lanes, fit = fish.shape[0], int(cfg[C_LANES]), fit_bits(n)
+    tables = sum((1 << min(int(b), fit)) * SLOT_BYTES for b in fish[:, 2])
+    match = 4 << min(int(cfg[C_MATCH_BITS]), fit) if cfg[C_MATCH_BITS] else 4
     width = padded_width(mixer_inputs(nf, cfg[C_MATCH_BITS] > 0, cfg[C_COLUMN] > 0, cfg[C_RUNS] > 0,
                                       cfg[C_NEURAL] > 0))
     ngates, heads = int(cfg[C_NGATES]), int(cfg[C_ATT_HEADS])
@@ -69,7 +68,7 @@ def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
     else:
         mixer = sets * width * 4
     final = (FINAL_VOTE_SETS if cfg[C_FINAL_VOTES] else 256) * (ngates + 1 + MATCH_INPUTS + COLUMN_VOTES) * 4
-    apm = 33 * 2 * (256 + (1 << min(int(cfg[C_APM2_BITS]), fit_bits + 4)))
+    apm = 33 * 2 * (256 + (1 << min(int(cfg[C_APM2_BITS]), fit + 4)))
     per_lane = LANE_TABLE * 8 + width * (4 + 8 + 4) + nf * 24 + 1024
     return tables + match + mixer + final + apm + nf * 256 * 4 + lanes * per_lane + (64 << 10)
 
@@ -118,18 +117,60 @@ def lane_starts(n, lanes):
 
 NO_NEURAL = np.zeros((0, 257), dtype=np.int64)
 NO_COST = np.zeros(0, dtype=np.float64)
+NO_PAYLOAD = np.zeros(0, dtype=np.uint8)
 
 
 _compiled_for: dict[tuple, object] = {}
+
+
+def _swim_for(shape):
+    """The loop compiled for shape (layout.structure); the first call for a
+    shape compiles it (tens of seconds; then cached on disk like the rest)."""
+    if shape not in _compiled_for:
+        _compiled_for[shape] = make_swim(shape)
+    return _compiled_for[shape]
+
+
+def fit_bits(n: int) -> int:
+    """The table bits a block of n bytes is fitted to (as _layout counts them)."""
+    return min(max(12, (2 * max(int(n), 1) - 1).bit_length()), 30)
+
+
+def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):
+    """A block's school, opened for n bytes, once it has read buf[:primed]
+    (a primer) as if coding it, its code thrown away; shape None: by the
+    general loop.  What it learnt depends on n only through fit_bits(n)
+    (table sizes) and the block's end, which code_after_primer sets, so a
+    copy of it serves every block of that fit (school.primed_school)."""
+    school = open_block(buf, n, NO_PAYLOAD, False, fish, cfg, tables, match_table)
+    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
+    swim = general_swim if shape is None else _swim_for(shape)
+    swim(buf, n, _primer_room(primed), False, fish, cfg, coder, NO_COST, geometry, context_fish, history, match,
+         column, mixer, attention, perturb, apms, 0, primed, NO_NEURAL)
+    return school
+
+
+def code_after_primer(shape, school, buf, n, payload, decode, fish, cfg, cost, primed):
+    """Code buf[primed:n] (or decode payload into it) with a one-lane school
+    that has read buf[:primed] (read_primer; a copy of it will do): bytes
+    written or consumed, -1 if out of room.  shape None: the general loop,
+    which also fills cost."""
+    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
+    geometry[1][0] = n                         # the block ends here (one lane: seg = n)
+    geometry = geometry[:2] + (n,) + geometry[3:]
+    restart_coder(coder, payload, decode)
+    swim = general_swim if shape is None else _swim_for(shape)
+    written = swim(buf, n, payload, decode, fish, cfg, coder, cost if shape is None else NO_COST, geometry,
+                   context_fish, history, match, column, mixer, attention, perturb, apms, primed, n, NO_NEURAL)
+    return close_block((geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder),
+                       payload, decode, written)
 
 
 def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table, primed=0):
     """code_block (without costs) by the loop compiled for shape, which must
     be layout.structure(fish, cfg).  The first call for a shape compiles it
     (tens of seconds; then cached on disk like the rest)."""
-    if shape not in _compiled_for:
-        _compiled_for[shape] = make_swim(shape)
-    swim = _compiled_for[shape]
+    swim = _swim_for(shape)
     school = open_block(buf, n, payload, decode and primed == 0, fish, cfg, tables, match_table)
     geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
     if primed > 0:
