@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import sys
 import time
 
@@ -55,7 +56,8 @@ def best_times(pieces, specs: list[dict], repeats: int) -> list[float]:
     runs: compiled for the preset's shape where it can be), the best of
     `repeats` rounds; the rounds go over all specs in turn, so a busy spell
     hits them alike."""
-    presets = [school.from_dict(spec) for spec in specs]
+    # as a preset file the user loads: compiled for its shape (school.Preset.own_loop)
+    presets = [dataclasses.replace(school.from_dict(spec), own_loop=True) for spec in specs]
     for preset in presets:
         school.compress_block(pieces[0][:4096], preset)        # compile (or load) each loop first
     best = [float("inf")] * len(presets)
