@@ -62,9 +62,34 @@ def test_tables_and_plot(bench_run):
     _, _, markdown, _, png = bench_run
     for title in ("### Per file", "### Totals", "### shoal larger than xz -9e"):
         assert title in markdown
+    assert "| warm-up s | round trip |" in markdown          # Markdown has every column
     if "xz" in INSTALLED:
         assert "| 1.00 |" in markdown        # xz's own ratio to itself
+        assert "### shoal larger than xz -9e\n\nnone: every shoal result" in markdown   # no empty table
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def widest(text: str) -> int:
+    from rich.cells import cell_len
+    return max(cell_len(line.rstrip()) for line in text.splitlines())
+
+
+@pytest.mark.skipif("xz" not in INSTALLED, reason="xz not installed")
+def test_printed_tables_fit_80_columns_unless_wide(tmp_path, capsys):
+    """No shoal level here (quick): xz and a failing peer on a file with a long name."""
+    sample = tiny_text(tmp_path / "a_rather_long_file_name_for_the_table.txt")
+    argv = [str(sample), "--levels", "", "--peers", "xz", "--peer", BROKEN, "--quiet"]
+    assert bench_main(argv) == 1
+    out = capsys.readouterr().out
+    assert widest(out) <= 80
+    head = next(line for line in out.splitlines() if "file, tool" in line)
+    assert "bytes" in head and "round trip" not in head and "warm-up s" not in out
+    assert "broken FAIL" in out and "FAIL: broken on" in out
+    assert "shoal larger than xz -9e: not compared: no shoal level ran" in out
+    assert "┃" not in out and "│" not in out
+    assert bench_main(argv + ["--wide"]) == 1
+    wide = capsys.readouterr().out
+    assert widest(wide) > 80 and "warm-up s" in wide and "round trip" in wide
 
 
 def test_run_script_keeps_its_goals(tmp_path):
@@ -162,6 +187,42 @@ def test_every_figure_has_its_ratio_to_xz():
     assert row[3:6] == ["1,800", "0.00360", "0.900"]           # bytes, bpb, 1,800 / xz's 2,000
     assert row[6:8] == ["0.500", "0.251"]                      # 4.001 MB in 8.01 s; xz took 2.01 s
     assert row[-2:] == ["1,200", "13.3"]                       # peak RSS 1200 MB, xz's 90 MB
+
+
+def render(table, wide=False) -> str:
+    from rich.console import Console
+    from shoal.report_table import to_rich
+    out = Console(width=200 if wide else 80, record=True, file=open("/dev/null", "w"))
+    out.print(to_rich(table, wide=wide))
+    return out.export_text()
+
+
+def test_brief_tables_fit_80_columns():
+    """By default each bench table fits 80 columns: the file or group on a row of its own, fewer
+    columns; --wide (to_rich(wide=True)) has them all, as Markdown does."""
+    results, files = _results()
+    results[1].ok, results[1].error = False, "round trip MISMATCH"
+    per_file, totals = report.file_table(results), report.totals_table(results, files)
+    brief = render(per_file)
+    assert widest(brief) <= 80
+    head = next(line for line in brief.splitlines() if "file, tool" in line)
+    assert "bytes" in head and "x xz" in head and "warm-up s" not in brief and "round trip" not in head
+    assert "\n canterbury/a.txt" in brief and "\n   shoal -6" in brief     # heading row, tools indented
+    assert "xz -9e FAIL" in brief and "FAIL: xz -9e on canterbury/a.txt: round trip MISMATCH" in brief
+    assert "(> xz!)" not in brief and "(> xz!)" in render(per_file, wide=True)
+    assert widest(render(totals)) <= 80 and "large/ all files (1 file)" in render(totals)
+    wide = render(totals, wide=True)
+    assert widest(wide) > 80 and "peak RSS MB" in wide
+
+
+def test_no_empty_larger_table():
+    results, files = _results()
+    assert report.larger_table(results).rows                          # b.so: shoal > xz
+    smaller = [r for r in results if r.file != "large/b.so"]
+    text = render(report.larger_table(smaller))
+    assert text.strip() == "shoal larger than xz -9e: none: every shoal result is at most xz -9e's size"
+    no_xz = [r for r in results if r.tool != "xz -9e"]
+    assert "not compared: xz -9e did not run" in render(report.larger_table(no_xz))
 
 
 def test_pareto_front():

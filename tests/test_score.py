@@ -36,7 +36,8 @@ def test_laplace_bits_by_hand(tmp_path, capsys):
     expected = math.log2(256) + math.log2(257) + math.log2(258 / 2) + math.log2(259 / 2)
     result = run_json(["laplace", str(tmp_path / "abab")], capsys)["results"][0]
     assert result["bits"] == pytest.approx(expected, rel=1e-12)
-    assert result["ratio"] == pytest.approx(8 / (expected / 4), rel=1e-12)
+    assert result["ratio"] == pytest.approx(expected / 8 / 4, rel=1e-12)        # compressed / original
+    assert result["compression_factor"] == pytest.approx(8 / (expected / 4), rel=1e-12)
 
 
 # -- shoal models: the ideal length and the real coded size agree ----------------------
@@ -112,9 +113,53 @@ def test_table_csv_positions_and_plot(tmp_path, capsys):
     assert score_main(["-1", str(text), "--csv", "-", "-q"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["model"] == "shoal -1" and int(rows[0]["bytes"]) == 1120 and int(rows[0]["coded_bytes"]) > 0
+    assert float(rows[0]["ratio"]) * float(rows[0]["compression_factor"]) == pytest.approx(1)
+    assert float(rows[0]["ratio"]) == pytest.approx(float(rows[0]["bpb"]) / 8)
     assert score_main(["-1", str(text), str(text.parent), "--by-position", "-q"]) == 0
     table = capsys.readouterr().out
     assert "bpb by position" in table and "total, 2 files" not in table      # the same file twice is one
+
+
+def widest(text: str) -> int:
+    from rich.cells import cell_len
+    return max(cell_len(line.rstrip()) for line in text.splitlines())
+
+
+def test_tables_fit_80_columns_unless_wide(tmp_path, capsys):
+    """uniform and laplace (nothing to compile) on two files with long names."""
+    folder = tmp_path / "a_folder_with_a_long_name"
+    folder.mkdir()
+    for name in ("first_file_with_a_long_name.txt", "second_file_with_a_long_name.txt"):
+        (folder / name).write_bytes(b"a model learns as it reads; " * 3000)
+    argv = ["-m", "uniform", "-m", "laplace", str(folder), "--by-position", "-q"]
+    assert score_main(argv) == 0
+    out = capsys.readouterr().out
+    assert widest(out) <= 80
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "file, model" in line)
+    assert lines[at].split() == ["file,", "model", "bytes", "bpb", "ratio", "bytes"]
+    assert lines[at - 1].split() == ["coded"]                                # "coded bytes" on two lines
+    assert "\n   uniform " in out and "\n total, 2 files" in out
+    assert "ratio = bits / 8 / bytes (compressed / original, as xz -l)" in " ".join(out.split())
+    assert "1.0000" in out                                   # uniform: 8 bits a byte, ratio 1
+    assert score_main(argv + ["--wide"]) == 0
+    wide = capsys.readouterr().out
+    assert widest(wide) > 80 and "compression factor" in wide and "coded bpb" in wide
+
+
+def test_wide_tables_are_split_to_fit():
+    from shoal.report_table import Table, split_columns
+    models = [f"model number {i}" for i in range(9)]
+    table = Table("bpb by position", ["position", "bytes", *models],
+                  [["0-128", "128", *["1.2345"] * 9], ["128-256", "128", *["0.5000"] * 9]],
+                  notes=["a note"], numeric={"bytes", *models})
+    parts = split_columns(table, keep=2, what="models")
+    assert [p.title for p in parts] == ["bpb by position, models 1-3 of 9", "bpb by position, models 4-6 of 9",
+                                        "bpb by position, models 7-9 of 9"]
+    assert all(p.columns[:2] == ["position", "bytes"] and p.rows[1][:2] == ["128-256", "128"] for p in parts)
+    assert [c for p in parts for c in p.columns[2:]] == models
+    assert [p.notes for p in parts] == [[], [], ["a note"]]
+    assert split_columns(Table("small", ["a", "b"], [["1", "2"]]))[0].columns == ["a", "b"]
 
 
 def test_bucket_edges():

@@ -1,7 +1,7 @@
 """shoal bench: shoal against its peers, measured honestly, in the same run.
 
     shoal bench FILE|DIR... [--levels 1,6,9] [--peers xz,zstd,...] [--peer NAME=CMD]
-                [--repeat N] [--json FILE] [--markdown FILE] [--plot FILE.png]
+                [--repeat N] [--wide] [--json FILE] [--markdown FILE] [--plot FILE.png]
 
 Per file and tool: compressed bytes and bits per byte; compress and
 decompress MB/s (10^6 bytes of the original per second; the median over
@@ -11,7 +11,8 @@ compared with the original: a mismatch or a tool error is a FAIL row and
 exit status 1.  Measurements run one after another, so none competes with
 another for the CPU.  shoal runs in a fresh interpreter per (file, level)
 (python -m shoal.bench.worker): its Numba warm-up is timed on a tiny input
-and reported as "warm-up s", outside the MB/s figures.
+and reported as "warm-up s", outside the MB/s figures.  The tables fit 80
+columns; --wide prints every column (--markdown always has them all).
 """
 from __future__ import annotations
 
@@ -56,9 +57,13 @@ def build_parser(prog: str = PROG, doc: str = __doc__, peers: list[str] | None =
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=CMD",
                     help="a known peer run from program CMD (e.g. paq8px=/opt/paq8px), or a peer of your own: "
                          "NAME='COMPRESS;DECOMPRESS', templates with {src} and {dst} (stdout when no {dst})")
+    ap.add_argument("--wide", action="store_true",
+                    help="print every column (the ratios of speed and memory to xz's, warm-up, round trip); "
+                         "by default the tables fit 80 columns")
     ap.add_argument("--json", metavar="FILE", help="write every raw number as JSON ('-': stdout, no table)")
     ap.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown to FILE")
-    ap.add_argument("--plot", metavar="FILE.png", help="draw the ratio-speed Pareto chart (matplotlib)")
+    ap.add_argument("--plot", metavar="FILE.png",
+                    help="draw the compression factor-speed Pareto chart (matplotlib)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return ap
 
@@ -154,9 +159,9 @@ def finish(args, tables, notes, payload: dict, results, files, extra_failures: i
     """Print the tables and notes, write --markdown / --json / --plot; the exit status."""
     failures = sum(not r.ok for r in results) + extra_failures
     if args.json != "-":
-        out = console()
+        out = console(wide=args.wide)
         for table in tables:
-            out.print(to_rich(table))
+            out.print(to_rich(table, wide=args.wide))
             out.print()
         for note in notes:
             out.print(f"[dim]- {note}[/]")

@@ -1,10 +1,12 @@
-"""The ratio-speed chart of a bench run (matplotlib, PNG).
+"""The size-speed chart of a bench run (matplotlib, PNG).
 
 Two panels, compression and decompression: each tool (and each shoal level)
 is one marker at its total speed over the files (MB/s, log axis) and its
-total compression ratio (original bytes / compressed bytes).  The dashed
-line joins the Pareto front: the tools that no other tool beats on both
-ratio and speed.  Up and to the right is better.
+total compression factor (original bytes / compressed bytes: the inverse of
+the ratio compressed / original that the tables and xz -l give, so that up
+is better).  The dashed line joins the Pareto front: the tools that no other
+tool beats on both compression factor and speed.  Up and to the right is
+better.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from .report import total, tools_in
 
 
 def points(results, files) -> list[tuple[str, float, float, float]]:
-    """(tool, ratio, compress MB/s, decompress MB/s) over all files, for tools that did every file."""
+    """(tool, compression factor, compress MB/s, decompress MB/s) over all files, for tools that did
+    every file."""
     out = []
     for tool in tools_in(results):
         t = total(results, files, tool)
@@ -89,12 +92,12 @@ def chart(results, files, path: str, title: str) -> None:
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{what} speed, MB/s (log scale)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.set_title(f"ratio vs {what} speed")
+        ax.set_title(f"compression factor vs {what} speed")
         lo, hi = min(x for x, _ in xy), max(x for x, _ in xy)
         ax.set_xlim(lo / 2, hi * 3)                        # room for the labels
         ys = [y for _, y in xy]
         ax.set_ylim(min(ys) - 0.06 * (max(ys) - min(ys) or 1), max(ys) + 0.08 * (max(ys) - min(ys) or 1))
-    axes[0].set_ylabel("compression ratio (original / compressed), higher is better")
+    axes[0].set_ylabel("compression factor (original / compressed), higher is better")
     axes[0].legend(loc="lower left", fontsize=9)
     fig.suptitle(title)
     fig.canvas.draw()                       # settle the layout, then freeze it: labels go where markers are

@@ -9,12 +9,17 @@ Conventions of every table:
 - Totals add sizes and times over the files of a group, only for tools that
   round-tripped every file of it.  PEERS.md's paq8px -8 and lpaq1 9 sizes are
   shown as reference rows: copied, not measured in this run.
+- On a terminal the tables fit 80 columns (Table.brief): the per-file table
+  leaves out the speeds' and peak RSS's "x xz", the warm-up and the round-trip
+  column (a failure is marked on its row and told in a note), the totals
+  table peak RSS and its "x xz"; --wide shows every column, as Markdown
+  always does.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..report_table import Table, fmt, fmt_int, mbps, ratio
+from ..report_table import Cell, Table, fmt, fmt_int, mbps, ratio
 from .corpus import CONTAINED_IN, REFERENCE_COLUMNS
 
 XZ = "xz -9e"
@@ -45,18 +50,28 @@ def larger_than_xz(results) -> list[tuple[str, str, int, int]]:
 def file_table(results) -> Table:
     columns = ["file", "tool", "bytes", "bpb", "x xz", "comp MB/s", "x xz", "decomp MB/s", "x xz",
                "peak RSS MB", "x xz", "warm-up s", "round trip"]
-    table = Table("Per file", columns, numeric=NUMERIC)
+    table = Table("Per file", columns, numeric=NUMERIC, brief=[0, 1, 2, 3, 4, 5, 7, 9], grouped=True)
     for file, tools in by_file(results).items():
         xz = tools.get(XZ)
         xz = xz if xz is not None and xz.ok else None
         for i, r in enumerate(tools.values()):
             bigger = r.is_shoal and r.ok and xz is not None and r.compressed > xz.compressed
             status = "ok" if r.ok else f"FAIL: {r.error}"
-            table.add([file if i == 0 else "", r.tool, fmt_int(r.compressed),
+            x_xz = fmt(ratio(r.compressed, xz and xz.compressed))
+            table.add([file if i == 0 else "", r.tool if r.ok else Cell(r.tool, f"{r.tool} FAIL"),
+                       fmt_int(r.compressed),
                        fmt(8 * r.compressed / r.size) if r.compressed is not None and r.size else "-",
-                       fmt(ratio(r.compressed, xz and xz.compressed)) + (" (> xz!)" if bigger else ""),
+                       Cell(x_xz + " (> xz!)", x_xz) if bigger else x_xz,
                        *_against_xz(r, xz), fmt(r.warmup_s), status],
                       "bold red" if not r.ok else "yellow" if bigger else "cyan" if r.is_shoal else None)
+    failed = [r for r in results if not r.ok]
+    table.brief_notes += [f"FAIL: {r.tool} on {r.file}: {r.error}" for r in failed]
+    if results and not failed:
+        table.brief_notes.append(f"round trips: all {len(results)} verified byte for byte")
+    warm = [r.warmup_s for r in results if r.warmup_s is not None]
+    table.brief_notes.append("x xz: size / xz -9e's; --wide adds each speed's and peak RSS's x xz"
+                             + (f", shoal's warm-up ({_span(warm)} s)" if warm else "")
+                             + " and the round trip")
     return table
 
 
@@ -69,10 +84,16 @@ def _against_xz(r, xz) -> list[str]:
 
 
 def larger_table(results) -> Table:
+    """Where shoal is larger than xz -9e.  Without such a file the table has no rows and is printed
+    as one line: none, or that xz -9e did not run."""
     flags = larger_than_xz(results)
+    xz_ran = any(r.tool == XZ and r.ok for r in results)
+    shoal_ran = any(r.is_shoal and r.ok for r in results)
+    none = ("none: every shoal result is at most xz -9e's size" if xz_ran and shoal_ran
+            else "not compared: xz -9e did not run" if shoal_ran else "not compared: no shoal level ran")
     return Table("shoal larger than xz -9e", ["file", "tool", "shoal bytes", "xz -9e bytes"],
                  [[f, t, f"{s:,}", f"{x:,}"] for f, t, s, x in flags],
-                 notes=[] if flags else ["none: every shoal level is at most xz -9e's size"], numeric=NUMERIC)
+                 notes=[] if flags else [none], numeric=NUMERIC)
 
 
 # --------------------------------------------------------------------------- totals
@@ -139,7 +160,7 @@ def tools_in(results) -> list[str]:
 def totals_table(results, files) -> Table:
     columns = ["group", "files", "tool", "bytes", "bpb", "x xz", "comp MB/s", "x xz",
                "decomp MB/s", "x xz", "peak RSS MB", "x xz"]
-    table = Table("Totals", columns, numeric=NUMERIC)
+    table = Table("Totals", columns, numeric=NUMERIC, brief=[0, 2, 3, 4, 5, 6, 7, 8, 9], grouped=True)
     references = [label for label in REFERENCE_COLUMNS if any(label in f.reference for f in files)]
     for name, members in groups(files):
         xz = total(results, members, XZ)
@@ -147,10 +168,12 @@ def totals_table(results, files) -> Table:
         rows = [total(results, members, t) for t in tools_in(results)]
         rows += [reference_total(members, label) for label in references]
         for i, t in enumerate(rows):
-            head = [name if i == 0 else "", str(len(members)) if i == 0 else "", t.tool]
+            label = Cell(name, f"{name} ({len(members)} file{'s' * (len(members) > 1)})")
+            tool = Cell(t.tool, t.tool.replace("(from PEERS.md)", "(ref.)"))
+            head = [label if i == 0 else "", str(len(members)) if i == 0 else "", tool]
             if t.compressed is None:
                 why = "not in PEERS.md" if "PEERS.md" in t.tool else "failed or missing"
-                table.add(head + [f"n/a ({t.missing} {why})"] + ["-"] * 8, "dim")
+                table.add(head + [Cell(f"n/a ({t.missing} {why})", "n/a")] + ["-"] * 8, "dim")
                 continue
             table.add(head + [fmt_int(t.compressed), fmt(8 * t.compressed / t.size),
                               fmt(ratio(t.compressed, xz and xz.compressed)), *_against_xz(t, xz)],
@@ -159,6 +182,13 @@ def totals_table(results, files) -> Table:
     table.notes += [f"{small} is left out of the totals: it is the start of {big}, also measured."
                     for small, big in CONTAINED_IN.items() if small in names and big in names]
     if references:
-        table.notes.append("Rows '(from PEERS.md)' are copied from the corpus's PEERS.md, "
-                           "not measured in this run; their 'x xz' is against this run's xz -9e.")
+        table.notes.append("Rows '(from PEERS.md)' ('(ref.)' at 80 columns) are copied from the corpus's "
+                           "PEERS.md, not measured in this run; their 'x xz' is against this run's xz -9e; "
+                           "n/a: not every file of the group has a size.")
+    table.brief_notes.append("x xz: size, MB/s / xz -9e's; --wide adds peak RSS and its x xz")
     return table
+
+
+def _span(values: list[float]) -> str:
+    low, high = fmt(min(values)), fmt(max(values))
+    return low if low == high else f"{low}-{high}"

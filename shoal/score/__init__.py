@@ -3,7 +3,8 @@
 The seeds' one metric: a model that predicts the next byte well compresses
 well, so the ideal code length of a file under a model (-sum log2 p of what
 came) measures how well the model understood it; bits per byte, and the
-compression ratio 8 / bpb, make files and models comparable.
+ratio bpb / 8 (compressed / original, as xz -l), make files and models
+comparable.
 
     shoal score -6 ../shared/corpus/canterbury          # command line: score/cli.py
     model = shoal.score.resolve("order2")              # Python

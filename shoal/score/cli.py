@@ -6,9 +6,10 @@
     shoal score --mixers SCHOOL FILE|DIR...       (mixers.py: gated vs attention mixer, and robustness)
 
 Each MODEL scores each file; the table gives bytes, the ideal code length in
-bits, bits per byte, the compression ratio 8/bpb and, for shoal models, the
-real coded size, which must agree with the ideal length (checked: a
-disagreement is a loud failure and exit status 1).
+bits, bits per byte, the ratio compressed / original (bpb / 8, as xz -l), the
+compression factor 8 / bpb and, for shoal models, the real coded size, which
+must agree with the ideal length (checked: a disagreement is a loud failure
+and exit status 1).  The tables fit 80 columns; --wide prints every column.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from .. import inputs
 from ..cli_tools import (ERROR, OK, ToolParser, UsageError, positive_int, progress, run_tool, size_argument,
                          say)
 from ..errors import ShoalError
-from ..report_table import console, to_rich, write_text
+from ..report_table import console, split_columns, to_rich, write_text
 from . import report
 from .models import FISH_NAMES, coded_size_problem, resolve
 
@@ -76,6 +77,9 @@ def build_parser() -> ToolParser:
                      help="with --by-position/--plot: equal buckets of N bytes instead")
     out.add_argument("--plot", metavar="FILE.png", help="plot bpb by position, one line per model (matplotlib); "
                                                         "with --ablate: bars per fish and kind of file")
+    out.add_argument("--wide", action="store_true",
+                     help="print every column (bits, compression factor, coded bpb) and the position table "
+                          "whole; by default the tables fit 80 columns")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ablate = ap.add_argument_group("ablation (--ablate)")
     ablate.add_argument("--ablate", metavar="SCHOOL",
@@ -181,6 +185,12 @@ def score_all(models, files, args, notes) -> list[report.Result]:
     return results
 
 
+def print_split(out, table, what: str = "columns", wide: bool = False) -> None:
+    """A table whole (--wide), or split into tables that fit 80 columns (report_table.split_columns)."""
+    for part in [table] if wide else split_columns(table, keep=1, what=what):
+        out.print(to_rich(part, wide=wide))
+
+
 def ablate_work(args) -> int:
     """shoal score --ablate SCHOOL FILE...: see ablate.py."""
     from . import ablate, ablate_report
@@ -199,9 +209,13 @@ def ablate_work(args) -> int:
     if args.csv:
         write_text(args.csv, ablate_report.to_csv_text(result))
     if "-" not in (args.json, args.csv):
-        out = console()
-        for table in [*ablate_report.fish_tables(result), ablate_report.kind_table(result)]:
-            out.print(ablate_report.rich(table))
+        out = console(wide=args.wide)
+        tables = [(table, "files") for table in ablate_report.fish_tables(result)]
+        for table, what in tables + [(ablate_report.kind_table(result), "columns")]:
+            if args.wide:
+                out.print(ablate_report.rich(table))
+            else:
+                print_split(out, table, what)
     if args.plot:
         ablate_report.plot(result, args.plot)
         if not args.quiet:
@@ -232,9 +246,9 @@ def mixers_work(args) -> int:
     if args.json:
         write_text(args.json, mixers.to_json(name, blind_fish, options, results, roles, rows, notes))
     if "-" != args.json:
-        out = console()
-        out.print(to_rich(mixers.file_table(results, roles)))
-        out.print(to_rich(mixers.table(rows, blind_fish, notes)))
+        out = console(wide=args.wide)
+        print_split(out, mixers.file_table(results, roles), what="variants", wide=args.wide)
+        print_split(out, mixers.table(rows, blind_fish, notes), wide=args.wide)
     if args.plot:
         mixers.plot(results, roles, rows, blind_fish, args.plot)
         if not args.quiet:
@@ -258,10 +272,12 @@ def work(argv: list[str]) -> int:
     if args.csv:
         write_text(args.csv, report.to_csv_text(results))
     if "-" not in (args.json, args.csv):
-        out = console()
-        out.print(to_rich(report.score_table(results, notes)))
+        out = console(wide=args.wide)
+        out.print(to_rich(report.score_table(results, notes), wide=args.wide))
         if args.by_position:
-            out.print(to_rich(report.position_table(results)))
+            for table in report.position_tables(results, args.wide):
+                out.print()
+                out.print(to_rich(table, wide=args.wide))
     if args.plot:
         report.plot(results, args.plot, log_positions=not args.bucket_size)
         if not args.quiet:

@@ -6,6 +6,11 @@ ratios).  A position profile splits a file into buckets by position and
 gives each bucket's bpb: powers of two by default (0-128, 128-256, 256-512,
 ...; a model learns fastest early), or equal buckets of --bucket-size bytes.
 Profiles of several files are added bucket by bucket (by start position).
+
+The ratio is compressed / original, as xz -l gives it: the ideal length in
+bytes over the bytes (bpb / 8); the compression factor is its inverse, 8 / bpb.
+On a terminal the tables fit 80 columns (Table.brief; the position table is
+split into several when its models would not fit); --wide shows them whole.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..report_table import Table, fmt_int, to_csv
+from ..report_table import Table, fmt_int, split_columns, to_csv
 from .models import Score
 
 FIRST_BUCKET = 128          # bytes in the first power-of-two bucket
@@ -68,7 +73,7 @@ def totals(results: list[Result]) -> list[dict]:
         size, bits = sum(r.score.size for r in mine), sum(r.score.bits for r in mine)
         coded = [r.score.coded for r in mine]
         out.append({"model": model, "files": len(mine), "bytes": size, "bits": bits, "bpb": bits / size,
-                    "ratio": size * 8 / bits if bits else None,
+                    "ratio": bits / 8 / size, "compression_factor": size * 8 / bits if bits else None,
                     "coded": None if None in coded else sum(coded)})
     return out
 
@@ -77,22 +82,25 @@ def to_record(r: Result) -> dict:
     """One result as JSON (what --json writes per model and file)."""
     s = r.score
     return {"model": r.model, "file": r.file, "bytes": s.size, "bits": s.bits, "bpb": s.bpb,
-            "ratio": 8 / s.bpb if s.bits else None, "coded": s.coded, "blocks": s.blocks,
+            "ratio": s.bpb / 8, "compression_factor": 8 / s.bpb if s.bits else None,
+            "coded": s.coded, "blocks": s.blocks,
             "coded_check": "FAILED: " + r.problem if r.problem else ("ok" if s.coded is not None else None),
             "notes": s.notes}
 
 
 def _row(file, model, size, bits, coded) -> list[str]:
     bpb = bits / size
-    return [file, model, fmt_int(size), f"{bits:,.0f}", f"{bpb:.4f}", f"{8 / bpb:.3f}" if bits else "-",
-            fmt_int(coded), f"{8 * coded / size:.4f}" if coded is not None else "-"]
+    return [file, model, fmt_int(size), f"{bits:,.0f}", f"{bpb:.4f}", f"{bpb / 8:.4f}",
+            f"{8 / bpb:.3f}" if bits else "-", fmt_int(coded),
+            f"{8 * coded / size:.4f}" if coded is not None else "-"]
 
 
-COLUMNS = ["file", "model", "bytes", "bits", "bpb", "ratio", "coded bytes", "coded bpb"]
+COLUMNS = ["file", "model", "bytes", "bits", "bpb", "ratio", "compression factor", "coded bytes", "coded bpb"]
+BRIEF = [0, 1, 2, 4, 5, 7]          # file, model, bytes, bpb, ratio, coded bytes
 
 
 def score_table(results: list[Result], notes: list[str]) -> Table:
-    table = Table("Scores", COLUMNS, numeric=set(COLUMNS[2:]))
+    table = Table("Scores", COLUMNS, numeric=set(COLUMNS[2:]), brief=BRIEF, grouped=True)
     for file in dict.fromkeys(r.file for r in results):
         for i, r in enumerate(x for x in results if x.file == file):
             table.add(_row(file if i == 0 else "", r.model, r.score.size, r.score.bits, r.score.coded),
@@ -103,8 +111,10 @@ def score_table(results: list[Result], notes: list[str]) -> Table:
             table.add(_row(label, t["model"], t["bytes"], t["bits"], t["coded"]), "bold")
     table.notes += [f"{r.model} on {r.file}: {note}" for r in results for note in r.score.notes] + notes
     table.notes += [f"CHECK FAILED: {r.model} on {r.file}: {r.problem}" for r in results if r.problem]
-    table.notes.append("bits: ideal code length -sum log2 p; bpb = bits / bytes; ratio = 8 / bpb; "
+    table.notes.append("bits: ideal code length -sum log2 p; bpb = bits / bytes; ratio = bits / 8 / bytes "
+                       "(compressed / original, as xz -l); compression factor = 8 / bpb; "
                        "coded: the real range-coded size (shoal models)")
+    table.brief_notes.append("--wide adds bits, the compression factor and coded bpb")
     return table
 
 
@@ -121,6 +131,12 @@ def position_table(results: list[Result]) -> Table:
     return table
 
 
+def position_tables(results: list[Result], wide: bool = False) -> list[Table]:
+    """The position table, split by models into tables of WIDTH columns at most unless wide."""
+    whole = position_table(results)
+    return [whole] if wide else split_columns(whole, keep=2, what="models")
+
+
 def to_json(results: list[Result], notes: list[str]) -> str:
     data = {"results": [], "totals": totals(results), "notes": notes}
     for r in results:
@@ -133,11 +149,11 @@ def to_json(results: list[Result], notes: list[str]) -> str:
 
 
 def to_csv_text(results: list[Result]) -> str:
-    rows = [[r.model, r.file, r.score.size, r.score.bits, r.score.bpb, 8 / r.score.bpb, r.score.coded]
-            for r in results]
-    rows += [[t["model"], "(total)", t["bytes"], t["bits"], t["bpb"], t["ratio"], t["coded"]]
-             for t in totals(results)]
-    return to_csv(["model", "file", "bytes", "bits", "bpb", "ratio", "coded_bytes"],
+    rows = [[r.model, r.file, r.score.size, r.score.bits, r.score.bpb, r.score.bpb / 8,
+             8 / r.score.bpb if r.score.bits else None, r.score.coded] for r in results]
+    rows += [[t["model"], "(total)", t["bytes"], t["bits"], t["bpb"], t["ratio"], t["compression_factor"],
+              t["coded"]] for t in totals(results)]
+    return to_csv(["model", "file", "bytes", "bits", "bpb", "ratio", "compression_factor", "coded_bytes"],
                   [["" if v is None else v for v in row] for row in rows])
 
 
