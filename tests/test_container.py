@@ -1,5 +1,7 @@
 """The container catches every corruption and truncation, with a clear ShoalError."""
+import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -126,10 +128,60 @@ def test_concatenated_archives_decode_to_the_concatenation():
     assert shoal.decompress(archive) == b"".join(parts)
 
 
-@pytest.mark.parametrize("garbage", [b"\x00", b"\x00" * 4, b"x", container.MAGIC[:3], b"garbage!"])
+@pytest.mark.parametrize("garbage", [b"x", container.MAGIC[:3], b"garbage!", b"\x00" * 4 + b"x",
+                                     b"\x00" * 8 + container.MAGIC[:3], b"\x00\x00\x00\x00\x01\x00\x00\x00"])
 def test_trailing_garbage_is_an_error(garbage):
     with pytest.raises(ShoalError, match="trailing garbage|truncated"):
         shoal.decompress(TWO_BLOCKS + garbage)
+
+
+def read_in_pieces(blob: bytes, size: int):
+    stream = io.BytesIO(blob)
+    return lambda n: stream.read(min(n, size))
+
+
+@pytest.mark.parametrize("pad", [4, 8, 12, 4096, container.READ_CHUNK + 4])
+def test_stream_padding_after_the_last_stream_and_between_streams(pad):
+    """Null bytes in multiples of 4 after a stream are stream padding, as in
+    xz: skipped, and counted in the archive bytes of the stream before them."""
+    first = shoal.compress(b"first", preset=TINY)
+    padded = first + bytes(pad) + TWO_BLOCKS + bytes(pad)
+    assert shoal.decompress(TWO_BLOCKS + bytes(pad)) == TEXT + RANDOM
+    assert shoal.decompress(padded) == b"first" + TEXT + RANDOM
+    for piece in (1, 3, 4096) if pad < 5000 else (container.READ_CHUNK,):
+        items = list(container.read_items(read_in_pieces(padded, piece)))
+        ends = [item for item in items if isinstance(item, container.StreamEnd)]
+        assert [end.padding for end in ends] == [pad, pad]
+        assert sum(item.archive_bytes for item in items) == len(padded)
+    sink = io.BytesIO()
+    assert shoal.api.decompress_stream(io.BytesIO(padded), sink) == (len(padded), 5 + len(TEXT + RANDOM))
+    assert [s["compressed_size"] for s in shoal.api.list_archive(io.BytesIO(padded))] == [
+        len(first) + pad, len(TWO_BLOCKS) + pad]
+
+
+@pytest.mark.parametrize("pad", [1, 2, 3, 5, 7, 4097])
+def test_stream_padding_must_be_a_multiple_of_4(pad):
+    for archive in (TWO_BLOCKS + bytes(pad), TWO_BLOCKS + bytes(pad) + TWO_BLOCKS):
+        with pytest.raises(ShoalError, match=rf"^trailing garbage after stream 1: {pad:,} null bytes, "
+                                             "and stream padding must be a multiple of 4 bytes$"):
+            shoal.decompress(archive)
+
+
+def test_null_bytes_before_the_first_stream_are_not_an_archive():
+    with pytest.raises(ShoalError, match="not a shoal archive"):
+        shoal.decompress(bytes(4) + TWO_BLOCKS)
+    with pytest.raises(ShoalError, match="not a shoal archive"):
+        shoal.decompress(bytes(4))
+
+
+def test_padding_is_not_copied_per_stream():
+    """Many padded empty streams still decode in time linear in their number
+    (the bytes after a stream are handed over, and only padding is scanned)."""
+    one = shoal.compress(b"", preset=TINY) + bytes(4)
+    blob = one * 20_000
+    start = time.perf_counter()
+    assert shoal.decompress(blob) == b""
+    assert time.perf_counter() - start < 20      # about 1 s on a busy 2-core machine
 
 
 def test_foreign_and_empty_input():

@@ -12,6 +12,11 @@ concatenation of their contents (as with xz).  Integers are little-endian.
               data_crc u32, payload_crc u32, frame_crc u32, payload
     end     = type u8 (0), total_size u64, total_crc u32, frame_crc u32
 
+Stream padding, null bytes in a multiple of 4 (as in xz), may follow any
+stream, the last one too; read_items skips it.  Padding of another length,
+or any other byte where a stream should start, is an error (trailing
+garbage); a file that starts with null bytes is not an archive.
+
 flags bit 0 says original_size is known (otherwise it is 0 and only the end
 frame has the total: streams from a pipe).  Every header_crc / frame_crc is
 the CRC32 (zlib) of the bytes before it in the same header or frame, so a
@@ -31,9 +36,10 @@ docs/format.md describes the format byte by byte.
 """
 from __future__ import annotations
 
+import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from ..errors import ShoalError
@@ -81,7 +87,8 @@ class Block:
 class StreamEnd:
     total_size: int
     crc: int                      # CRC32 of the whole stream's original
-    archive_bytes: int = 0
+    archive_bytes: int = 0        # the end frame's bytes, and the padding after it
+    padding: int = 0              # null bytes of stream padding after the stream (read_items)
 
 
 def _with_crc(frame: bytes) -> bytes:
@@ -299,13 +306,39 @@ class StreamChecksum:
             raise _corrupt("checksum of the whole stream does not match")
 
 
+_NONZERO = re.compile(rb"[^\x00]")
+
+
+def _skip_padding(rest: bytearray, read: Callable[[int], bytes]) -> tuple[bytearray, int]:
+    """Drop the null bytes at the front of `rest` (reading on while it holds
+    nothing else): the stream padding after a stream.  Returns what is left
+    (empty at the end of the input) and how many null bytes were dropped.
+    No copy is made of `rest`, and only the padding is scanned."""
+    padding = 0
+    while True:
+        if not rest:
+            rest = bytearray(read(READ_CHUNK))
+            if not rest:
+                return rest, padding
+        if rest[0]:
+            return rest, padding
+        found = _NONZERO.search(rest)
+        n = found.start() if found else len(rest)
+        padding += n
+        del rest[:n]
+
+
 def read_items(read: Callable[[int], bytes]) -> Iterator:
     """Every item of every stream, pulled with read(n) until it returns b"".
 
     Yields StreamHeader, Block..., StreamEnd, then the same for each further
-    concatenated stream.  Raises ShoalError on empty, truncated or foreign
-    input and on trailing garbage after the last stream."""
+    concatenated stream.  Stream padding (null bytes, a multiple of 4) may
+    follow any stream, as in xz; it is counted in the StreamEnd before it
+    (padding, archive_bytes).  Raises ShoalError on empty, truncated or
+    foreign input, on padding that is not a multiple of 4 bytes and on
+    trailing garbage after the last stream."""
     parser = StreamParser(first_stream=True)
+    streams = 0
     while True:
         item = parser.next()
         if item is None:
@@ -314,9 +347,17 @@ def read_items(read: Callable[[int], bytes]) -> Iterator:
                 parser.finish()
             parser.feed(data)
             continue
+        if not parser.eof:
+            yield item
+            continue
+        streams += 1
+        rest, padding = _skip_padding(parser.hand_over(), read)
+        if padding % 4:
+            raise ShoalError(f"trailing garbage after stream {streams}: {padding:,} null bytes, and stream "
+                             "padding must be a multiple of 4 bytes")
+        if padding:
+            item = replace(item, padding=padding, archive_bytes=item.archive_bytes + padding)
         yield item
-        if parser.eof:
-            rest = parser.hand_over() or bytearray(read(READ_CHUNK))
-            if not rest:
-                return
-            parser = StreamParser(first_stream=False, data=rest)
+        if not rest:
+            return
+        parser = StreamParser(first_stream=False, data=rest)
