@@ -5,7 +5,11 @@
     shoal -t FILE.shoal...        check archives without writing anything
     shoal -l FILE.shoal...        list streams, blocks, sizes and ratios
     shoal compress|decompress|test|list [OPTION...] [FILE...]   same, spelled out
+    shoal -r DIR...               every file in DIR (-dr: every FILE.shoal)
     cat data | shoal -9 > data.shoal ; shoal -dc data.shoal | less
+
+A mode word is a mode only as the first argument (shoal ./test, shoal -- test
+compress a file named test).
 
 No FILE, or FILE "-", means standard input to standard output.  Outputs are
 written to a temporary file (on Linux one without a name) and given their
@@ -64,11 +68,17 @@ def _note(options, text: str) -> None:
         print(text, file=sys.stderr)
 
 
-def _summary(name: str, original: int, packed: int, seconds: float, *, done: str = "") -> str:
-    ratio = packed / original if original else 0.0
+def _summary(name: str, size_in: int, size_out: int, seconds: float, *, compressing: bool,
+             done: str = "") -> str:
+    """-v's line: the sizes in the direction of the work (input -> output), the
+    ratio always compressed / original (as xz -l), bits per original byte, and
+    original bytes per second; an empty original has no ratio (---)."""
+    original, packed = (size_in, size_out) if compressing else (size_out, size_in)
+    ratio = f"{packed / original:.3f}" if original else "---"
+    bpb = f"{8 * packed / original:.3f}" if original else "---"
     speed = original / seconds / 1e6 if seconds > 0 else float("inf")
-    return (f"{name}: {original:,} -> {packed:,} bytes, ratio {ratio:.3f}, "
-            f"{8 * ratio:.3f} bits/byte, {speed:.2f} MB/s{done}")
+    return (f"{name}: {size_in:,} -> {size_out:,} bytes, ratio {ratio}, "
+            f"{bpb} bits/byte, {speed:.2f} MB/s{done}")
 
 
 @contextmanager
@@ -103,7 +113,9 @@ def _open_input(name: str, options, *, needs_regular: bool, removed: bool = Fals
     try:
         info = os.lstat(name)
         if stat.S_ISLNK(info.st_mode):
-            if needs_regular and not options.force:
+            # Followed when the input is kept (-k, -c, -o), as xz does;
+            # removing it would remove only the link.
+            if removed and not options.force:
                 raise Problem(name, "is a symbolic link, skipping", WARNING)
             info = os.stat(name)
         if stat.S_ISDIR(info.st_mode):
@@ -128,18 +140,25 @@ def _open_input(name: str, options, *, needs_regular: bool, removed: bool = Fals
 
 def _output_path(name: str, options) -> str | None:
     """Where the output goes: a path, or None for standard output."""
-    from .cli_args import SUFFIX
     if options.stdout or (name == "-" and options.output is None):
         return None
     if options.output is not None:
         return options.output
     if options.mode == "compress":
-        if name.endswith(SUFFIX):
-            raise Problem(name, f"already has `{SUFFIX}' suffix, skipping", WARNING)
-        return name + SUFFIX
-    if not name.endswith(SUFFIX) or os.path.basename(name) == SUFFIX:
-        raise Problem(name, "filename has an unknown suffix, skipping", WARNING)
-    return name[: -len(SUFFIX)]
+        for suffix in _suffixes(options):
+            if name.endswith(suffix):
+                raise Problem(name, f"already has `{suffix}' suffix, skipping", WARNING)
+        return name + options.suffix
+    for suffix in _suffixes(options):
+        if name.endswith(suffix) and os.path.basename(name) != suffix:
+            return name[: -len(suffix)]
+    raise Problem(name, "filename has an unknown suffix, skipping", WARNING)
+
+
+def _suffixes(options) -> tuple[str, ...]:
+    """-S's suffix first, then .shoal (as xz, -d takes both)."""
+    from .cli_args import SUFFIX
+    return (options.suffix,) if options.suffix == SUFFIX else (options.suffix, SUFFIX)
 
 
 def _special_output(path: str) -> os.stat_result | None:
@@ -282,16 +301,17 @@ def transcode(name: str, options, settings: dict) -> int:
     from . import api
     compressing, verify = options.mode == "compress", options.mode == "compress" and options.verify
     display = STDIN_NAME if name == "-" else name
-    # Only an output named after the input replaces it, so only then must the
-    # input be a regular file (xz's rule) and is it removed at the end.
+    # An output named after the input replaces it: then the input must be a
+    # regular file (xz's rule) and is removed at the end, unless -k; with -o
+    # only if --rm (zstd's rule), and then it must be a regular file too.
     derived = not (options.stdout or options.output is not None or name == "-")
-    with _open_input(name, options, needs_regular=derived, removed=derived and not options.keep) \
-            as (source, info):
+    removed = not options.keep and (derived or (options.rm and options.output is not None and name != "-"))
+    with _open_input(name, options, needs_regular=derived or removed, removed=removed) as (source, info):
         path = _output_path(name, options)
         reader = HashingReader(source) if verify else source
         output = _open_output(path, name, options, info, verify)
         # An output written into a device or FIFO is not a copy of the input.
-        remove_input = derived and not options.keep and isinstance(output, AtomicOutput)
+        remove_input = removed and isinstance(output, AtomicOutput)
         start = time.perf_counter()
         try:
             with output, _progress(options, display, info and info.st_size) as tick:
@@ -313,8 +333,8 @@ def transcode(name: str, options, settings: dict) -> int:
         except OSError as error:
             raise Problem(name, f"cannot remove input: {describe_os_error(error)}", WARNING) from None
     if options.verbose:
-        original, packed = (size_in, size_out) if compressing else (size_out, size_in)
-        _note(options, _summary(display, original, packed, seconds, done=", verified" if verify else ""))
+        _note(options, _summary(display, size_in, size_out, seconds, compressing=compressing,
+                                done=", verified" if verify else ""))
     return OK
 
 
@@ -331,7 +351,8 @@ def check_archive(name: str, options) -> int:
         except (ShoalError, OSError) as error:
             raise _as_problem(error, display) from None
     if options.verbose:
-        _note(options, _summary(display, size_out, size_in, time.perf_counter() - start, done=", ok"))
+        _note(options, _summary(display, size_in, size_out, time.perf_counter() - start, compressing=False,
+                                done=", ok"))
     return OK
 
 
@@ -370,10 +391,72 @@ def list_archive(name: str, options, totals: Counter) -> int:
     return OK
 
 
+# -- inputs -------------------------------------------------------------------
+
+def _wanted(name: str, options) -> bool:
+    """In a -r walk: compressing takes what is not an archive yet; -d, -t, -l take archives."""
+    if name.endswith(".shoal-tmp"):              # another shoal's temporary output
+        return False
+    suffixes = _suffixes(options)
+    if options.mode == "compress":
+        return not name.endswith(suffixes)
+    return any(name.endswith(suffix) and name != suffix for suffix in suffixes)
+
+
+def _walk(top: str, options) -> list:
+    """-r: the files of the tree under directory `top` (paths, sorted by name,
+    depth first), with a Problem in place of each thing skipped: symbolic
+    links (never followed inside a walk, even with -f), devices, FIFOs,
+    sockets, unreadable directories.  The tree is listed in full before any
+    file is worked on, so outputs written meanwhile are not taken as inputs."""
+    found, pending = [], [top]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            found.append(Problem(directory, describe_os_error(error)))
+            continue
+        subdirectories = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirectories.append(entry.path)
+                elif not _wanted(entry.name, options):
+                    continue
+                elif entry.is_symlink():
+                    found.append(Problem(entry.path, "is a symbolic link, skipping", WARNING))
+                elif not entry.is_file(follow_symlinks=False):
+                    found.append(Problem(entry.path, "is not a regular file, skipping", WARNING))
+                else:
+                    found.append(entry.path)
+            except OSError as error:
+                found.append(Problem(entry.path, describe_os_error(error)))
+        pending.extend(reversed(subdirectories))
+    return found
+
+
+def _inputs(options):
+    """The inputs, in order: the command line's, with -r each directory's
+    files in its place (a directory named there is followed if a link)."""
+    for name in options.files:
+        if options.recursive and name != "-" and os.path.isdir(name):
+            yield from _walk(name, options)
+        else:
+            yield name
+
+
 # -- driver -------------------------------------------------------------------
 
 def _terminal_refusal(options) -> str | None:
-    """Compressed data is never written to, or read from, a terminal (like xz)."""
+    """Compressed data is never written to, or read from, a terminal (like xz);
+    nor is a terminal read when the first word, taken as a mode, names a file."""
+    from .cli_args import word_hint
+    word = options.command_word
+    if word and options.no_operands and sys.stdin.isatty() and word_hint(word):
+        return (f"'{word}' as the first word is the mode --{options.mode}, on standard input (a terminal)"
+                f"{word_hint(word)}")
     if options.force:
         return None
     if options.mode == "compress" and options.output is None and sys.stdout.isatty() \
@@ -424,7 +507,11 @@ def run(options, signals: Signals | None = None) -> int:
     try:
         if options.mode == "compress":
             settings = _compression_settings(options)
-        for name in options.files:
+        for name in _inputs(options):
+            if isinstance(name, Problem):            # skipped by -r's walk
+                _say(options, f"{name.name}: {name.message}", name.code)
+                worst = _worse(worst, name.code)
+                continue
             current = STDIN_NAME if name == "-" else name
             try:
                 if options.mode == "list":

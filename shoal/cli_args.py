@@ -2,10 +2,14 @@
 
 parse_args(argv) accepts xz's and zstd's spellings: the mode flags -z -d -t -l
 or a first word compress|decompress|test|list, combined short flags (-dkv,
--T0, -B64K), levels -1 ... -9, and checks the combinations that make no sense
-(-o with several inputs, -o with -c, --list on stdin).  Usage errors raise
-UsageError; the caller prints them and exits 1 (argparse's own 2 would mean
-"warning" here).
+-T0, -B64K, -9e), levels -0 ... -9 and -e, -S .SUF, -r, --rm, and checks the
+combinations that make no sense (-o with several inputs or -r, -o with -c,
+--list on stdin, a bad suffix).  Usage errors raise UsageError; the caller
+prints them and exits 1 (argparse's own 2 would mean "warning" here).
+
+A word (a mode or a tool) is a command only as the very first argument, as
+in git: `shoal test x.shoal` tests, while `shoal ./test`, `shoal -- test`
+or `shoal -k test` compress a file named test.
 """
 from __future__ import annotations
 
@@ -32,21 +36,37 @@ Modes may also be given as a first word: shoal compress|decompress|test|list.
 
 Tools (shoal TOOL --help for each):
 """ + "".join(f"  shoal {name:<8}{text}\n" for name, text in TOOLS.items()) + f"""
+A mode or tool word is a command only as the very first argument.  To
+compress a file named like one (test, list, bench, ...), write it as a path
+or after another argument: shoal ./test, shoal -- test, shoal -k test.
 
 Input files: FILE is compressed to FILE{SUFFIX}; FILE{SUFFIX} is decompressed to
 FILE.  Like xz, the input is removed only after its output is complete,
 flushed to disk (fsync) and given its name (until then it has none, or a
 hidden temporary one), and only when everything succeeded.  It is kept with
--k, -c, -o and -t.  An existing output is never replaced without -f.
-Outputs keep the input's permissions and times.  -M limits the memory
-decoding may take (-d, -t, --verify), as xz's -M does.
+-k, -c, -o and -t.  --rm (zstd's flag) removes it after -o too, and is
+ignored with -c; the last of -k and --rm wins.  An existing output is never
+replaced without -f.  Outputs keep the input's permissions and times.  -M
+limits the memory decoding may take (-d, -t, --verify), as xz's -M does.
 
-Like xz, an input that would be removed is skipped (a warning) if it has more
-than one hard link or its setuid, setgid or sticky bit set, unless -f is
-given (which compresses it and removes that name; the output does not keep
-those bits).  An output that exists as a character device, block device or
-FIFO (-o /dev/null) is written into, never replaced, and the input is kept:
--o to a character device or FIFO needs no -f, other cases do.
+-S .SUF names outputs FILE.SUF; -d then takes FILE.SUF as well as
+FILE{SUFFIX}.  -r walks the directories named on the command line (as
+zstd -r): it compresses every regular file not already ending in the
+suffix, or with -d, -t, -l takes the files that end in it.  Symbolic links
+inside those directories are never followed (skipped, a warning), even with
+-f; a directory named on the command line is followed if it is a link.
+
+Levels: -0 is -1 (xz's fastest); -e (--extreme, -9e, -6e) takes the next
+level up, as xz's slower variant of a level (-6e = -7, -9e = -9).
+
+Like xz, an input that would be removed is skipped (a warning) if it is a
+symbolic link, has more than one hard link or has its setuid, setgid or
+sticky bit set, unless -f is given (which compresses it and removes that
+name; the output does not keep those bits).  When the input is kept (-k,
+-c, -o) a symbolic link is followed.  An output that exists as a character
+device, block device or FIFO (-o /dev/null) is written into, never
+replaced, and the input is kept: -o to a character device or FIFO needs no
+-f, other cases do.
 
 Sizes (-B, -M) take the suffixes K, M, G (powers of 1024; KiB, MiB, GiB too).
 
@@ -84,18 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
                               (("-l", "--list"), "list", "list information about archives")):
         modes.add_argument(*flags, dest="mode", action="store_const", const=mode, help=text)
     files = parser.add_argument_group("files")
-    files.add_argument("-k", "--keep", action="store_true", help="keep (don't delete) input files")
+    files.add_argument("-k", "--keep", dest="remove", action="store_const", const=False,
+                       help="keep (don't delete) input files")
+    files.add_argument("--rm", dest="remove", action="store_const", const=True,
+                       help="remove each input once its output is complete, also with -o (as zstd; "
+                            "the default without -k, -c, -o); ignored with -c")
     files.add_argument("-c", "--stdout", "--to-stdout", action="store_true",
                        help="write to standard output and keep input files")
     files.add_argument("-o", "--output", metavar="FILE", help="write the (single) output to FILE; keeps the input")
     files.add_argument("-f", "--force", action="store_true",
                        help="overwrite existing outputs; follow symlinks; write to a terminal; take inputs "
                             "with several hard links or a setuid, setgid or sticky bit")
+    files.add_argument("-S", "--suffix", metavar=".SUF", type=_suffix_argument, default=SUFFIX,
+                       help=f"name outputs FILE.SUF instead of FILE{SUFFIX}; -d takes both")
+    files.add_argument("-r", "--recursive", action="store_true",
+                       help="walk directories: every file in them (-d, -t, -l: every one ending in the "
+                            "suffix); links inside are not followed")
     tuning = parser.add_argument_group("compression")
-    for n in range(1, 10):
-        tuning.add_argument(f"-{n}", dest="level", action="store_const", const=n,
-                            help=f"level 1 (fastest); -2 ... -9 up to 9 (best); default -{school.DEFAULT_LEVEL}"
-                            if n == 1 else argparse.SUPPRESS)
+    for n in range(0, 10):
+        tuning.add_argument(f"-{n}", dest="level", action="store_const", const=max(n, 1),
+                            help=f"level 1 (fastest); -2 ... -9 up to 9 (best); default -{school.DEFAULT_LEVEL}; "
+                                 "-0 is -1" if n == 1 else argparse.SUPPRESS)
+    tuning.add_argument("-e", "--extreme", action="store_true",
+                        help="the next level up (-6e = -7; -9e = -9), as xz's slower variant of a level")
     tuning.add_argument("--fast", dest="level", action="store_const", const=1, help="alias of -1")
     tuning.add_argument("--best", dest="level", action="store_const", const=9, help="alias of -9")
     tuning.add_argument("--preset", metavar="FILE.yaml", help="use a preset file instead of a level")
@@ -112,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "else it stops before it starts: a size (800MiB, 2G), N%% of this machine's "
                              f"RAM, or 0 or max for no limit; default {school.DEFAULT_MEMLIMIT >> 20:,} MiB")
     talk = parser.add_argument_group("messages")
-    talk.add_argument("-v", "--verbose", action="count", default=0, help="print a summary line per file")
+    talk.add_argument("-v", "--verbose", action="count", default=0, help="a summary line per file: sizes in -> out, the ratio compressed/original (as xz -l), "
+                           "bits per byte, MB/s of original")
     talk.add_argument("-q", "--quiet", action="count", default=0,
                       help="suppress warnings; twice, errors too (exit status is unchanged)")
     talk.add_argument("-V", "--version", action="version", version=f"shoal {_version()}")
@@ -129,6 +161,12 @@ def _size_argument(text: str) -> int:
     if not 1 <= size <= MAX_BLOCK_SIZE:
         raise argparse.ArgumentTypeError(f"block size must be 1 byte .. 1 GiB, got {text}")
     return size
+
+
+def _suffix_argument(text: str) -> str:
+    if not text or "/" in text or os.sep in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: invalid filename suffix")
+    return text
 
 
 def _memlimit_argument(text: str) -> int:
@@ -152,14 +190,24 @@ def _threads_argument(text: str) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
-    if argv and argv[0] in COMMANDS:       # "shoal decompress x" == "shoal -d x"
-        parser.set_defaults(mode=argv[0])
+    word = None
+    if argv and argv[0] in COMMANDS:       # "shoal decompress x" == "shoal -d x"; only the first word
+        word = argv[0]
+        parser.set_defaults(mode=word)
         argv = argv[1:]
     options = parser.parse_args(argv)
+    options.command_word = word
+    options.no_operands = not options.files
     options.files = options.files or ["-"]
+    options.keep = options.remove is False
+    options.rm = options.remove is True
+    if options.extreme:
+        options.level = min(options.level + 1, 9)
     if options.output is not None:
         if len(options.files) > 1:
             raise UsageError("-o/--output takes a single input file")
+        if options.recursive:
+            raise UsageError("-o/--output takes a single input file, not -r/--recursive")
         if options.stdout:
             raise UsageError("-o/--output and -c/--stdout exclude each other")
         if options.mode in ("test", "list"):
@@ -167,5 +215,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if options.output == "-":
             options.output, options.stdout = None, True
     if options.mode == "list" and "-" in options.files:
-        raise UsageError("--list does not support reading from standard input")
+        raise UsageError("--list does not support reading from standard input"
+                         + (word_hint(word) if options.no_operands else ""))
     return options
+
+
+def word_hint(word: str | None) -> str:
+    """When the first word, taken as a mode, also names a file here: how to
+    mean the file ("" when it names none)."""
+    if word is None or not os.path.lexists(word):
+        return ""
+    return f"; to compress the file {word}, write shoal ./{word} or shoal -- {word}"
