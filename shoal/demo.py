@@ -13,7 +13,7 @@ the project's own text, under the project's MIT licence, 14 KB of English
 prose with Markdown tables (shoal/data/sample.md; copied at commit 40009f5).
 
 shoal compiles its model with Numba the first time a level runs on a machine
-(about 30 s for the default level on one core) and keeps the compiled code in
+(30 to 40 s for the default level on one core) and keeps the compiled code in
 its cache (shoal/jit.py), so the demo first warms the level up on the
 sample's first kilobyte and says when that is a compile; the speeds it
 prints leave that out.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample.md"
 SAMPLE_ABOUT = "a copy of docs/format.md, MIT like shoal"
-COMPILE_SECONDS = 30            # a cold compile of the default level, one core of a 2-core VM
+COMPILE_SECONDS = "30 to 40"    # a cold compile of the default level on a loaded 2-core VM: 32-40 s
 
 
 def _cached_files(folder: str) -> int:
@@ -56,7 +56,7 @@ def run(path: Path = SAMPLE, level: int | None = None, out=None) -> int:
     if Path(path) == SAMPLE:
         print(f"  (the sample shipped in the package: {SAMPLE_ABOUT})", file=out)
     if cold:
-        print(f"First run: shoal compiles its model with Numba, once (about {COMPILE_SECONDS} s); "
+        print(f"First run: shoal compiles its model with Numba, once ({COMPILE_SECONDS} s);\n"
               "later runs load it from the cache.", file=out, flush=True)
     before = _cached_files(jit.CACHE_DIR)
     start = time.perf_counter()
@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args.file, args.level)
+    except BrokenPipeError:                   # python -m shoal.demo | head
+        sys.stdout = None
+        return 1
     except OSError as error:
         print(f"shoal demo: {args.file}: {error.strerror or error}", file=sys.stderr)
         return 1
