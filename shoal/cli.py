@@ -561,6 +561,9 @@ def run_tool(name: str, argv: list[str], signals: Signals | None = None) -> int:
 
 def _main(argv: list[str], signals: Signals, in_process: bool) -> int:
     from .cli_args import TOOLS, UsageError, parse_args
+    if argv and argv[0] == "--demo":             # the sample shipped with shoal (python -m shoal.demo)
+        from . import demo
+        return demo.main(argv[1:])
     if argv and argv[0] in TOOLS:
         return run_tool(argv[0], argv[1:], None if in_process else signals)
     try:

@@ -33,6 +33,8 @@ TOOLS = {"score": "bits per byte of a model (a level, a fish, a Hugging Face LM)
 
 EPILOG = """\
 Modes may also be given as a first word: shoal compress|decompress|test|list.
+shoal --demo [-1..-9] [FILE] compresses a sample shipped with shoal (or FILE)
+and prints sizes, ratio, bits per byte and speed beside xz -9e.
 
 Tools (shoal TOOL --help for each):
 """ + "".join(f"  shoal {name:<8}{text}\n" for name, text in TOOLS.items()) + f"""

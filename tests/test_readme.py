@@ -54,3 +54,11 @@ def test_demo_prints_sizes_ratio_bpb_speed_and_checks_the_round_trip(tmp_path):
     size, ratio, bpb = int(shoal_row[2].replace(",", "")), float(shoal_row[3]), float(shoal_row[4])
     assert 0 < size < 4000 and abs(ratio - size / 4000) < 1e-3 and abs(bpb - 8 * ratio) < 8e-3
     assert "round trip: the same bytes, verified" in text
+
+
+def test_shoal_demo_runs_the_demo(tmp_path, capsys):
+    from shoal import cli
+    sample = tmp_path / "slice.md"
+    sample.write_bytes(demo.SAMPLE.read_bytes()[:2000])
+    assert cli.main(["--demo", "-1", str(sample)]) == 0
+    assert "round trip: the same bytes" in capsys.readouterr().out
