@@ -22,8 +22,10 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
 def _default_signals():
     # A shell running the tests in the background leaves SIGINT ignored, and
-    # a child would inherit that: give it the terminal's default, as a user has.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # nohup SIGHUP; a child would inherit that: give it the terminal's
+    # defaults, as a user has.
+    for signum in SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def handles_sigterm(pid) -> bool:
