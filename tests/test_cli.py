@@ -17,12 +17,10 @@ import pytest
 from shoal import api, cli, cli_args, cli_io
 from shoal.errors import ShoalError
 
+from cli_helpers import default_signals, shell_status, shoal, writing_into
+
 TEXT = b"".join(b"line %d: the quick brown fox jumps over the lazy dog %d\n" % (i, i * i)
                 for i in range(400))
-
-
-def shoal(*args):
-    return cli.main(["-1", *map(str, args)])
 
 
 def leftovers(directory):
@@ -332,26 +330,6 @@ def test_stdout_disk_full_via_subprocess(sample):
     assert sample.exists()
 
 
-def _default_signals():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def writing_into(pid, directory):
-    """Whether process pid has a file open in directory that is not yet
-    named there (an unnamed O_TMPFILE output, or a hidden temporary one)."""
-    try:
-        targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-    except OSError:
-        return False
-    return any(t.startswith(f"{directory}/#") or ("shoal-tmp" in t and t.startswith(str(directory)))
-               for t in targets)
-
-
-def shell_status(returncode):
-    """What a shell's $? shows for a child's returncode (-N: killed by signal N)."""
-    return 128 - returncode if returncode < 0 else returncode
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_mid_block_stops_at_once_and_leaves_no_output(tmp_path, signum):
@@ -365,7 +343,7 @@ def test_signal_mid_block_stops_at_once_and_leaves_no_output(tmp_path, signum):
     # children inherit that, and Python then installs no Ctrl-C handler: the
     # child gets the terminal's default back, as a user's shoal would have it.
     process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "shoal", "-1", big],
-                               stderr=subprocess.PIPE, preexec_fn=_default_signals)
+                               stderr=subprocess.PIPE, preexec_fn=default_signals)
     deadline = time.monotonic() + 120
     while not writing_into(process.pid, tmp_path) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

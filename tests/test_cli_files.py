@@ -20,26 +20,12 @@ import time
 
 import pytest
 
-from shoal import api, cli, cli_io
+from shoal import cli_io
+
+from cli_helpers import packed, shoal, unpacked, writing_into
 
 TEXT = b"".join(b"record %d of the sample: %d\n" % (i, i * 7) for i in range(300))
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def shoal(*args):
-    return cli.main(["-1", *map(str, args)])
-
-
-def packed(data=TEXT):
-    out = io.BytesIO()
-    api.compress_stream(io.BytesIO(data), out, 1)
-    return out.getvalue()
-
-
-def unpacked(blob):
-    out = io.BytesIO()
-    api.decompress_stream(io.BytesIO(blob), out)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -89,7 +75,7 @@ def is_char_device(path):
 @pytest.mark.parametrize("force", [[], ["-f"]])
 def test_output_option_writes_into_a_character_device(fake_null, sample, force):
     archive = sample.with_name("sample.txt.shoal")
-    archive.write_bytes(packed())
+    archive.write_bytes(packed(TEXT))
     assert shoal(*force, "-d", "-o", fake_null, archive) == 0          # like zstd -o /dev/null
     assert is_char_device(fake_null) and os.major(os.lstat(fake_null).st_rdev) == 1
     assert shoal(*force, "-o", fake_null, sample) == 0
@@ -112,11 +98,11 @@ def test_default_output_name_that_is_a_device(fake_null, tmp_path, capsys):
     # not without -f; with -f written into (xz would replace the node) and,
     # as the data is in no file, the input is kept.
     source = tmp_path / "fakenull.shoal"
-    source.write_bytes(packed())
+    source.write_bytes(packed(TEXT))
     assert shoal("-d", source) == 1
     assert f"{fake_null}: file exists; use -f" in capsys.readouterr().err
     assert shoal("-d", "-f", source) == 0
-    assert is_char_device(fake_null) and source.read_bytes() == packed()
+    assert is_char_device(fake_null) and source.read_bytes() == packed(TEXT)
     plain = tmp_path / "plain"
     plain.write_bytes(TEXT)
     os.mknod(tmp_path / "plain.shoal", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
@@ -135,7 +121,7 @@ def test_fifo_output_is_written_into(tmp_path, sample):
     assert shoal("--verify", "-o", fifo, sample) == 0                   # spooled, then written
     assert unpacked(reader.join()) == TEXT
     archive = tmp_path / "packed.shoal"
-    archive.write_bytes(packed())
+    archive.write_bytes(packed(TEXT))
     reader = Drain(fifo)
     assert shoal("-d", "-f", "-o", fifo, archive) == 0
     assert reader.join() == TEXT
@@ -211,7 +197,7 @@ def test_inputs_xz_skips(sample, capsys, make, message):
 
 def test_decompressing_a_hard_linked_archive_is_skipped_too(tmp_path, capsys):
     archive = tmp_path / "data.shoal"
-    archive.write_bytes(packed())
+    archive.write_bytes(packed(TEXT))
     os.link(archive, tmp_path / "copy.shoal")
     assert shoal("-d", archive) == 2
     assert "more than one hard link, skipping" in capsys.readouterr().err
@@ -237,16 +223,6 @@ def test_the_same_skips_as_xz(tmp_path):
 
 
 # -- temporary outputs -------------------------------------------------------------
-
-def writing_into(pid, directory):
-    """Whether process pid has an unnamed (O_TMPFILE) or hidden temporary output open in directory."""
-    try:
-        targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-    except OSError:
-        return False
-    return any(t.startswith(f"{directory}/#") or ("shoal-tmp" in t and t.startswith(str(directory)))
-               for t in targets)
-
 
 @pytest.mark.skipif(not cli_io._unnamed_files_supported(), reason="needs O_TMPFILE and /proc")
 def test_kill_9_mid_compression_leaves_nothing_behind(tmp_path):

@@ -9,12 +9,10 @@ import pytest
 from shoal import api, cli, cli_args, cli_io
 from shoal.errors import MemoryLimitError
 
+from cli_helpers import shoal
+
 TEXT = b"".join(b"entry %d: %s\n" % (i, b"abc" * (i % 9)) for i in range(500))
 MIB = 1 << 20
-
-
-def shoal(*args):
-    return cli.main(["-1", *map(str, args)])
 
 
 @pytest.fixture

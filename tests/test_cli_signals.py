@@ -17,15 +17,9 @@ import pytest
 
 import shoal
 
+from cli_helpers import default_signals
+
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-
-
-def _default_signals():
-    # A shell running the tests in the background leaves SIGINT ignored, and
-    # nohup SIGHUP; a child would inherit that: give it the terminal's
-    # defaults, as a user has.
-    for signum in SIGNALS:
-        signal.signal(signum, signal.SIG_DFL)
 
 
 def handles_sigterm(pid) -> bool:
@@ -61,7 +55,7 @@ def test_signal_while_the_engine_loads(data, signum, how):
     interrupted = 0
     for delay in (0.0, 0.15, 0.3):
         process = subprocess.Popen([*command, "-1", "-c", data], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, preexec_fn=_default_signals)
+                                   stderr=subprocess.PIPE, preexec_fn=default_signals)
         deadline = time.monotonic() + 60
         while not handles_sigterm(process.pid) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
@@ -83,7 +77,7 @@ def test_signal_while_the_engine_loads(data, signum, how):
 def test_a_signal_left_ignored_stays_ignored(data, tmp_path):
     # nohup shoal ...: SIGHUP was ignored by the parent and must stay so.
     def ignore_hangup():
-        _default_signals()
+        default_signals()
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     out = tmp_path / "out.shoal"
     process = subprocess.Popen([sys.executable, "-m", "shoal", "-1", "-o", out, data],

@@ -19,26 +19,12 @@ import sys
 
 import pytest
 
-from shoal import api, cli, cli_args
+from shoal import cli, cli_args
+
+from cli_helpers import packed, shoal, unpacked
 
 TEXT = b"".join(b"entry %d of the sample: %d\n" % (i, i * 11) for i in range(300))
 XZ = shutil.which("xz")
-
-
-def shoal(*args):
-    return cli.main(["-1", *map(str, args)])
-
-
-def packed(data=TEXT):
-    out = io.BytesIO()
-    api.compress_stream(io.BytesIO(data), out, 1)
-    return out.getvalue()
-
-
-def unpacked(blob):
-    out = io.BytesIO()
-    api.decompress_stream(io.BytesIO(blob), out)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -96,14 +82,14 @@ def test_list_word_that_names_a_file(tmp_path, monkeypatch, capsys):
 
 def test_a_mode_word_is_a_mode_only_as_the_first_argument(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "x.shoal").write_bytes(packed())
+    (tmp_path / "x.shoal").write_bytes(packed(TEXT))
     (tmp_path / "test").write_bytes(TEXT)
     assert cli.main(["test", "x.shoal"]) == 0                   # the mode, on x.shoal
     assert (tmp_path / "test").read_bytes() == TEXT
     assert cli.main(["test", "-v", "test"]) == 1                # the mode, on the file test
     assert "test: not a shoal archive" in capsys.readouterr().err
     # A mode word on standard input that is not a terminal is the mode, as it always was.
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(packed())))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(packed(TEXT))))
     assert cli.main(["test"]) == 0
 
 
@@ -191,7 +177,7 @@ def test_suffix(sample, tmp_path, capsys):
     assert shoal("-d", "--suffix=.sh", out) == 0
     assert sample.read_bytes() == TEXT and not out.exists()
     # -d with -S takes .shoal too, as xz -d -S takes .xz
-    (tmp_path / "other.shoal").write_bytes(packed())
+    (tmp_path / "other.shoal").write_bytes(packed(TEXT))
     assert shoal("-d", "-S", ".sh", tmp_path / "other.shoal") == 0
     assert (tmp_path / "other").read_bytes() == TEXT
     # compressing a file that already has either suffix is skipped
@@ -313,7 +299,7 @@ def test_rm_as_zstd_has_it(tmp_path):
 
 def test_stream_padding_on_the_command_line(tmp_path, capsys):
     archive = tmp_path / "padded.shoal"
-    blob = packed() + bytes(8) + packed(b"more") + bytes(4)
+    blob = packed(TEXT) + bytes(8) + packed(b"more") + bytes(4)
     archive.write_bytes(blob)
     assert shoal("-t", archive) == 0
     assert shoal("-l", archive) == 0
@@ -321,7 +307,7 @@ def test_stream_padding_on_the_command_line(tmp_path, capsys):
     assert shoal("-dkv", archive) == 0
     assert (tmp_path / "padded").read_bytes() == TEXT + b"more"
     assert f"padded.shoal: {len(blob):,} -> {len(TEXT) + 4:,} bytes" in capsys.readouterr().err
-    archive.write_bytes(packed() + bytes(3))
+    archive.write_bytes(packed(TEXT) + bytes(3))
     assert shoal("-t", archive) == 1
     assert capsys.readouterr().err == (f"shoal: {archive}: trailing garbage after stream 1: 3 null bytes, "
                                        "and stream padding must be a multiple of 4 bytes\n")
@@ -333,7 +319,7 @@ def test_padding_as_xz_has_it(tmp_path, pad):
     (tmp_path / "x").write_bytes(TEXT)
     xz = subprocess.run([XZ, "-c", tmp_path / "x"], capture_output=True, check=True).stdout
     codes = []
-    for blob, command in ((xz, [XZ]), (packed(), [sys.executable, "-m", "shoal"])):
+    for blob, command in ((xz, [XZ]), (packed(TEXT), [sys.executable, "-m", "shoal"])):
         path = tmp_path / "padded"
         for padded in (blob + bytes(pad), blob + bytes(pad) + blob):
             path.write_bytes(padded)
