@@ -256,8 +256,10 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
     key = (preset.digest, engine.fit_bits(n), primed)
     with _primed_lock:
         if key not in _primed:
-            _primed.clear()
             read = engine.read_primer(shape, whole, n, fish, cfg, *engine.new_tables(n, fish, cfg), primed)
+            if read is None:
+                return -1
+            _primed.clear()
             _primed[key] = _Snapshot(read)
         school = _primed[key].copy()
     return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed)

@@ -124,8 +124,11 @@ _compiled_for: dict[tuple, object] = {}
 
 
 def _swim_for(shape):
-    """The loop compiled for shape (layout.structure); the first call for a
-    shape compiles it (tens of seconds; then cached on disk like the rest)."""
+    """The loop compiled for shape (layout.structure), or the general loop
+    for None; the first call for a shape compiles it (tens of seconds; then
+    cached on disk like the rest)."""
+    if shape is None:
+        return general_swim
     if shape not in _compiled_for:
         _compiled_for[shape] = make_swim(shape)
     return _compiled_for[shape]
@@ -141,12 +144,15 @@ def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):
     (a primer) as if coding it, its code thrown away; shape None: by the
     general loop.  What it learnt depends on n only through fit_bits(n)
     (table sizes) and the block's end, which code_after_primer sets, so a
-    copy of it serves every block of that fit (school.primed_school)."""
+    copy of it serves every block of that fit (school._Snapshot).  None if
+    its code outgrew the room it is given (-1 for the block, as any coder
+    out of room)."""
     school = open_block(buf, n, NO_PAYLOAD, False, fish, cfg, tables, match_table)
     geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    swim = general_swim if shape is None else _swim_for(shape)
-    swim(buf, n, _primer_room(primed), False, fish, cfg, coder, NO_COST, geometry, context_fish, history, match,
-         column, mixer, attention, perturb, apms, 0, primed, NO_NEURAL)
+    swim = _swim_for(shape)
+    if swim(buf, n, _primer_room(primed), False, fish, cfg, coder, NO_COST, geometry, context_fish, history, match,
+            column, mixer, attention, perturb, apms, 0, primed, NO_NEURAL) < 0:
+        return None
     return school
 
 
@@ -159,7 +165,7 @@ def code_after_primer(shape, school, buf, n, payload, decode, fish, cfg, cost, p
     geometry[1][0] = n                         # the block ends here (one lane: seg = n)
     geometry = geometry[:2] + (n,) + geometry[3:]
     restart_coder(coder, payload, decode)
-    swim = general_swim if shape is None else _swim_for(shape)
+    swim = _swim_for(shape)
     written = swim(buf, n, payload, decode, fish, cfg, coder, cost if shape is None else NO_COST, geometry,
                    context_fish, history, match, column, mixer, attention, perturb, apms, primed, n, NO_NEURAL)
     return close_block((geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder),
@@ -170,16 +176,15 @@ def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_tabl
     """code_block (without costs) by the loop compiled for shape, which must
     be layout.structure(fish, cfg).  The first call for a shape compiles it
     (tens of seconds; then cached on disk like the rest)."""
-    swim = _swim_for(shape)
-    school = open_block(buf, n, payload, decode and primed == 0, fish, cfg, tables, match_table)
-    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
     if primed > 0:
-        if swim(buf, n, _primer_room(primed), False, fish, cfg, coder, NO_COST, geometry, context_fish, history,
-                match, column, mixer, attention, perturb, apms, 0, primed, NO_NEURAL) < 0:
+        school = read_primer(shape, buf, n, fish, cfg, tables, match_table, primed)
+        if school is None:
             return -1
-        restart_coder(coder, payload, decode)
-    written = swim(buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish, history, match,
-                   column, mixer, attention, perturb, apms, primed, geometry[2], NO_NEURAL)
+        return code_after_primer(shape, school, buf, n, payload, decode, fish, cfg, NO_COST, primed)
+    school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
+    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
+    written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish, history,
+                               match, column, mixer, attention, perturb, apms, 0, geometry[2], NO_NEURAL)
     return close_block(school, payload, decode, written)
 
 
