@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from .cli_io import parse_memlimit, parse_size
-from .codec.container import MAX_BLOCK_SIZE
 
 SUFFIX = ".shoal"
+# The school's own defaults (school.DEFAULT_LEVEL, school.DEFAULT_MEMLIMIT),
+# repeated here so that parsing, --help and --version load neither NumPy
+# nor Numba (0.4 s); tests/test_cli_start.py checks that they agree.
+DEFAULT_LEVEL = 6
+DEFAULT_MEMLIMIT = 3 << 30
 COMMANDS = ("compress", "decompress", "test", "list")
 
 # The tools beside the codec, each a module shoal.<name> with main(argv);
@@ -87,16 +92,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("shoal")
-    except PackageNotFoundError:
-        return "unknown"
+class _VersionAction(argparse.Action):
+    """-V/--version, printed only when asked for: the package's own
+    __version__ (importlib.metadata would take 50 ms, a third of --version;
+    tests/test_cli_start.py checks that the two agree)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+        parser._print_message(f"shoal {__version__}\n", sys.stdout)
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import school                   # NumPy, Numba: loaded once signals are handled
     parser = _Parser(prog="shoal", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Lossless compression by a school of small context-mixing models.")
     modes = parser.add_argument_group("operation mode")
@@ -125,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     tuning = parser.add_argument_group("compression")
     for n in range(0, 10):
         tuning.add_argument(f"-{n}", dest="level", action="store_const", const=max(n, 1),
-                            help=f"level 1 (fastest); -2 ... -9 up to 9 (best); default -{school.DEFAULT_LEVEL}; "
+                            help=f"level 1 (fastest); -2 ... -9 up to 9 (best); default -{DEFAULT_LEVEL}; "
                                  "-0 is -1" if n == 1 else argparse.SUPPRESS)
     tuning.add_argument("-e", "--extreme", action="store_true",
                         help="the next level up (-6e = -7; -9e = -9), as xz's slower variant of a level")
@@ -143,19 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
     tuning.add_argument("-M", "--memlimit", "--memory", metavar="LIMIT", type=_memlimit_argument,
                         help="decoding (-d, -t, --verify) may use at most LIMIT bytes of memory, "
                              "else it stops before it starts: a size (800MiB, 2G), N%% of this machine's "
-                             f"RAM, or 0 or max for no limit; default {school.DEFAULT_MEMLIMIT >> 20:,} MiB")
+                             f"RAM, or 0 or max for no limit; default {DEFAULT_MEMLIMIT >> 20:,} MiB")
     talk = parser.add_argument_group("messages")
     talk.add_argument("-v", "--verbose", action="count", default=0, help="a summary line per file: sizes in -> out, the ratio compressed/original (as xz -l), "
                            "bits per byte, MB/s of original")
     talk.add_argument("-q", "--quiet", action="count", default=0,
                       help="suppress warnings; twice, errors too (exit status is unchanged)")
-    talk.add_argument("-V", "--version", action="version", version=f"shoal {_version()}")
+    talk.add_argument("-V", "--version", action=_VersionAction, help="show the version and exit")
     parser.add_argument("files", nargs="*", metavar="FILE", help='input files; none or "-" = standard input')
-    parser.set_defaults(mode="compress", level=school.DEFAULT_LEVEL, memlimit=None)
+    parser.set_defaults(mode="compress", level=DEFAULT_LEVEL, memlimit=None)
     return parser
 
 
 def _size_argument(text: str) -> int:
+    from .codec.container import MAX_BLOCK_SIZE      # only for -B: the container's imports take 35 ms
     try:
         size = parse_size(text)
     except ValueError as error:

@@ -17,7 +17,6 @@ import sys
 
 from ..cli_io import parse_size
 from ..errors import ShoalError
-from . import check
 
 EXAMPLES = """\
 examples:
@@ -175,6 +174,7 @@ def main(argv: list[str]) -> int:
             from . import merge         # here: merge builds on this module's parser helpers
             return merge.main(argv[1:])
         if argv[0] == "check":
+            from . import check         # here: it loads the engine (NumPy, Numba), which --help needs not
             return check.main(argv[1:])
         args = school_parser().parse_args(argv[1:])
         if args.workers is not None and args.workers < 0:

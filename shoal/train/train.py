@@ -27,7 +27,6 @@ per byte of the float model, of the fake-quantised model and of the integer
 fish are reported; the integer fish must be within 2% of the float model or
 the exit status is 2 (warning).
 """
-import argparse
 import dataclasses
 import json
 import math
@@ -42,21 +41,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shoal.fish.neural import FREQ_TOTAL, START_BYTE, NeuralConfig, NeuralFish
 
+from .cli import SHAPE, main, parse_args  # noqa: F401  (shoal.train.train.main: the command, as before)
 from .export import export
 from .lineage import LineageError, check_init, export_lineage, init_lineage
 from .model import ByteTransformer
 
 LN2 = math.log(2)
 console = Console(stderr=True)
-
-
-# the shape flags: flag, NeuralConfig field, default, help
-SHAPE = [("--layers", "n_layer", 2, "transformer blocks"), ("--width", "n_embd", 128, "model width (n_embd)"),
-         ("--heads", "n_head", 4, "query heads"),
-         ("--kv-heads", "n_kv_head", 1, "key/value heads, shared by groups of query heads"),
-         ("--segment", "seg_len", 64, "segment length in bytes"),
-         ("--memory", "mem_len", 64, "XL memory: positions kept from before the segment"),
-         ("--mlp-ratio", "mlp_ratio", 4, "MLP hidden width / width")]
 
 
 def shape_config(args, given: NeuralConfig | None = None) -> NeuralConfig:
@@ -72,41 +63,6 @@ def shape_config(args, given: NeuralConfig | None = None) -> NeuralConfig:
         raise ValueError(f"the shape comes from {'--init BASE' if args.init else 'the checkpoint'}: "
                          f"leave out {', '.join(wrong)}")
     return given
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="shoal train", description="Train a neural fish (a small byte-level "
-                                "transformer) on FILES and export it as an integer fish.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("files", nargs="+", metavar="FILE", help="training data (use ../shared/corpus/train/ only)")
-    p.add_argument("--out", default="neural-fish", metavar="DIR", help="checkpoint and export directory")
-    p.add_argument("--resume", action="store_true", help="continue from DIR/ckpt.pt")
-    p.add_argument("--init", metavar="BASE", help="fine-tune: start from the float weights and shape of BASE (a "
-                   "shoal train directory, its ckpt.pt, or its fish.safetensors with ckpt.pt beside it)")
-    m = p.add_argument_group("model (the checkpoint's shape with --resume, BASE's with --init)")
-    for flag, _, default, help_text in SHAPE:       # SUPPRESS: absent unless given, so --init can tell
-        m.add_argument(flag, type=int, default=argparse.SUPPRESS, help=f"{help_text} (default: {default})")
-    o = p.add_argument_group("optimisation")
-    o.add_argument("--steps", type=int, default=20000, help="optimiser steps")
-    o.add_argument("--batch", type=int, default=32, help="samples per step")
-    o.add_argument("--segments", type=int, default=4, help="consecutive segments per sample")
-    o.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    o.add_argument("--min-lr", type=float, default=1e-4, help="learning rate at the end of the cosine")
-    o.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
-    o.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay (matrices only)")
-    o.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
-    o.add_argument("--qat", type=float, default=0.2, help="fraction of the steps, at the end, with fake quantisation")
-    e = p.add_argument_group("evaluation and running")
-    e.add_argument("--holdout", type=float, default=0.01, help="fraction held out at the end of each file")
-    e.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations")
-    e.add_argument("--eval-bytes", type=int, default=65536, help="held-out bytes scored")
-    e.add_argument("--eval-lanes", type=int, default=32, help="streams the held-out bytes are read as")
-    e.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
-    e.add_argument("--seed", type=int, default=1, help="seed of the initialisation and the data sampling")
-    e.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda when available)")
-    e.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    e.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
-    return p.parse_args(argv)
 
 
 def load_data(paths, holdout):
@@ -304,8 +260,8 @@ def report(model, ex, ey, out, history, what="held-out") -> dict:
             "status": status}
 
 
-def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def run(args) -> int:
+    """Train as parsed (cli.parse_args): the exit status."""
     try:
         model, ex, ey, history = train(args)
     except (ValueError, OSError, LineageError) as e:
