@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 
+from . import cli_compile
 from .cli_io import (AtomicOutput, DeviceOutput, HashingReader, HashingSink, Signals, SpooledOutput,
                      StdoutOutput, describe_os_error, is_special, remove_temporaries, spool_description)
 from .errors import ShoalError
@@ -95,7 +96,14 @@ def _progress(options, label: str, total: int | None):
                TransferSpeedColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda done: bar.update(task, completed=done)
+        notice = cli_compile.current()         # a first use compiling: said in the bar's label
+        if notice is not None:
+            notice.use_bar(lambda text: bar.update(task, description=text or label))
+        try:
+            yield lambda done: bar.update(task, completed=done)
+        finally:
+            if notice is not None:
+                notice.use_bar(None)
 
 
 # -- one file -----------------------------------------------------------------
@@ -499,30 +507,48 @@ def _worse(a: int, b: int) -> int:
     return max((a, b), key=(OK, WARNING, ERROR).index)
 
 
+def _first_use_notice(options):
+    """On a terminal (and without -q), what says that a level's model
+    compiles at its first use on this machine (cli_compile)."""
+    enabled = options.mode != "list" and not options.quiet and sys.stderr.isatty()
+    if options.mode != "compress":
+        label, level = "this archive", None     # its level is known only once its header is read
+    elif options.preset:
+        label, level = "the preset", None
+    else:
+        label, level = f"level {options.level}", options.level
+    if options.neural:
+        label, level = f"{label} with the neural fish", None
+    return cli_compile.watching(label, level, enabled)
+
+
 def run(options, signals: Signals | None = None) -> int:
     """Every input of the command line; KeyboardInterrupt (a signal) stops it,
     removes what it was writing and returns 128 + the signal."""
     worst, totals, current = OK, Counter(), STDIN_NAME
     settings = None
     try:
+        if options.mode == "precompile":
+            return _in_worker(cli_compile.precompile, options, lambda text: _note(options, f"shoal: {text}"))
         if options.mode == "compress":
             settings = _compression_settings(options)
-        for name in _inputs(options):
-            if isinstance(name, Problem):            # skipped by -r's walk
-                _say(options, f"{name.name}: {name.message}", name.code)
-                worst = _worse(worst, name.code)
-                continue
-            current = STDIN_NAME if name == "-" else name
-            try:
-                if options.mode == "list":
-                    list_archive(name, options, totals)
-                elif options.mode == "test":
-                    _in_worker(check_archive, name, options)
-                else:
-                    _in_worker(transcode, name, options, settings)
-            except Problem as problem:
-                _say(options, f"{problem.name}: {problem.message}", problem.code)
-                worst = _worse(worst, problem.code)
+        with _first_use_notice(options):
+            for name in _inputs(options):
+                if isinstance(name, Problem):            # skipped by -r's walk
+                    _say(options, f"{name.name}: {name.message}", name.code)
+                    worst = _worse(worst, name.code)
+                    continue
+                current = STDIN_NAME if name == "-" else name
+                try:
+                    if options.mode == "list":
+                        list_archive(name, options, totals)
+                    elif options.mode == "test":
+                        _in_worker(check_archive, name, options)
+                    else:
+                        _in_worker(transcode, name, options, settings)
+                except Problem as problem:
+                    _say(options, f"{problem.name}: {problem.message}", problem.code)
+                    worst = _worse(worst, problem.code)
         if totals["files"] > 1:
             print(_list_row(totals["streams"], totals["blocks"], totals["packed"], totals["original"],
                             f"{totals['files']} files (total)"))

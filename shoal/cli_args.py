@@ -75,6 +75,13 @@ device, block device or FIFO (-o /dev/null) is written into, never
 replaced, and the input is kept: -o to a character device or FIFO needs no
 -f, other cases do.
 
+First use of a level: its model's loops compile once on this machine (Numba),
+from half a minute to a few minutes; later runs load them from the cache in
+$SHOAL_CACHE_DIR, else ~/.cache/shoal.  On a terminal shoal says so while it
+compiles.  shoal --precompile [LEVELS] does it ahead of time (an install
+script, an image): --precompile compiles level 6 (or -N's), --precompile
+6,9 or 1-9 or all those levels; a level compiled already takes a second.
+
 Sizes (-B, -M) take the suffixes K, M, G (powers of 1024; KiB, MiB, GiB too).
 
 Exit status: 0 ok, 1 error, 2 warning (e.g. a file skipped); with several
@@ -115,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                               (("-t", "--test"), "test", "test archive integrity; write nothing"),
                               (("-l", "--list"), "list", "list information about archives")):
         modes.add_argument(*flags, dest="mode", action="store_const", const=mode, help=text)
+    modes.add_argument("--precompile", nargs="?", const="", metavar="LEVELS",
+                       help="compile the model of each level (6; 6,9; 1-9; all; default: the level "
+                            "chosen, -6 unless -1..-9 or --preset say otherwise) now rather than at its "
+                            "first use, and exit; says which were compiled already")
     files = parser.add_argument_group("files")
     files.add_argument("-k", "--keep", dest="remove", action="store_const", const=False,
                        help="keep (don't delete) input files")
@@ -216,6 +227,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     options.rm = options.remove is True
     if options.extreme:
         options.level = min(options.level + 1, 9)
+    if options.precompile is not None:
+        _check_precompile(options)
     if options.output is not None:
         if len(options.files) > 1:
             raise UsageError("-o/--output takes a single input file")
@@ -231,6 +244,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         raise UsageError("--list does not support reading from standard input"
                          + (word_hint(word) if options.no_operands else ""))
     return options
+
+
+def _check_precompile(options: argparse.Namespace) -> None:
+    from .cli_compile import parse_levels
+    if not options.no_operands:
+        raise UsageError("--precompile takes no FILE (levels go right after it: --precompile 6,9)")
+    if options.precompile:
+        try:
+            parse_levels(options.precompile)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    options.mode = "precompile"
 
 
 def word_hint(word: str | None) -> str:
