@@ -264,13 +264,21 @@ SETS = {
 # --------------------------------------------------------------------------- split and write
 
 def unique(items) -> list[Item]:
-    """Items in name order, each content once (the first name keeps it)."""
-    seen, out = set(), []
+    """Items in name order, each content once (the first name keeps it), each under a file name of
+    its own (two changelogs may hold one version of a package with different text: name-2.txt)."""
+    seen, names, out = set(), set(), []
     for item in sorted(items, key=lambda i: i.name):
         key = hashlib.sha256(item.data).digest()
-        if key not in seen and item.data:
-            seen.add(key)
-            out.append(item)
+        if key in seen or not item.data:
+            continue
+        seen.add(key)
+        item.name, n = safe(item.name), 1
+        stem, dot, ext = item.name.rpartition(".") if "." in item.name else (item.name, "", "")
+        while item.name in names:
+            n += 1
+            item.name = f"{stem}-{n}{dot}{ext}"
+        names.add(item.name)
+        out.append(item)
     return out
 
 
@@ -308,7 +316,7 @@ def write_set(out: Path, set_name: str, per_half: int) -> dict:
     for half, members in (("learn", learn), ("test", test)):
         (folder / half).mkdir(parents=True)
         for item in members:
-            (folder / half / safe(item.name)).write_bytes(item.data)
+            (folder / half / item.name).write_bytes(item.data)
     large, used = large_file(spare, test, spec.join)
     (folder / "large").mkdir()
     (folder / "large" / f"{set_name}-large.{spec.ext}").write_bytes(large)

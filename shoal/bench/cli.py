@@ -2,6 +2,7 @@
 
     shoal bench FILE|DIR... [--levels 1,6,9] [--peers xz,zstd,...] [--peer NAME=CMD]
                 [--repeat N] [--wide] [--json FILE] [--markdown FILE] [--plot FILE.png]
+    shoal bench --per-file DIR... [--train DIR...] [--maxdict BYTES] [...]   (bench/per_file.py)
 
 Per file and tool: compressed bytes and bits per byte; compress and
 decompress MB/s (10^6 bytes of the original per second; the median over
@@ -29,7 +30,7 @@ from rich.console import Console
 
 from ..cli_tools import ERROR, OK, ToolParser, UsageError, run_tool, say
 from ..report_table import console, fmt, to_markdown, to_rich, write_text
-from . import corpus, measure, report
+from . import corpus, measure, per_file, per_file_report, report
 
 PROG = "shoal bench"
 FAST_PEERS = [name for name, peer in measure.PEERS.items() if not peer.slow]
@@ -39,21 +40,25 @@ PEERS_HELP = "\n".join(f"  {name:<8}{peer.name:<22}{peer.compress}" + ("  (slow:
 
 
 def build_parser(prog: str = PROG, doc: str = __doc__, peers: list[str] | None = None,
-                 inputs_required: bool = True) -> ToolParser:
-    """The options of a bench run; bench/run.py adds its own to the same parser."""
+                 inputs_required: bool = True, small_files: bool = False) -> ToolParser:
+    """The options of a bench run; bench/run.py adds its own to the same parser.
+    small_files: with --per-file and its options (shoal bench's own parser)."""
     peers = list(measure.PEERS) if peers is None else peers
     ap = ToolParser(prog=prog, description=doc.split("\n")[0],
                     epilog="\n".join(doc.split("\n")[2:]) + f"\nPeers (run when installed):\n{PEERS_HELP}")
     ap.add_argument("inputs", nargs="+" if inputs_required else "*", metavar="FILE|DIR",
                     help="files, or folders of files, to measure")
-    ap.add_argument("--levels", default="1,6,9", metavar="LIST",
-                    help="shoal levels, comma-separated ('' for none); default 1,6,9")
+    ap.add_argument("--levels", default=None, metavar="LIST",
+                    help="shoal levels, comma-separated ('' for none); default 1,6,9 "
+                         f"(--per-file: {per_file.DEFAULT_LEVELS})")
     ap.add_argument("--threads", type=int, default=1, metavar="N", help="shoal threads (-T), default 1")
     ap.add_argument("--block-size", type=int, default=None, metavar="BYTES",
                     help="shoal block size in bytes (default: the preset's)")
     ap.add_argument("--repeat", type=int, default=1, metavar="N", help="time each step N times, report the median")
-    ap.add_argument("--peers", default=",".join(peers), metavar="LIST",
-                    help=f"peers to run, those installed ('' for none); default {','.join(peers)}")
+    ap.add_argument("--peers", default=None, metavar="LIST",
+                    help=f"peers to run, those installed ('' for none); default {','.join(peers)} "
+                         f"(--per-file: {per_file.DEFAULT_PEERS})")
+    ap.set_defaults(default_peers=",".join(peers))
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=CMD",
                     help="a known peer run from program CMD (e.g. paq8px=/opt/paq8px), or a peer of your own: "
                          "NAME='COMPRESS;DECOMPRESS', templates with {src} and {dst} (stdout when no {dst})")
@@ -65,11 +70,23 @@ def build_parser(prog: str = PROG, doc: str = __doc__, peers: list[str] | None =
     ap.add_argument("--plot", metavar="FILE.png",
                     help="draw the compression factor-speed Pareto chart (matplotlib)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    if small_files:
+        per_file.add_options(ap)
     return ap
 
 
 def parse_args(parser: ToolParser, argv: list[str]):
     args = parser.parse_args(argv)
+    small = getattr(args, "per_file", False)
+    if args.levels is None:
+        args.levels = per_file.DEFAULT_LEVELS if small else "1,6,9"
+    if args.peers is None:
+        args.peers = per_file.DEFAULT_PEERS if small else args.default_peers
+    if not small and (getattr(args, "train", None) or getattr(args, "maxdict", per_file.ZSTD_MAXDICT)
+                      != per_file.ZSTD_MAXDICT):
+        raise UsageError("--train and --maxdict go with --per-file")
+    if small and args.plot:
+        raise UsageError("--plot does not go with --per-file")
     try:
         args.levels = [int(x) for x in args.levels.split(",") if x.strip()]
     except ValueError:
@@ -192,9 +209,20 @@ def json_payload(argv, files, results, **extra) -> dict:
             "results": [asdict(r) for r in results], **extra}
 
 
+def work_per_file(args, argv: list[str]) -> int:
+    """shoal bench --per-file: see bench/per_file.py."""
+    peers, peer_notes = select_peers(args)
+    sets, results, warmups, sizes = per_file.measure_sets(args, peers, logger(args))
+    tables = [per_file_report.totals_table(sets, results, warmups), per_file_report.one_byte_table(sizes)]
+    return finish(args, tables, per_file_report.notes(sets, warmups, args) + peer_notes,
+                  {"argv": argv, **per_file.payload(sets, results, warmups, sizes)}, results, [])
+
+
 def work(argv: list[str]) -> int:
-    args = parse_args(build_parser(), argv)
+    args = parse_args(build_parser(small_files=True), argv)
     args.prog = PROG
+    if args.per_file:
+        return work_per_file(args, argv)
     files, results, prime, notes = measure_inputs(args, args.inputs, logger(args))
     return finish(args, result_tables(results, files), notes,
                   json_payload(argv, files, results, warmup=prime), results, files)
