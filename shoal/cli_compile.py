@@ -29,13 +29,16 @@ from pathlib import Path
 
 LEVELS = range(1, 10)
 
-# Seconds to compile a level's loops (both schools) from an empty cache,
-# measured on a 2-core VM under a load of 1.3 to 2.7 (issue 22).  The loops
-# a block's school is set up with (engine.open_block and its helpers: 11 s
-# of these) are shared by all levels, so every level after the first is
-# quicker.  Once a level has compiled on this machine, its own time is used
-# instead (compile-seconds.json beside the cache's folders).
-MEASURED_SECONDS = {1: 30, 2: 40, 3: 40, 4: 40, 5: 80, 6: 90, 7: 50, 8: 60, 9: 60}
+# Seconds to compile a level's loops (both schools) from an empty cache, as
+# measured on this project's 2-core VM while others worked on it (load 1.3
+# to 6; levels 2, 4, 5, 7 interpolated by their fish).  The loops that set
+# a block's school up (engine.open_block and its helpers: 10-14 s of these)
+# are shared by all levels, so every level after the first is quicker;
+# levels 8 and 9 compile the general loop twice (primed text school, and
+# the binary school through engine.code_block).  Once a model has compiled
+# on this machine, its own time is used instead (compile-seconds.json
+# beside the cache's folders).
+MEASURED_SECONDS = {1: 50, 2: 60, 3: 60, 4: 60, 5: 90, 6: 90, 7: 70, 8: 430, 9: 430}
 UNKNOWN_SECONDS = 90                  # a preset file's model, or an archive's
 _RECORD = "compile-seconds.json"
 
@@ -73,13 +76,16 @@ def _recorded() -> dict:
         return {}
 
 
-def estimate(label: str, level: int | None) -> int:
-    """Seconds the compile is likely to take: this machine's last one of the
-    same model, else the time measured for the level (rounded to 10 s)."""
+def estimate(label: str, level: int | None) -> str:
+    """How long the compile is likely to take, in words ("90 s", "7 min"):
+    this machine's last compile of the same model, else the time measured
+    for the level."""
     seconds = _recorded().get(label)
     if not isinstance(seconds, (int, float)) or seconds <= 0:
         seconds = MEASURED_SECONDS.get(level, UNKNOWN_SECONDS)
-    return max(10, round(seconds / 10) * 10)
+    if seconds >= 120:
+        return f"{round(seconds / 60)} min"
+    return f"{max(10, round(seconds / 10) * 10)} s"
 
 
 def _remember(label: str, seconds: float) -> None:
@@ -101,12 +107,15 @@ class CompileNotice:
     draw the notice (on a terminal, without -q)."""
 
     TICK = 0.25                       # seconds between two redraws of the line
+    # A loop's compile is a few in a row (its helpers, then the loop): the
+    # notice stays this long after one ends, in case the next begins.
+    GRACE = 1.0
 
     def __init__(self, label: str, level: int | None, enabled: bool, stream=None):
         self.label, self.level, self.enabled = label, level, enabled
         self.stream = stream if stream is not None else sys.stderr
         self.seconds = 0.0            # spent compiling so far
-        self._depth, self._began = 0, 0.0
+        self._depth, self._began, self._ended = 0, 0.0, 0.0
         self._line, self._bar_label = "", None      # what is drawn now
         self._bar = None              # a progress bar's set_label(text or None), while one is drawn
         self._closed = False
@@ -115,7 +124,7 @@ class CompileNotice:
 
     def message(self) -> str:
         if self._message is None:         # read once: the estimate reads a file
-            self._message = f"compiling {self.label}'s model once (about {estimate(self.label, self.level)} s)"
+            self._message = f"compiling {self.label}'s model once (about {estimate(self.label, self.level)})"
         return self._message
 
     # Numba's events, on whichever thread compiles (nested: a loop's
@@ -131,7 +140,8 @@ class CompileNotice:
         with self._lock:
             self._depth -= 1
             if self._depth == 0:
-                self.seconds += time.monotonic() - self._began
+                self._ended = time.monotonic()
+                self.seconds += self._ended - self._began
                 self._lock.notify()
 
     def use_bar(self, set_label) -> None:
@@ -148,13 +158,16 @@ class CompileNotice:
         """The drawing thread: the notice while compiling, gone after."""
         with self._lock:
             while not self._closed:
-                compiling = self._depth > 0
-                if compiling:
+                lull = time.monotonic() - self._ended
+                if self._depth > 0:
                     elapsed = self.seconds + time.monotonic() - self._began
                     self._show(f"shoal: {self.message()}... {elapsed:.0f} s", self.message())
+                    self._lock.wait(self.TICK)
+                elif self.seconds and lull < self.GRACE:
+                    self._lock.wait(self.GRACE - lull)
                 else:
                     self._show("", None)
-                self._lock.wait(self.TICK if compiling else None)
+                    self._lock.wait()
             self._show("", None)
 
     def _show(self, line: str, bar_label: str | None) -> None:

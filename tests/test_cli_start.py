@@ -110,7 +110,8 @@ def test_notice_is_one_line_cleared_after(record):
         assert wait_for(lambda: stream.getvalue().endswith("\r\033[K"))
     assert "\n" not in stream.getvalue()
     assert notice.seconds > 0 and "level 6" in record.read_text()       # the next estimate: this machine's
-    assert cli_compile.estimate("level 6", 6) == 10                     # rounded, at least 10 s
+    assert cli_compile.estimate("level 6", 6) == "10 s"                 # rounded, at least 10 s
+    assert cli_compile.estimate("level 9", 9) == "7 min"
 
 
 def test_notice_speaks_in_a_progress_bar(record):
