@@ -261,7 +261,7 @@ def precompile(options, say) -> int:
     if options.precompile:
         targets = [(f"level {n}", n, school.level(n)) for n in parse_levels(options.precompile)]
     elif options.preset:
-        targets = [("the preset's", None, school.load(options.preset))]
+        targets = [("the preset", None, school.load(options.preset))]
     else:
         targets = [(f"level {options.level}", options.level, school.level(options.level))]
     if options.neural:
