@@ -12,7 +12,7 @@ repository: the default OUT is /work/sets.
 
 The sets (all public: Debian's packages as installed here, and train/ of the
 shared corpus, the only part of it that may feed anything):
-  man        roff sources of the man pages in /usr/share/man/man{1,5,7,8}
+  man        roff sources of the man pages in /usr/share/man/man{1,5,7,8}, grouped by package
   changelog  entries of /usr/share/doc/*/changelog.Debian.gz (e-mail-signed log records)
   copyright  /usr/share/doc/*/copyright (Debian's machine-readable license files)
   python     modules of /usr/lib/python3/dist-packages (Debian's Python packages;
@@ -24,7 +24,8 @@ shared corpus, the only part of it that may feed anything):
 
 Deterministic: every choice is by SHA-256 of a name.  Items of one group
 (a source package, a country, ...) all go to the same half: a group goes to
-learn/ when its hash is even.  Exact duplicate contents are kept once (the
+learn/ when its hash is even (json: 0 modulo 4), and a half takes at most 8
+items of a group (this machine has 16,631 gcloud man pages).  Exact duplicate contents are kept once (the
 first by name), so no content is in both halves.  Each half takes the
 --per-half items of 300 B to 8 KiB whose names hash lowest.  The large file
 joins items of test-side groups, those that no half took first, then test/'s
@@ -52,6 +53,7 @@ TRAIN = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "t
 SMALLEST, LARGEST = 300, 8192          # bytes of a small file
 LARGE_SIZE = 1 << 20                   # bytes of the large file, at least
 PRIMER_SLICE = (2_990_000, 3_060_000)  # GCIDE bytes near text-1's slice (3,000,000 + 49,152)
+PER_GROUP = 8          # items of one group in a half, at most: no package fills a set (16,631 gcloud pages)
 
 
 @dataclass
@@ -85,6 +87,16 @@ def source_packages() -> dict[str, str]:
     return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
 
 
+def owners() -> dict[str, str]:
+    """Installed path -> its source package, from dpkg's file lists."""
+    sources, found = source_packages(), {}
+    for listing in sorted(Path("/var/lib/dpkg/info").glob("*.list")):
+        package = listing.stem.split(":")[0]
+        for line in listing.read_text(errors="replace").splitlines():
+            found[line] = sources.get(package, package)
+    return found
+
+
 def doc_files(name: str) -> list[tuple[str, Path]]:
     """(package, path) of /usr/share/doc/PACKAGE/name, real files only (links are copies)."""
     found = sorted(Path("/usr/share/doc").glob(f"*/{name}"))
@@ -94,13 +106,14 @@ def doc_files(name: str) -> list[tuple[str, Path]]:
 # --------------------------------------------------------------------------- sources
 
 def man_items():
+    owner = owners()
     for section in ("man1", "man5", "man7", "man8"):
         for path in sorted(Path("/usr/share/man", section).glob("*.gz")):
             if path.is_file() and not path.is_symlink():
                 data = gzip.decompress(path.read_bytes())
                 if not data.startswith(b".so "):          # a one-line redirect to another page
                     name = f"{section}/{path.name[:-3]}"
-                    yield Item(name, name, data)
+                    yield Item(name, owner.get(str(path), name), data)
 
 
 ENTRY = re.compile(rb"^(?=[a-z0-9][a-z0-9.+-]* \([^)]*\) [^\n]*;[^\n]*urgency=)", re.M)
@@ -288,11 +301,22 @@ def split(set_name: str, items: list[Item], per_half: int, one_in: int):
     test_side = [i for i in items if digest(f"{set_name}:{i.group}") % one_in != 0]
 
     def take(side):
-        small = sorted((i for i in side if SMALLEST <= len(i.data) <= LARGEST), key=lambda i: digest(i.name))
+        small = [i for i in interleaved(side) if SMALLEST <= len(i.data) <= LARGEST]
         return sorted(small[:per_half], key=lambda i: i.name)
     learn, test = take(learn_side), take(test_side)
     taken = {i.name for i in test}
-    return learn, test, [i for i in test_side if i.name not in taken]
+    return learn, test, [i for i in interleaved(test_side) if i.name not in taken]
+
+
+def interleaved(items: list[Item]) -> list[Item]:
+    """Items by hash, each group's first PER_GROUP before any group's next (the large file's
+    order too, so that it mixes groups as the halves do)."""
+    rank: dict[str, int] = {}
+    ordered = []
+    for item in sorted(items, key=lambda i: digest(i.name)):
+        rank[item.group] = rank.get(item.group, 0) + 1
+        ordered.append((rank[item.group] > PER_GROUP, digest(item.name), item))
+    return [item for _, _, item in sorted(ordered, key=lambda t: t[:2])]
 
 
 def large_file(spare: list[Item], test: list[Item], join) -> tuple[bytes, int]:
