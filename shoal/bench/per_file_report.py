@@ -63,7 +63,7 @@ def totals_table(sets, results, warmups) -> Table:
     for s in sets:
         rows = [t for t in all_totals if t.set == s.name]
         by_tool = {t.tool: t.compressed for t in rows}
-        heading = Cell(s.name, f"{s.name} ({len(s.files)} files, {s.size:,} bytes)")
+        heading = Cell(f"{s.name} ({len(s.files)} files, {s.size:,} bytes)", f"{s.name} ({len(s.files)} files)")
         for i, t in enumerate(rows):
             head = [heading if i == 0 else "", t.tool]
             shoal = t.tool.startswith("shoal")
