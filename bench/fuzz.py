@@ -132,7 +132,11 @@ def encode(records) -> bytes:
 
 
 def parse(blob: bytes) -> list:
-    """The records of a valid archive (every stream); encode(parse(b)) == b."""
+    """The records of a valid archive (every stream), in version 1's form:
+    encode(parse(b)) == b for a version 1 archive; a version 2 archive (what
+    shoal writes now) gives the records of the same streams written in
+    version 1, which the structured mutations below work on, while the byte
+    mutations work on the version 2 bytes themselves."""
     from shoal.codec import container
     out = []
     for item in container.read_items(__import__("io").BytesIO(blob).read):
@@ -144,7 +148,7 @@ def parse(blob: bytes) -> list:
             out.append(Frame(kind, item.size, item.crc, item.payload))
         else:
             out.append(End(item.total_size, item.crc))
-    assert encode(out) == blob
+    assert encode(out) == blob or blob[len(MAGIC)] == 2
     return out
 
 
@@ -993,6 +997,10 @@ def c_many_coded_blocks(rng, r):
 # A primed level's reader reads its primer once (level 9: about 3 s here),
 # then starts each small block from a copy-on-write copy of what it learnt.
 PRIMER_SECONDS = 8.0
+# a block after the primer starts from a copy-on-write copy of what the
+# primer left: level 9's tables take 70-150 ms of page copies a small block
+# on this machine (reading the primer again would take seconds)
+PRIMED_BLOCK_SECONDS = 0.3
 
 
 def c_primer_tiny_blocks(rng, r):
@@ -1005,7 +1013,7 @@ def c_primer_tiny_blocks(rng, r):
     n = 20 if extreme else rng.choice([2, 5, 20])
     blob, whole = _repeated_blocks(level, True, n)
     desc = f"level{level}, {n} coded text blocks of {len(whole) // n} bytes ({len(blob):,}-byte archive)"
-    return blob, [whole], desc, Expect(ok=True, max_s=PRIMER_SECONDS + n * BLOCK_SECONDS * 10)
+    return blob, [whole], desc, Expect(ok=True, max_s=PRIMER_SECONDS + n * PRIMED_BLOCK_SECONDS)
 
 
 def c_many_presets(rng, r):

@@ -273,6 +273,16 @@ def _code_block(job) -> tuple[memoryview, bytes]:
     return data, container.encode_block(data, school.compress_block(data, chosen), binary=chosen is preset.binary)
 
 
+def _one_block_stream(data, preset, name: bytes) -> bytes:
+    """A whole stream of at most one block, in the compact one-block form
+    (docs/format.md): what a small file costs is mostly this."""
+    if not len(data):
+        return container.encode_stream(name, preset.digest, data, None)
+    chosen = school.school_for(data, preset)
+    return container.encode_stream(name, preset.digest, data, school.compress_block(data, chosen),
+                                   binary=chosen is preset.binary)
+
+
 def _frames(blocks, preset, threads):
     """(original, frame bytes) for each block of original bytes."""
     return _ordered_map(_code_block, ((b, preset) for b in blocks), threads)
@@ -340,9 +350,12 @@ def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: i
     view = _as_bytes(data)
     preset, name = _choose_preset(level, preset)
     size = _block_size(preset, block_size)
-    out = [container.encode_header(name, preset.digest, size, len(view))]
+    threads = _threads(threads)
+    if len(view) <= size:
+        return _one_block_stream(view, preset, name)
+    out = [container.encode_start(name, preset.digest, size, len(view))]
     blocks = (view[i:i + size] for i in range(0, len(view), size))
-    out.extend(frame for _, frame in _frames(blocks, preset, _threads(threads)))
+    out.extend(frame for _, frame in _frames(blocks, preset, threads))
     out.append(container.encode_end(len(view), zlib.crc32(view)))
     return b"".join(out)
 
@@ -363,15 +376,19 @@ def decompress(data, *, threads: int = 1, memlimit: int | None = None) -> bytes:
 class ShoalCompressor:
     """Compress incrementally: compress() returns whatever is ready, flush() the rest.
 
-    Input is buffered up to one block per thread; output matches compress()
-    except that the header does not record the size (it is not known yet)."""
+    Input is buffered up to one block per thread, and nothing is returned
+    before a block is coded: a stream that ends within its first block is
+    written whole by flush(), in the one-block form, as compress() writes
+    it.  Longer output matches compress() except that the header does not
+    record the size (it is not known yet)."""
 
     def __init__(self, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
                  block_size: int | None = None):
         self._preset, name = _choose_preset(level, preset)
         self._block_size = _block_size(self._preset, block_size)
         self._threads = _threads(threads)
-        self._header = container.encode_header(name, self._preset.digest, self._block_size)
+        self._name = name
+        self._header = container.encode_start(name, self._preset.digest, self._block_size)
         self._pending = bytearray()
         self._checksum = container.StreamChecksum()
         self._flushed = False
@@ -381,7 +398,7 @@ class ShoalCompressor:
             raise ValueError("compressor has been flushed")
         self._pending += _as_bytes(data)
         if len(self._pending) < self._threads * self._block_size:
-            return self._take_header()
+            return b""
         full = len(self._pending) - len(self._pending) % self._block_size
         return self._take_header() + self._code(full)
 
@@ -389,6 +406,9 @@ class ShoalCompressor:
         if self._flushed:
             raise ValueError("repeated call to flush(): the compressor has been flushed")
         self._flushed = True
+        if self._header and len(self._pending) <= self._block_size:
+            self._header = b""
+            return _one_block_stream(bytes(self._pending), self._preset, self._name)
         frames = self._take_header() + self._code(len(self._pending))
         return frames + container.encode_end(self._checksum.size, self._checksum.crc)
 

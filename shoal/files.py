@@ -22,7 +22,7 @@ import stat
 
 from . import school
 from .api import (ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _memlimit,
-                  _threads)
+                  _one_block_stream, _threads)
 from .codec import container
 from .codec.container import Block, StreamEnd, StreamHeader
 from .errors import ShoalError
@@ -67,7 +67,9 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     size = _block_size(preset, block_size)
     threads = _threads(threads)
     known = _regular_file_size(src)
-    header = container.encode_header(name, preset.digest, size, known)
+    if known is not None and known <= size:
+        return _one_block_file(src, dst, preset, name, known, progress)
+    header = container.encode_start(name, preset.digest, size, known)
     dst.write(header)
     written = len(header)
     checksum = container.StreamChecksum()
@@ -82,6 +84,18 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     end = container.encode_end(checksum.size, checksum.crc)
     dst.write(end)
     return checksum.size, written + len(end)
+
+
+def _one_block_file(src, dst, preset, name: bytes, known: int, progress) -> tuple[int, int]:
+    """A file of at most one block, written as a one-block stream."""
+    data = b"".join(_read_blocks(src.read, known + 1))
+    if len(data) != known:
+        raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {len(data)})")
+    stream = _one_block_stream(data, preset, name)
+    dst.write(stream)
+    if progress is not None:
+        progress(len(data))
+    return len(data), len(stream)
 
 
 def decompress_stream(src, dst, *, threads: int = 1, memlimit: int | None = None,

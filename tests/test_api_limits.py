@@ -94,8 +94,9 @@ def test_a_declared_size_smaller_than_the_block_size_lowers_the_need(no_decoding
 
 
 def test_memlimit_lets_an_archive_through_or_refuses_it():
-    stream = shoal.ShoalCompressor(6)            # size unknown: its 16 MiB blocks count
-    blob = stream.compress(b"") + stream.flush()
+    pipe = io.BytesIO()                          # size unknown: its 16 MiB blocks count
+    api.compress_stream(io.BytesIO(b""), pipe, 6)
+    blob = pipe.getvalue()
     need = school.decode_memory(school.level(6), school.level(6).block_size)
     assert 100 * MiB < need < school.DEFAULT_MEMLIMIT
     assert shoal.decompress(blob) == b"" == shoal.decompress(blob, memlimit=need)

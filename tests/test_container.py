@@ -193,8 +193,8 @@ def test_foreign_and_empty_input():
 
 def test_unsupported_version_is_named():
     bad = bytearray(TWO_BLOCKS)
-    bad[len(container.MAGIC)] = 2
-    with pytest.raises(ShoalError, match=r"^unsupported format version 2 \(this shoal reads 1\)$"):
+    bad[len(container.MAGIC)] = 3
+    with pytest.raises(ShoalError, match=r"^unsupported format version 3 \(this shoal reads 1 and 2\)$"):
         shoal.decompress(bytes(bad))
 
 

@@ -18,10 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import fuzz  # noqa: E402
+import shoal  # noqa: E402
 
 SEED = 1
 MUTATED = 200
-CASE_TIMEOUT = 10.0
+CASE_TIMEOUT = 20.0         # as the acceptance campaign (docs/fuzz.md)
 
 # Crafted kinds that misbehave with the code of this commit, and how.
 KNOWN: dict[str, str] = {}
@@ -89,7 +90,10 @@ def test_worker_baseline_is_measured(campaign):
 def test_cases_are_deterministic_and_records_round_trip():
     seeds = fuzz.make_seeds()
     for s in seeds:
-        assert fuzz.encode(fuzz.parse(s.blob)) == s.blob
+        # shoal writes version 2; parse gives the same streams in version 1's records
+        again = fuzz.encode(fuzz.parse(s.blob))
+        assert again == s.blob or (s.blob[6] == 2 and again[6] == 1)
+        assert shoal.decompress(again) == shoal.decompress(s.blob)
     for i in (0, 7, 33):
         a, b = fuzz.mutated_case(SEED, i, seeds), fuzz.mutated_case(SEED, i, seeds)
         assert (a.blob, a.desc, a.outputs) == (b.blob, b.desc, b.outputs)

@@ -177,3 +177,21 @@ def test_every_level_and_retired_level_has_golden_archives():
     wanted |= {(f"level{stem[len('level'):].split('-')[0]}", digest) for stem, digest in RETIRED_DIGESTS.items()}
     missing = sorted(wanted - made)
     assert not missing, f"no golden archive of {missing}: run tools/make_golden.py"
+
+
+def test_both_format_versions_have_golden_archives_of_every_form():
+    """Version 1 (as shoal wrote it until 2026-12-04) and version 2 (the
+    compact header: one-block and framed forms, with and without the size,
+    a carried preset) are all pinned, and so are the preset ids."""
+    from shoal.codec import compact
+    forms = set()
+    for entry in ARCHIVES:
+        blob = (GOLDEN / entry["file"]).read_bytes()
+        version = blob[6] if blob else None
+        flags = blob[7] if version == 2 else 0
+        forms.add((version, bool(flags & compact.ONE_BLOCK), bool(flags & compact.SIZE_KNOWN), flags & 0x03))
+    assert {(1, False, False, 0), (2, True, False, 0), (2, False, True, 0), (2, False, False, 0),
+            (2, True, False, 1)} <= forms
+    for n, digest in LEVEL_DIGESTS.items():
+        assert compact.BUILT_IN_PRESETS[n] == (f"level{n}".encode(), bytes.fromhex(digest)), (
+            "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")

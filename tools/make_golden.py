@@ -287,11 +287,48 @@ def _plans() -> list[Plan]:
                        "preset": ["level1", "level6"], "preset_digest": [level1.digest.hex(), level6.digest.hex()],
                        "options": [{"level": 1}, {"level": 6}]},
                       None))
+    return plans + _version2_plans()
+
+
+def _version2_plans() -> list[Plan]:
+    """Format version 2 (docs/format.md): the one-block form, the framed form
+    with and without the size, a carried preset, and the coder's one-byte
+    flush, which shoal writes since 2026-12-04."""
+    plans = []
+
+    def add(name, source, how, preset_name, preset, options, make, decode_threads=(1,)):
+        plans.append(Plan(f"v2-{name}", source,
+                          {"how": how, "format": 2, "preset": preset_name, "preset_digest": preset.digest.hex(),
+                           "options": options}, make, list(decode_threads)))
+
+    for n in (1, 6, 9):
+        preset = school.level(n)
+        add(f"level{n}.{_short_digest(preset)}.text.shoal", "text.txt", f"shoal.compress(data, {n}): one-block form",
+            f"level{n}", preset, {"level": n}, lambda data, n=n: shoal.compress(data, n))
+    level6 = school.level(6)
+    for kind, source in (("binary", "binary.bin"), ("short", "short.txt"), ("one-byte", "one.bin"),
+                         ("empty", "empty.bin")):
+        add(f"level6.{_short_digest(level6)}.{kind}.shoal", source, "shoal.compress(data, 6): one-block form",
+            "level6", level6, {"level": 6}, lambda data: shoal.compress(data, 6))
+    add(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
+        "shoal.compress(data, 6, threads=2, block_size=1024): the framed form, 5 blocks, text and binary",
+        "level6", level6, {"level": 6, "threads": 2, "block_size": 1024},
+        lambda data: shoal.compress(data, 6, threads=2, block_size=1024), (1, 2))
+    add(f"streaming-level6.{_short_digest(level6)}.text.shoal", "text.txt",
+        "c = shoal.ShoalCompressor(6, block_size=1024); c.compress(data) + c.flush(): the framed form "
+        "without the original size", "level6", level6, {"level": 6, "streaming": True, "block_size": 1024},
+        lambda data: _streaming(data, 1024))
+    evolved = school.from_dict(yaml.safe_load(EVOLVED.read_text()))
+    add(f"custom-deflated.{_short_digest(evolved)}.text.shoal", "text.txt",
+        "shoal.compress(data, preset=<dict of docs/evolve/evolved_level6.yaml>): one-block form, the preset "
+        "carried (identity kind 1), deflated", "docs/evolve/evolved_level6.yaml", evolved,
+        {"preset": "docs/evolve/evolved_level6.yaml"},
+        lambda data: shoal.compress(data, preset=yaml.safe_load(EVOLVED.read_text())))
     return plans
 
 
-def _streaming(data: bytes) -> bytes:
-    c = shoal.ShoalCompressor(6)
+def _streaming(data: bytes, block_size: int | None = None) -> bytes:
+    c = shoal.ShoalCompressor(6, block_size=block_size)
     return c.compress(data) + c.flush()
 
 

@@ -32,6 +32,9 @@ This module knows nothing of models: the preset is opaque bytes plus a
 coded block says which of the preset's schools coded it: its text school
 (type 2, the only one of most presets) or its binary school (type 3;
 school.school_for).
+Version 2 (shoal/codec/compact.py) writes the header compactly, and a
+stream of at most one block in one compact form; the parser reads both
+versions and gives the same items for each.
 docs/format.md describes the format byte by byte.
 """
 from __future__ import annotations
@@ -39,10 +42,12 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from ..errors import ShoalError
+from . import compact
 
 MAGIC = b"\x89SHOAL"
 VERSION = 1
@@ -70,6 +75,8 @@ class StreamHeader:
     block_size: int               # no block holds more original bytes
     original_size: int | None     # None when the writer did not know it
     archive_bytes: int = 0        # bytes this header took in the archive
+    version: int = VERSION        # the format version of this stream
+    school: bytes | None = None   # version 2: the digest of the school file that coded it
 
 
 @dataclass(frozen=True)
@@ -97,23 +104,48 @@ def _with_crc(frame: bytes) -> bytes:
 
 def encode_header(preset: bytes, digest: bytes, block_size: int,
                   original_size: int | None = None) -> bytes:
-    """The bytes that open a stream."""
+    """The bytes that open a version 1 stream (writers now write version 2:
+    encode_start, encode_stream; this stays for tests and golden archives)."""
+    _check_header(preset, digest, block_size)
+    flags = FLAG_SIZE_KNOWN if original_size is not None else 0
+    fixed = _HEADER.pack(MAGIC, VERSION, flags, block_size, original_size or 0, len(preset), digest)
+    return _with_crc(fixed + preset)
+
+
+def encode_start(name: bytes, digest: bytes, block_size: int, original_size: int | None = None,
+                 school: bytes | None = None) -> bytes:
+    """The version 2 header of a framed stream (blocks and end follow);
+    `name` is a preset's bytes as version 1 carries them (a level's name
+    is written as its one-byte id)."""
+    _check_header(name, digest, block_size)
+    head = MAGIC + compact.framed_fields(name, digest, block_size, original_size, school)
+    return _with_crc(head)
+
+
+def encode_stream(name: bytes, digest: bytes, data, payload: bytes | None, binary: bool = False,
+                  school: bytes | None = None) -> bytes:
+    """A whole version 2 stream of at most one block (the one-block form):
+    `data` coded as `payload`, or stored when payload is None."""
+    _check_header(name, digest, max(1, len(data)))
+    return MAGIC + compact.encode_one_block(name, digest, data, payload, binary, school)
+
+
+def _check_header(preset: bytes, digest: bytes, block_size: int) -> None:
     if not 1 <= len(preset) <= MAX_PRESET_BYTES:
         raise ShoalError(f"preset description must be 1..{MAX_PRESET_BYTES} bytes, got {len(preset)}")
     if len(digest) != DIGEST_BYTES:
         raise ShoalError(f"preset digest must be {DIGEST_BYTES} bytes, got {len(digest)}")
     if not 1 <= block_size <= MAX_BLOCK_SIZE:
         raise ShoalError(f"block size must be 1..{MAX_BLOCK_SIZE} bytes, got {block_size}")
-    flags = FLAG_SIZE_KNOWN if original_size is not None else 0
-    fixed = _HEADER.pack(MAGIC, VERSION, flags, block_size, original_size or 0, len(preset), digest)
-    return _with_crc(fixed + preset)
 
 
 def encode_block(data, payload: bytes | None, binary: bool = False) -> bytes:
     """A block frame for original `data` (non-empty): coded with `payload`
     (by the preset's school for binaries if `binary`), or stored raw when
     payload is None (the coder could not shrink it)."""
-    stored = payload is None or len(payload) >= len(data)
+    # a coded payload holds 1 .. size - 1 bytes (the coder may need none
+    # for a byte or two: those are stored)
+    stored = payload is None or not 0 < len(payload) < len(data)
     body = bytes(data) if stored else payload
     kind = STORED if stored else CODED_BINARY if binary else CODED
     frame = _BLOCK.pack(kind, len(data), len(body), zlib.crc32(data), zlib.crc32(body))
@@ -140,6 +172,7 @@ class StreamParser:
     def __init__(self, first_stream: bool = True, data: bytearray | None = None):
         self._buf = bytearray() if data is None else data
         self._first = first_stream
+        self._pending: deque = deque()     # items parsed ahead (a one-block stream gives three at once)
         self.header: StreamHeader | None = None
         self.blocks = 0
         self.total_size = 0
@@ -162,28 +195,30 @@ class StreamParser:
     def next(self):
         if self.eof:
             return None
-        if self.header is None:
-            return self._parse_header()
-        return self._parse_frame()
+        item = self._pending.popleft() if self._pending else self._parse()
+        if isinstance(item, Exception):
+            raise item
+        if isinstance(item, StreamEnd):
+            self.eof = True
+        return item
 
     def has_item(self) -> bool:
         """True when next() can return an item without more input (it may
-        still raise): whether a frame is complete is known from its header."""
+        still raise): the item is parsed ahead and kept for next()."""
         if self.eof:
             return False
-        buf = self._buf
-        if self.header is None:
-            if len(buf) < _HEADER.size:
+        if not self._pending:
+            try:
+                item = self._parse()
+            except ShoalError as error:
+                item = error
+            if item is None:
                 return False
-            preset_len = _HEADER.unpack_from(buf)[5]
-            return len(buf) >= _HEADER.size + preset_len + _CRC.size
-        if not buf:
-            return False
-        if buf[0] == END:
-            return len(buf) >= _END.size + _CRC.size
-        if buf[0] in _BLOCK_TYPES and len(buf) >= _BLOCK.size + _CRC.size:
-            return len(buf) >= _BLOCK.size + _CRC.size + _BLOCK.unpack_from(buf)[2]
-        return buf[0] not in _BLOCK_TYPES   # unknown type: next() reports it
+            self._pending.appendleft(item)
+        return True
+
+    def _parse(self):
+        return self._parse_header() if self.header is None else self._parse_frame()
 
     def finish(self) -> None:
         """Input has ended: raise unless the stream is complete."""
@@ -193,6 +228,9 @@ class StreamParser:
             raise ShoalError("not a shoal archive: empty input" if self._first
                              else "truncated archive: stream ends inside its header")
         if self.header is None:
+            buf = self._buf
+            if len(buf) > 7 and buf[6] == compact.VERSION and buf[7] & compact.ONE_BLOCK:
+                raise ShoalError("truncated archive: input ends inside a one-block stream")
             raise ShoalError("truncated archive: input ends inside a stream header")
         raise ShoalError(f"truncated archive: input ends after {self.blocks} complete blocks, "
                          "before the end of the stream")
@@ -206,8 +244,10 @@ class StreamParser:
         if len(buf) <= len(MAGIC):
             return None
         version = buf[len(MAGIC)]
+        if version == compact.VERSION:
+            return self._parse_v2_header()
         if version != VERSION:
-            raise ShoalError(f"unsupported format version {version} (this shoal reads {VERSION})")
+            raise ShoalError(f"unsupported format version {version} (this shoal reads 1 and {compact.VERSION})")
         if len(buf) < _HEADER.size:
             return None
         _, _, flags, block_size, original_size, preset_len, digest = _HEADER.unpack_from(buf)
@@ -228,6 +268,73 @@ class StreamParser:
         self.header = StreamHeader(bytes(buf[_HEADER.size:end]), digest, block_size,
                                    original_size, end + _CRC.size)
         del buf[:end + _CRC.size]
+        return self.header
+
+    def _parse_v2_header(self) -> StreamHeader | None:
+        buf = self._buf
+        start = len(MAGIC) + 2
+        if len(buf) < start:
+            return None
+        kind, one_block, content, size_known = compact.parse_flags(buf[start - 1])
+        found = compact.read_identity(buf, start, kind, MAX_PRESET_BYTES)
+        if found is None:
+            return None
+        (name, digest, school), pos = found
+        if one_block:
+            return self._parse_one_block(name, digest, school, content, pos)
+        found = compact.read_varint(buf, pos, "block size")
+        if found is None:
+            return None
+        block_size, pos = found
+        original_size = None
+        if size_known:
+            found = compact.read_varint(buf, pos, "original size")
+            if found is None:
+                return None
+            original_size, pos = found
+        if len(buf) < pos + _CRC.size:
+            return None
+        if _CRC.unpack_from(buf, pos)[0] != zlib.crc32(memoryview(buf)[:pos]):
+            raise _corrupt("stream header checksum mismatch")
+        if not 1 <= block_size <= MAX_BLOCK_SIZE:
+            raise _corrupt("stream header has an invalid block size")
+        self.header = StreamHeader(name, digest, block_size, original_size, pos + _CRC.size,
+                                   compact.VERSION, school)
+        del buf[:pos + _CRC.size]
+        return self.header
+
+    def _parse_one_block(self, name: bytes, digest: bytes, school, content: int, pos: int):
+        """A whole one-block stream: its header, block and end, queued."""
+        buf = self._buf
+        if content == compact.EMPTY:
+            self.header = StreamHeader(name, digest, 1, 0, pos, compact.VERSION, school)
+            del buf[:pos]
+            self._pending.append(StreamEnd(0, 0, 0))
+            return self.header
+        found = compact.read_varint(buf, pos, "block size")
+        if found is None:
+            return None
+        size, pos = found
+        if not 1 <= size <= MAX_BLOCK_SIZE:
+            raise _corrupt(f"one-block stream has a size of {size:,} bytes, outside 1..{MAX_BLOCK_SIZE:,}")
+        header_bytes, payload_size = pos, size
+        if content != compact.STORED:
+            found = compact.read_varint(buf, pos, "payload size")
+            if found is None:
+                return None
+            payload_size, pos = found
+            if not 1 <= payload_size < size:
+                raise _corrupt(f"coded block has payload size {payload_size} for {size} bytes")
+        end = pos + payload_size
+        if len(buf) < end + _CRC.size:
+            return None
+        crc = _CRC.unpack_from(buf, end)[0]
+        self.header = StreamHeader(name, digest, size, size, header_bytes, compact.VERSION, school)
+        block = Block(0, content == compact.STORED, size, crc, bytes(buf[pos:end]), end - header_bytes,
+                      content == compact.CODED_BINARY)
+        del buf[:end + _CRC.size]
+        self.blocks, self.total_size = 1, size
+        self._pending.extend((block, StreamEnd(size, crc, _CRC.size)))
         return self.header
 
     def _parse_frame(self):
@@ -280,7 +387,6 @@ class StreamParser:
         if self.header.original_size not in (None, total_size):
             raise _corrupt(f"header says {self.header.original_size} bytes but the stream holds {total_size}")
         del buf[:_END.size + _CRC.size]
-        self.eof = True
         return StreamEnd(total_size, crc, _END.size + _CRC.size)
 
 

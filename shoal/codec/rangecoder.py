@@ -66,20 +66,56 @@ def encode_bit(state, out, bit, p16):
     return True
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _flush_value(x1):
+    """The shortest code that pins the final interval [x1, x2]: the decoder
+    reads zeros past the end, so 0 bytes if x1 is 0, else the one byte that
+    starts the smallest multiple of 2^24 >= x1, which is <= x2 because x1
+    and x2 differ in their top byte (-1 for no byte)."""
+    if x1 == 0:
+        return -1
+    if x1 & 0xFFFFFF == 0:
+        return x1 >> 24
+    return (x1 >> 24) + 1
+
+
 @njit(cache=True, nogil=True)
 def encode_flush(state, out):
-    """Write the bytes that pin the final interval. False if out is full."""
-    # Four bytes of x1 always decode correctly whatever follows.
-    x1 = state[0]
+    """Write the byte (or none) that pins the final interval. False if out is full."""
+    value = _flush_value(state[0])
+    if value < 0:
+        return True
     pos = state[3]
-    for _ in range(4):
-        if pos >= out.shape[0]:
-            return False
-        out[pos] = (x1 >> 24) & 0xFF
-        pos += 1
-        x1 = (x1 << 8) & MASK32
-    state[3] = pos
+    if pos >= out.shape[0]:
+        return False
+    out[pos] = value
+    state[3] = pos + 1
     return True
+
+
+@njit(cache=True, nogil=True)
+def decode_end(state, inp):
+    """After the last bit: the bytes the encoder wrote, if inp is exactly
+    what it writes for what was decoded, else -1.  Every byte before the
+    flush is forced by the decoded bits (the decoder is 4 bytes ahead of
+    the encoder); the flush must be the encoder's own, or the 4 bytes of x1
+    that shoal wrote before the one-byte flush.  So a payload that decodes
+    to the right bytes is the one that was written: no damage hides in
+    bytes the decoder would ignore."""
+    end = state[3] - 4
+    x1 = state[0]
+    value = _flush_value(x1)
+    n = inp.shape[0]
+    if value < 0 and n == end:
+        return n
+    if value >= 0 and n == end + 1 and inp[end] == value:
+        return n
+    if n == end + 4:
+        for i in range(4):
+            if inp[end + i] != (x1 >> (24 - 8 * i)) & 0xFF:
+                return -1
+        return n
+    return -1
 
 
 @njit(cache=True, nogil=True)

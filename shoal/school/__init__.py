@@ -282,7 +282,7 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     for step in range(steps):
         np.cumsum(run.step(seen), axis=1, out=cum[:, 1:])
         written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, school, step, step + 1, cum)
-        if written < 0 or (decode and written > payload.size):
+        if written < 0 or (decode and written > payload.size + 4):
             break           # out of room; or read past the payload: damaged
         # what each lane just coded is what its fish sees next (finished
         # lanes are fed anything: their predictions are never used)

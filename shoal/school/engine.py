@@ -18,7 +18,7 @@ huge pages.
 """
 import numpy as np
 
-from ..codec.rangecoder import decode_start, encode_flush, new_state
+from ..codec.rangecoder import decode_end, decode_start, encode_flush, new_state
 from ..fish.column import COLUMN_PREDICTORS, COLUMN_VOTES, column_new_state
 from ..fish.contextmap import SLOT_BYTES
 from ..fish.contexts import LANE_TABLE, new_history
@@ -229,8 +229,10 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table, pr
 def close_block(school, payload, decode, written):
     """What code_block returns, once every step is coded."""
     coder = school[-1]
-    if written < 0 or decode:
+    if written < 0:
         return written
+    if decode:
+        return decode_end(coder, payload)
     if not encode_flush(coder, payload):
         return -1
     return coder[3]

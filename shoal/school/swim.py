@@ -435,11 +435,12 @@ def make_swim(shape):
                     if pos < ends[lane]:
                         buf[pos] = c0s[lane] & 0xFF
                 # The decoder reads 4 bytes ahead of what the encoder had
-                # written, and the encoder ends with 4 more: a payload is
-                # never read past its end, so one that is read past is
-                # damaged (or crafted): stop, rather than decode the rest
-                # of a block's declared size from zeros.
-                if coder[3] > payload.shape[0]:
+                # written, and the encoder's flush is at most a byte: a
+                # payload is never read more than 4 bytes past its end, so
+                # one that is read further is damaged (or crafted): stop,
+                # rather than decode the rest of a block's declared size
+                # from zeros.
+                if coder[3] > payload.shape[0] + 4:
                     return coder[3]
         return coder[3]
 
