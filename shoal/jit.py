@@ -17,13 +17,26 @@ The folder lies in the user's cache, never in the package:
 (a temporary folder when none of these can be written).  Folders of other
 digests that have not been used for CACHE_KEEP_DAYS days are removed.
 
+Several processes may compile into one folder at once (a test run beside
+a compression, `parallel shoal ::: *`).  Numba numbers a function's data
+files in the order it saves them, so two processes that each compile a
+different variant of one function (the loop compiled for level 7 and the
+general loop share one name) can both pick number 1: one index entry then
+names the other's machine code, and a later run executes the wrong loop
+(it crashed in testing).  So each data file here is named by a digest of
+its index key (signature, bytecode, closure), and the index is updated
+under a lock: a key can only ever point at its own code.
+
 The engine's modules use `from ..jit import njit` in place of Numba's.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import hashlib
 import os
+import pickle
 import shutil
 import tempfile
 import threading
@@ -104,13 +117,46 @@ def _caching_here():
             numba.config.CACHE_DIR = before
 
 
+@contextlib.contextmanager
+def _index_lock(folder: str):
+    """Hold the cache folder's lock (other processes wait) while an index is rewritten."""
+    with open(os.path.join(folder, ".index.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _save_by_key(cache_file, key, data) -> None:
+    """Numba's IndexDataCacheFile.save, with the data file named by its key:
+    written first (atomically, by Numba), then entered in the index under
+    the lock, so no entry ever names another key's code."""
+    name = cache_file._data_name_pattern.replace(
+        "{number:d}", hashlib.blake2b(pickle.dumps(key), digest_size=8).hexdigest())
+    cache_file._save_data(name, data)
+    with _index_lock(cache_file._cache_path):
+        overloads = cache_file._load_index()
+        if overloads.get(key) != name:
+            overloads[key] = name
+            cache_file._save_index(overloads)
+
+
 def njit(*args, **options):
-    """numba.njit, with the on-disk cache (cache=True) in CACHE_DIR."""
+    """numba.njit, with the on-disk cache (cache=True) in CACHE_DIR, safe
+    when processes compile into it at once (see above)."""
     if args:                       # @njit without arguments
         return njit(**options)(*args)
     decorate = numba.njit(**options)
 
     def apply(function):
         with _caching_here():
-            return decorate(function)
+            dispatcher = decorate(function)
+        cache = getattr(dispatcher, "_cache", None)
+        cache_file = getattr(cache, "_cache_file", None)
+        if cache_file is not None:
+            # numba.core.caching.IndexDataCacheFile; tests/test_compiled_cache.py
+            # checks that every engine function gets this
+            cache_file.save = functools.partial(_save_by_key, cache_file)
+        return dispatcher
     return apply

@@ -72,3 +72,72 @@ def test_an_edited_constant_changes_the_output_without_clearing_any_cache(tmp_pa
     second = _compress_with(root, cache)
     assert second != first
     assert len(list(cache.glob("numba-*"))) == 2
+
+
+VARIANTS = '''
+from shoal.jit import njit
+
+
+def make(k):
+    """One function, many compiled variants: as school/swim.py's make_swim."""
+    @njit(cache=True)
+    def variant(x):
+        return x * 1000 + k
+    return variant
+'''
+
+COMPILE = '''
+import random, sys
+import variants
+order = list(range(8))
+random.Random(int(sys.argv[1])).shuffle(order)
+for k in order:
+    assert variants.make(k)(1) == 1000 + k
+'''
+
+
+def test_processes_compiling_at_once_never_swap_each_others_code(tmp_path):
+    """Numba numbers a function's data files as it saves them, so two
+    processes compiling different variants of one function could both write
+    file 1 and leave an index entry naming the other's code (a level 7 run
+    beside a general-loop run crashed so).  shoal names each data file by
+    its key: four processes compile eight variants at once, in different
+    orders, and a fresh process then loads each one's own code."""
+    (tmp_path / "variants.py").write_text(VARIANTS)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(PACKAGE.parent)]),
+               SHOAL_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.Popen([sys.executable, "-c", COMPILE, str(seed)], env=env, cwd=tmp_path,
+                             stderr=subprocess.PIPE) for seed in range(4)]
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read().decode()
+    check = ("import variants\n"
+             "print([variants.make(k)(1) for k in range(8)])\n")
+    out = subprocess.run([sys.executable, "-c", check], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == str([1000 + k for k in range(8)])
+    data_files = list((tmp_path / "cache").rglob("variants.make*.nbc"))
+    assert len(data_files) == 8          # one file per variant, whatever the order of saving
+
+
+def test_every_engine_function_saves_by_key():
+    from shoal.school import engine, swim
+    for function in (engine.code_block, engine.open_block, swim.general_swim):
+        assert function._cache._cache_file.save.func is jit._save_by_key
+
+
+def test_a_stale_view_of_the_index_cannot_point_a_key_at_another_keys_code(tmp_path):
+    """What two processes saving at once amount to: the second saves with a
+    view of the index taken before the first saved.  Numba would then give
+    both the data file number 1; here each key has its own file, so the
+    first key's entry may be lost (it compiles again) but never names the
+    second key's code."""
+    from numba.core.caching import IndexDataCacheFile
+    first = IndexDataCacheFile(str(tmp_path), "f-1.py311", source_stamp=("stamp", 1))
+    second = IndexDataCacheFile(str(tmp_path), "f-1.py311", source_stamp=("stamp", 1))
+    jit._save_by_key(first, ("sig-a",), b"code of a")
+    second._load_index = lambda: {}          # it read the index before the first save
+    jit._save_by_key(second, ("sig-b",), b"code of b")
+    reader = IndexDataCacheFile(str(tmp_path), "f-1.py311", source_stamp=("stamp", 1))
+    assert reader.load(("sig-a",)) in (None, b"code of a")
+    assert reader.load(("sig-b",)) == b"code of b"
+    assert len(list(tmp_path.glob("f-1.py311.*.nbc"))) == 2
