@@ -46,3 +46,22 @@ def test_decoding_memory_counts_the_kept_school():
     small = school.decode_memory(level8, 1 << 12)
     whole = len(school.primer.text(level8.primer)) + (1 << 12)
     assert small >= 2 * engine.block_memory(whole, level8.text.fish, level8.text.cfg)
+
+
+def test_a_preset_and_its_text_school_never_share_a_kept_copy():
+    """A preset and its text school share a digest but not their fish: each
+    keeps (and is coded from) the copy of its own school, whatever order a
+    process codes them in (it once took the other's, and could crash)."""
+    preset = school.from_dict({"fish": [{"kind": "order", "arg": 1, "bits": 12},
+                                        {"kind": "order", "arg": 2, "bits": 14},
+                                        {"kind": "sparse", "arg": 12, "bits": 14, "only": "binary"},
+                                        {"kind": "match", "min_len": 5, "bits": 14}],
+                               "primer": {"name": "text-1", "bytes": 4096}})
+    assert preset.text.digest == preset.digest and len(preset.text.fish) < len(preset.fish)
+    block = TEXT[:1500]
+    school._primed.clear()
+    alone = {id(p): school.compress_block(block, p) for p in (preset.text, preset)}
+    for first, second in ((preset, preset.text), (preset.text, preset)):
+        school._primed.clear()
+        school.compress_block(block, first)
+        assert school.compress_block(block, second) == alone[id(second)]

@@ -253,7 +253,9 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
     """_code_primed from a copy of the school the primer left (read once)."""
     n, fish, cfg = whole.size, preset.fish, preset.cfg
     shape = _own_shape(preset, cost)
-    key = (preset.digest, engine.fit_bits(n), primed)
+    # a preset and its text and binary schools share one digest, but not
+    # one layout: the fish and settings are part of the key
+    key = (preset.digest, fish.tobytes(), cfg.tobytes(), engine.fit_bits(n), primed)
     with _primed_lock:
         if key not in _primed:
             read = engine.read_primer(shape, whole, n, fish, cfg, *engine.new_tables(n, fish, cfg), primed)
