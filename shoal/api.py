@@ -127,6 +127,9 @@ def _choose_preset(level, preset) -> tuple[school.Preset, bytes]:
 @lru_cache(maxsize=32)
 def _archive_preset(name: bytes, digest: bytes) -> school.Preset:
     """The preset a stream header names; its digest must match."""
+    if not name:        # format version 2 names a school file by its digest alone
+        raise ShoalError(f"archive was made with the school file {digest.hex()}, and this shoal reads no "
+                         "school files yet")
     if name.startswith(_PACKED):
         name = _unpack(name)
     if name.startswith(b"{"):

@@ -150,6 +150,7 @@ def _one_block(flags: int, rest: bytes, ident: bytes = b"\x01") -> bytes:
     (_one_block(compact.ONE_BLOCK | compact.CODED << 3, b"\x03\x03abc" + bytes(4)), "payload size 3 for 3 bytes"),
     (_one_block(compact.ONE_BLOCK | compact.STORED << 3, b"\x03abc" + bytes(4)), "checksum"),
     (MAGIC + bytes([2, compact.CARRIED | compact.ONE_BLOCK]) + bytes(16) + b"\x00", "preset length 0"),
+    (MAGIC + bytes([2, compact.SCHOOL | compact.ONE_BLOCK]) + bytes(range(16)), "school file 000102"),
 ])
 def test_crafted_headers_are_refused_clearly(archive, message):
     with pytest.raises(ShoalError, match=message):
