@@ -272,7 +272,10 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
         shape = _own_shape(preset, cost)
-        if shape is not None:
+        if shape is not None or cost.size == 0:
+            # without costs, the general loop too runs through code_block_for
+            # (general_swim): engine.code_block would be a second compiled
+            # copy of it, minutes more to compile for levels 8 and 9
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
