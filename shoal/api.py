@@ -270,10 +270,17 @@ def _done(fn, item) -> Future:
     return future
 
 
+def _coded(data, preset) -> tuple[bytes | None, bool]:
+    """A block's payload (None: it would not shrink), coded by the school
+    its kind calls for, and whether that is the preset's binary school."""
+    chosen = school.school_for(data, preset)
+    return school.compress_block(data, chosen), chosen is preset.binary
+
+
 def _code_block(job) -> tuple[memoryview, bytes]:
     data, preset = job
-    chosen = school.school_for(data, preset)
-    return data, container.encode_block(data, school.compress_block(data, chosen), binary=chosen is preset.binary)
+    payload, binary = _coded(data, preset)
+    return data, container.encode_block(data, payload, binary=binary)
 
 
 def _one_block_stream(data, preset, name: bytes) -> bytes:
@@ -281,9 +288,8 @@ def _one_block_stream(data, preset, name: bytes) -> bytes:
     (docs/format.md): what a small file costs is mostly this."""
     if not len(data):
         return container.encode_stream(name, preset.digest, data, None)
-    chosen = school.school_for(data, preset)
-    return container.encode_stream(name, preset.digest, data, school.compress_block(data, chosen),
-                                   binary=chosen is preset.binary)
+    payload, binary = _coded(data, preset)
+    return container.encode_stream(name, preset.digest, data, payload, binary=binary)
 
 
 def _frames(blocks, preset, threads):

@@ -71,6 +71,13 @@ def built_in_id(name: bytes, digest: bytes) -> int | None:
     return _ID_OF.get((name, digest))
 
 
+def is_stored(data, payload: bytes | None) -> bool:
+    """Whether a block of `data` coded as `payload` is written stored: a
+    coded payload holds 1 .. size - 1 bytes (the coder may need none for a
+    byte or two), in both versions."""
+    return payload is None or not 0 < len(payload) < len(data)
+
+
 def varint(n: int) -> bytes:
     out = bytearray()
     while n >= 0x80:
@@ -155,7 +162,7 @@ def encode_one_block(name: bytes, digest: bytes, data, payload: bytes | None, bi
     kind, ident = identity(name, digest, school)
     if not len(data):
         return _start(kind, ident, ONE_BLOCK | EMPTY << _CONTENT_SHIFT)
-    stored = payload is None or not 0 < len(payload) < len(data)   # as container.encode_block
+    stored = is_stored(data, payload)
     content = STORED if stored else CODED_BINARY if binary else CODED
     rest = varint(len(data)) + (bytes(data) if stored else varint(len(payload)) + payload)
     return _start(kind, ident, ONE_BLOCK | content << _CONTENT_SHIFT) + rest + _CRC.pack(zlib.crc32(data))

@@ -53,7 +53,7 @@ MAGIC = b"\x89SHOAL"
 VERSION = 1
 MAX_BLOCK_SIZE = 1 << 30
 MAX_PRESET_BYTES = 0xFFFF
-DIGEST_BYTES = 16
+DIGEST_BYTES = compact.DIGEST_BYTES
 
 FLAG_SIZE_KNOWN = 0x01
 
@@ -143,9 +143,7 @@ def encode_block(data, payload: bytes | None, binary: bool = False) -> bytes:
     """A block frame for original `data` (non-empty): coded with `payload`
     (by the preset's school for binaries if `binary`), or stored raw when
     payload is None (the coder could not shrink it)."""
-    # a coded payload holds 1 .. size - 1 bytes (the coder may need none
-    # for a byte or two: those are stored)
-    stored = payload is None or not 0 < len(payload) < len(data)
+    stored = compact.is_stored(data, payload)
     body = bytes(data) if stored else payload
     kind = STORED if stored else CODED_BINARY if binary else CODED
     frame = _BLOCK.pack(kind, len(data), len(body), zlib.crc32(data), zlib.crc32(body))
