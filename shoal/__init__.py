@@ -25,10 +25,10 @@ __version__ = "0.1.0"
 # name -> the submodule that defines it
 _LAZY = {"compress": "api", "decompress": "api", "open": "api", "ShoalCompressor": "api",
          "ShoalDecompressor": "api", "ShoalFile": "api", "ShoalError": "errors",
-         "DEFAULT_LEVEL": "school"}
+         "DEFAULT_LEVEL": "school", "SchoolFile": "school_file"}
 
 __all__ = ["compress", "decompress", "open", "ShoalCompressor", "ShoalDecompressor", "ShoalFile",
-           "ShoalError", "DEFAULT_LEVEL"]
+           "ShoalError", "DEFAULT_LEVEL", "SchoolFile"]
 
 
 def __getattr__(name: str):

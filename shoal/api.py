@@ -35,7 +35,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
-from . import school
+from . import school, school_file
 from .codec import container
 from .codec.container import Block, StreamHeader
 from .errors import MemoryLimitError, ShoalError
@@ -105,12 +105,21 @@ def _level(level, what: str = "level") -> int:
     return n
 
 
-def _choose_preset(level, preset) -> tuple[school.Preset, bytes]:
-    """The preset to code with, and how the archive names it.  A preset
-    given replaces level; an integer preset is a level (as in lzma)."""
+def _choose_preset(level, preset, learned=None) -> tuple[school.Preset, bytes, bytes | None]:
+    """The preset to code with, how the archive names it, and the digest of
+    the school file it comes from (None: none).  A preset given replaces
+    level; an integer preset is a level (as in lzma); a school file (path or
+    school_file.SchoolFile) replaces both, and the archive names it by its
+    digest alone (its preset's canonical form is returned as the name, which
+    is not written)."""
+    if learned is not None:
+        if preset is not None:
+            raise ValueError("give a school or a preset, not both")
+        chosen = school_file.given(learned)
+        return chosen.preset, chosen.preset.canonical, chosen.digest
     if preset is None or _is_integer(preset) or isinstance(preset, bool):
         n = _level(level) if preset is None else _level(preset, "preset (a level)")
-        return school.level(n), _LEVEL_NAME.format(n).encode()
+        return school.level(n), _LEVEL_NAME.format(n).encode(), None
     if isinstance(preset, dict):
         preset = school.from_dict(preset)
     elif isinstance(preset, (str, os.PathLike)):
@@ -120,16 +129,15 @@ def _choose_preset(level, preset) -> tuple[school.Preset, bytes]:
                         f"not {type(preset).__name__}")
     for n in range(1, 10):
         if school.level(n).digest == preset.digest:
-            return preset, _LEVEL_NAME.format(n).encode()
-    return preset, min(preset.canonical, _pack(preset.canonical), key=len)
+            return preset, _LEVEL_NAME.format(n).encode(), None
+    return preset, min(preset.canonical, _pack(preset.canonical), key=len), None
 
 
 @lru_cache(maxsize=32)
 def _archive_preset(name: bytes, digest: bytes) -> school.Preset:
     """The preset a stream header names; its digest must match."""
     if not name:        # format version 2 names a school file by its digest alone
-        raise ShoalError(f"archive was made with the school file {digest.hex()}, and this shoal reads no "
-                         "school files yet")
+        return school_file.find(digest).preset
     if name.startswith(_PACKED):
         name = _unpack(name)
     if name.startswith(b"{"):
@@ -283,13 +291,13 @@ def _code_block(job) -> tuple[memoryview, bytes]:
     return data, container.encode_block(data, payload, binary=binary)
 
 
-def _one_block_stream(data, preset, name: bytes) -> bytes:
+def _one_block_stream(data, preset, name: bytes, learned: bytes | None = None) -> bytes:
     """A whole stream of at most one block, in the compact one-block form
     (docs/format.md): what a small file costs is mostly this."""
     if not len(data):
-        return container.encode_stream(name, preset.digest, data, None)
+        return container.encode_stream(name, preset.digest, data, None, school=learned)
     payload, binary = _coded(data, preset)
-    return container.encode_stream(name, preset.digest, data, payload, binary=binary)
+    return container.encode_stream(name, preset.digest, data, payload, binary=binary, school=learned)
 
 
 def _frames(blocks, preset, threads):
@@ -351,29 +359,40 @@ def _decoded(items, threads: int, limit: int):
 
 # ---- one-shot ------------------------------------------------------------------
 
+def _know(learned) -> None:
+    """Load a school file given to a reader, so streams naming it find it."""
+    if learned is not None:
+        school_file.given(learned)
+
+
 def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
-             block_size: int | None = None) -> bytes:
+             block_size: int | None = None, school=None) -> bytes:
     """Compress bytes-like `data` into one shoal stream.  `preset` replaces
     `level`: a level 1..9 (as in lzma.compress(data, preset=9)), a preset
-    file's path, a dict in the preset format, or a school.Preset."""
+    file's path, a dict in the preset format, or a school.Preset.  `school`
+    (a school file's path, or a loaded school_file.SchoolFile: what `shoal
+    learn` makes) replaces both; decoding needs the same school file."""
     view = _as_bytes(data)
-    preset, name = _choose_preset(level, preset)
+    preset, name, learned = _choose_preset(level, preset, school)
     size = _block_size(preset, block_size)
     threads = _threads(threads)
     if len(view) <= size:
-        return _one_block_stream(view, preset, name)
-    out = [container.encode_start(name, preset.digest, size, len(view))]
+        return _one_block_stream(view, preset, name, learned)
+    out = [container.encode_start(name, preset.digest, size, len(view), learned)]
     blocks = (view[i:i + size] for i in range(0, len(view), size))
     out.extend(frame for _, frame in _frames(blocks, preset, threads))
     out.append(container.encode_end(len(view), zlib.crc32(view)))
     return b"".join(out)
 
 
-def decompress(data, *, threads: int = 1, memlimit: int | None = None) -> bytes:
+def decompress(data, *, threads: int = 1, memlimit: int | None = None, school=None) -> bytes:
     """Decompress every concatenated stream in `data`; trailing garbage is an error.
 
     memlimit: bytes decoding may take (None: school.DEFAULT_MEMLIMIT;
-    NO_MEMLIMIT: no limit); a stream that needs more raises MemoryLimitError."""
+    NO_MEMLIMIT: no limit); a stream that needs more raises MemoryLimitError.
+    school: the school file (path or SchoolFile) an archive was made with,
+    where it is not in $SHOAL_SCHOOL_PATH; archives made without one ignore it."""
+    _know(school)
     view = _as_bytes(data)
     threads, limit = _threads(threads), _memlimit(memlimit)
     items = container.read_items(io.BytesIO(view).read)
@@ -392,12 +411,12 @@ class ShoalCompressor:
     record the size (it is not known yet)."""
 
     def __init__(self, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
-                 block_size: int | None = None):
-        self._preset, name = _choose_preset(level, preset)
+                 block_size: int | None = None, school=None):
+        self._preset, name, self._school = _choose_preset(level, preset, school)
         self._block_size = _block_size(self._preset, block_size)
         self._threads = _threads(threads)
         self._name = name
-        self._header = container.encode_start(name, self._preset.digest, self._block_size)
+        self._header = container.encode_start(name, self._preset.digest, self._block_size, school=self._school)
         self._pending = bytearray()
         self._checksum = container.StreamChecksum()
         self._flushed = False
@@ -417,7 +436,7 @@ class ShoalCompressor:
         self._flushed = True
         if self._header and len(self._pending) <= self._block_size:
             self._header = b""
-            return _one_block_stream(bytes(self._pending), self._preset, self._name)
+            return _one_block_stream(bytes(self._pending), self._preset, self._name, self._school)
         frames = self._take_header() + self._code(len(self._pending))
         return frames + container.encode_end(self._checksum.size, self._checksum.crc)
 
@@ -446,7 +465,8 @@ class ShoalDecompressor:
     school.DEFAULT_MEMLIMIT; NO_MEMLIMIT: none) raises MemoryLimitError at
     its header, before any block is decoded."""
 
-    def __init__(self, *, memlimit: int | None = None):
+    def __init__(self, *, memlimit: int | None = None, school=None):
+        _know(school)
         self._limit = _memlimit(memlimit)
         self._parser = container.StreamParser()
         self._preset = None

@@ -240,6 +240,10 @@ def _spool_problem(error: OSError, name: str) -> Problem:
 
 def _compression_settings(options) -> dict:
     from . import school
+    if options.school:
+        if options.preset or options.neural:
+            raise ValueError("-D/--school replaces the level and preset: give no --preset or --neural with it")
+        return dict(school=options.school, threads=options.threads, block_size=options.block_size)
     preset = school.load(options.preset) if options.preset else None
     if options.neural:
         preset = school.with_neural(preset or options.level)
@@ -249,6 +253,8 @@ def _compression_settings(options) -> dict:
 def _decoding_settings(options) -> dict:
     """threads, and memlimit when -M was given (0: no limit)."""
     settings = dict(threads=options.threads)
+    if options.school:
+        settings["school"] = options.school
     if options.memlimit is not None:
         from . import api
         settings["memlimit"] = options.memlimit or api.NO_MEMLIMIT
@@ -391,6 +397,8 @@ def list_archive(name: str, options, totals: Counter) -> int:
         for i, s in enumerate(streams, 1):
             preset = s.get("preset_name") or (s.get("preset") or {}).get("description") \
                 or f"digest {s['preset_digest']}"
+            if s.get("school"):
+                preset = f"of the school file {s['preset_digest']}"
             print(f"      stream {i}: blocks: {s['blocks']} of up to {s['block_size']:,} bytes "
                   f"({s['stored_blocks']} stored, {s['binary_blocks']} by the school for binaries), "
                   f"{s['compressed_size']:,} -> "
@@ -530,6 +538,9 @@ def run(options, signals: Signals | None = None) -> int:
     try:
         if options.mode == "precompile":
             return _in_worker(cli_compile.precompile, options, lambda text: _note(options, f"shoal: {text}"))
+        if options.school:                       # read (and checked) once, for every file
+            from . import school_file
+            options.school = school_file.read(options.school)
         if options.mode == "compress":
             settings = _compression_settings(options)
         with _first_use_notice(options):

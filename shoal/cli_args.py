@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     tuning.add_argument("--fast", dest="level", action="store_const", const=1, help="alias of -1")
     tuning.add_argument("--best", dest="level", action="store_const", const=9, help="alias of -9")
     tuning.add_argument("--preset", metavar="FILE.yaml", help="use a preset file instead of a level")
+    tuning.add_argument("-D", "--school", metavar="FILE.school",
+                        help="compress with a school learned by `shoal learn` instead of a level; with -d, -t, -l: "
+                             "the school an archive needs, if it is not in a folder of $SHOAL_SCHOOL_PATH")
     tuning.add_argument("--neural", action="store_true",
                         help="add the shipped neural fish to the level or preset: smaller, far slower (tens of KB/s)")
     tuning.add_argument("-B", "--block-size", metavar="SIZE", type=_size_argument,

@@ -21,8 +21,8 @@ import os
 import stat
 
 from . import school
-from .api import (ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _memlimit,
-                  _one_block_stream, _threads)
+from .api import (ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _know,
+                  _memlimit, _one_block_stream, _threads)
 from .codec import container
 from .codec.container import Block, StreamEnd, StreamHeader
 from .errors import ShoalError
@@ -57,19 +57,19 @@ def _regular_file_size(src) -> int | None:
 
 
 def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
-                    block_size: int | None = None, progress=None) -> tuple[int, int]:
+                    block_size: int | None = None, progress=None, school=None) -> tuple[int, int]:
     """Compress file object src into dst, one block per worker in memory.
 
-    preset replaces level, as in api.compress.  progress(bytes_in) is called
-    after each block.  Returns (bytes read, bytes written).  An OSError from
-    src or dst propagates as it is."""
-    preset, name = _choose_preset(level, preset)
+    preset and school replace level, as in api.compress.  progress(bytes_in)
+    is called after each block.  Returns (bytes read, bytes written).  An
+    OSError from src or dst propagates as it is."""
+    preset, name, learned = _choose_preset(level, preset, school)
     size = _block_size(preset, block_size)
     threads = _threads(threads)
     known = _regular_file_size(src)
     if known is not None and known <= size:
-        return _one_block_file(src, dst, preset, name, known, progress)
-    header = container.encode_start(name, preset.digest, size, known)
+        return _one_block_file(src, dst, preset, name, learned, known, progress)
+    header = container.encode_start(name, preset.digest, size, known, learned)
     dst.write(header)
     written = len(header)
     checksum = container.StreamChecksum()
@@ -86,12 +86,12 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     return checksum.size, written + len(end)
 
 
-def _one_block_file(src, dst, preset, name: bytes, known: int, progress) -> tuple[int, int]:
+def _one_block_file(src, dst, preset, name: bytes, learned, known: int, progress) -> tuple[int, int]:
     """A file of at most one block, written as a one-block stream."""
     data = b"".join(_read_blocks(src.read, known + 1))
     if len(data) != known:
         raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {len(data)})")
-    stream = _one_block_stream(data, preset, name)
+    stream = _one_block_stream(data, preset, name, learned)
     dst.write(stream)
     if progress is not None:
         progress(len(data))
@@ -99,12 +99,13 @@ def _one_block_file(src, dst, preset, name: bytes, known: int, progress) -> tupl
 
 
 def decompress_stream(src, dst, *, threads: int = 1, memlimit: int | None = None,
-                      progress=None) -> tuple[int, int]:
+                      progress=None, school=None) -> tuple[int, int]:
     """Decompress every stream of file object src into dst, block by block.
 
-    memlimit as in api.decompress (the CLI's -M).  progress(bytes_in) is
-    called after each block.  Returns (bytes read, bytes written).  An
-    OSError from src or dst propagates as it is."""
+    memlimit and school as in api.decompress (the CLI's -M and -D).
+    progress(bytes_in) is called after each block.  Returns (bytes read,
+    bytes written).  An OSError from src or dst propagates as it is."""
+    _know(school)
     threads, limit = _threads(threads), _memlimit(memlimit)
     read_in = written = 0
     for item, data in _decoded(container.read_items(src.read), threads, limit):
@@ -126,7 +127,7 @@ def list_archive(src) -> list[dict]:
                 spec = _archive_preset(item.preset, item.digest).spec
             except ShoalError:
                 spec = {}   # still worth listing: it says which preset is missing
-            info = {"preset_digest": item.digest.hex(), "preset": spec,
+            info = {"preset_digest": item.digest.hex(), "preset": spec, "school": item.preset == b"",
                     "preset_name": (item.preset.decode("ascii", "replace") if item.preset.startswith(b"level")
                                     else None),
                     "blocks": 0, "original_size": 0, "compressed_size": item.archive_bytes,
@@ -210,13 +211,14 @@ class ShoalFile(io.BufferedIOBase):
     """A file object that reads or writes a .shoal archive.
 
     filename is a path (str, bytes, os.PathLike) or a binary file object;
-    mode is "r", "w", "x" or "a" (optionally with "b").  Writing takes level
-    or preset (which replaces level, as in api.compress); reading takes
-    memlimit (as in api.decompress).  Opening a path raises the OSError the
-    system gives (FileNotFoundError, FileExistsError for "x", ...)."""
+    mode is "r", "w", "x" or "a" (optionally with "b").  Writing takes level,
+    preset or school (which replace level, as in api.compress); reading
+    takes memlimit and school (as in api.decompress).  Opening a path raises
+    the OSError the system gives (FileNotFoundError, FileExistsError for
+    "x", ...)."""
 
     def __init__(self, filename, mode: str = "r", *, level: int = school.DEFAULT_LEVEL,
-                 preset=None, threads: int = 1, memlimit: int | None = None):
+                 preset=None, threads: int = 1, memlimit: int | None = None, school=None):
         self._mode = _CLOSED   # until everything below has worked
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
@@ -226,10 +228,11 @@ class ShoalFile(io.BufferedIOBase):
             if preset is not None:
                 raise ValueError("cannot give a preset when opening a file for reading")
             limit = _memlimit(memlimit)
+            _know(school)
         else:
             if memlimit is not None:
                 raise ValueError("memlimit is for reading; cannot give it when opening a file for writing")
-            self._compressor = ShoalCompressor(level, preset=preset, threads=threads)
+            self._compressor = ShoalCompressor(level, preset=preset, threads=threads, school=school)
         threads = _threads(threads)
         if isinstance(filename, (str, bytes, os.PathLike)):
             self._fp = builtins.open(filename, mode[0] + "b")
@@ -329,11 +332,12 @@ class ShoalFile(io.BufferedIOBase):
 
 
 def open(filename, mode: str = "rb", *, level: int = school.DEFAULT_LEVEL, preset=None,
-         threads: int = 1, memlimit: int | None = None, encoding=None, errors=None, newline=None):
+         threads: int = 1, memlimit: int | None = None, encoding=None, errors=None, newline=None, school=None):
     """Open a .shoal file in binary ("rb", "wb", "xb", "ab") or text ("rt", "wt", "xt", "at") mode.
 
     Binary modes return a ShoalFile, text modes an io.TextIOWrapper around
-    one.  level/preset are for writing, memlimit for reading (ShoalFile)."""
+    one.  level/preset are for writing, memlimit for reading, school for
+    both (ShoalFile)."""
     if not isinstance(mode, str):
         raise TypeError(f"mode must be a str, not {type(mode).__name__}")
     if "t" in mode:
@@ -342,7 +346,7 @@ def open(filename, mode: str = "rb", *, level: int = school.DEFAULT_LEVEL, prese
     elif encoding is not None or errors is not None or newline is not None:
         raise ValueError("encoding, errors and newline are for text modes only")
     binary = ShoalFile(filename, mode.replace("t", ""), level=level, preset=preset, threads=threads,
-                       memlimit=memlimit)
+                       memlimit=memlimit, school=school)
     if "t" not in mode:
         return binary
     return io.TextIOWrapper(binary, io.text_encoding(encoding), errors, newline)

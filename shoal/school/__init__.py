@@ -182,23 +182,44 @@ _primed: dict = {}              # key -> _Snapshot of the school the primer left
 
 class _Snapshot:
     """A block's school (nested tuples of arrays and numbers), kept to be
-    copied.  Its large arrays (the tables: level 9's are 805 MB) live in
-    memory files, and each copy maps them copy-on-write, so a block copies
-    only the pages it writes: a small block costs milliseconds, not a copy
-    of the whole tables (where memory files are unknown, a plain copy)."""
+    copied.  A small school (at most WORKING_COPIES bytes: level 6 with a
+    learned primer, 12-32 MB) hands out working copies that are kept too:
+    each block refreshes one with a plain copy of the kept bytes (1-4 ms),
+    where mapping fresh pages costs a page fault per page the block writes
+    (9-50 ms for a 1 KB block).  A large one (level 9's tables are 805 MB)
+    keeps its big arrays in memory files, and each copy maps them
+    copy-on-write, so a block copies only the pages it writes (where memory
+    files are unknown, a plain copy)."""
     LARGE = 1 << 20
+    WORKING_COPIES = 64 << 20
 
     def __init__(self, school):
+        size = sum(a.nbytes for a in _arrays(school))
+        self._reuse = size <= self.WORKING_COPIES
         self._parts = self._keep(school)
+        self._spare: list = []          # working copies no block is using
 
     def copy(self):
-        return self._give(self._parts)
+        if not self._reuse:
+            return self._give(self._parts)
+        try:
+            school = self._spare.pop()
+        except IndexError:
+            return self._give(self._parts)
+        for kept, working in zip(_arrays(self._parts), _arrays(school)):
+            np.copyto(working, kept)
+        return self._rebuild(self._parts, school)
+
+    def done(self, school) -> None:
+        """A block has finished with a copy: keep it for the next one."""
+        if self._reuse:
+            self._spare.append(school)
 
     def _keep(self, part):
         if isinstance(part, tuple):
             return tuple(self._keep(p) for p in part)
         if isinstance(part, np.ndarray):
-            if part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
+            if not self._reuse and part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
                 return _MemoryFile(part)
             return part.copy()
         return part
@@ -209,6 +230,23 @@ class _Snapshot:
         if isinstance(part, _MemoryFile):
             return part.private_copy()
         return part.copy() if isinstance(part, np.ndarray) else part
+
+    def _rebuild(self, kept, working):
+        """A working copy's arrays with the kept numbers: a block may have
+        left other numbers in its tuples' places (tuples are rebuilt, not
+        written, so the kept ones are as they were)."""
+        if isinstance(kept, tuple):
+            return tuple(self._rebuild(k, w) for k, w in zip(kept, working))
+        return working if isinstance(kept, np.ndarray) else kept
+
+
+def _arrays(part):
+    """The arrays of a nested tuple, in order."""
+    if isinstance(part, tuple):
+        for p in part:
+            yield from _arrays(p)
+    elif isinstance(part, np.ndarray):
+        yield part
 
 
 class _MemoryFile:
@@ -263,8 +301,11 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
                 return -1
             _primed.clear()
             _primed[key] = _Snapshot(read)
-        school = _primed[key].copy()
-    return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed)
+        snapshot = _primed[key]
+    school = snapshot.copy()
+    written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed)
+    snapshot.done(school)
+    return written
 
 
 def _code_primed(buf, payload, decode, preset, cost, primed) -> int:

@@ -13,6 +13,9 @@ Primers ship with shoal (shoal/school/primers/NAME.xz, xz-compressed text);
 how each was made is in docs/primers.md.  A preset names one by name, and
 its canonical form by name and BLAKE2b-128 digest of the text, so an archive
 records exactly what its school read; a decoder without that primer says so.
+A learned primer (one that `shoal learn` chose from a user's samples and a
+school file carries) has no name: the school file hands its text to
+`learned()` when it is loaded, and presets name it by digest alone.
 """
 from __future__ import annotations
 
@@ -39,6 +42,25 @@ def digest(text: bytes) -> str:
     return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
+_learned: dict[str, bytes] = {}     # digest -> text of a learned primer loaded in this process
+
+
+def learned(text: bytes) -> str:
+    """Make a learned primer known to this process; its digest, by which
+    presets name it ({digest: ...}, without a name)."""
+    found = digest(text)
+    _learned[found] = bytes(text)
+    return found
+
+
+def _learned_entry(given: dict) -> dict:
+    wanted = given.get("digest")
+    if wanted not in _learned:
+        raise ShoalError(f"this needs the learned primer {wanted}, which no school file loaded in this process "
+                         "carries: give the school file it was learned in (-D / school=)")
+    return {"digest": wanted}
+
+
 def identify(given) -> dict:
     """A preset's primer entry for `given`: a shipped primer's name, or a
     mapping with its name and, optionally, `bytes` (read only the primer's
@@ -46,15 +68,20 @@ def identify(given) -> dict:
     only before blocks shorter than BELOW bytes: on long blocks the school
     learns enough from the block itself, and the primer's fixed cost buys
     little) and `digest` (as canonical presets carry it), which must match
-    the shipped primer of that name.  The entry made has name and digest
-    (BLAKE2b-128 of the whole primer) and the options given."""
+    the shipped primer of that name; or a mapping with the digest (and
+    options) of a learned primer, without a name.  The entry made has name
+    and digest (BLAKE2b-128 of the whole primer) and the options given."""
     name = given.get("name") if isinstance(given, dict) else given
-    if not isinstance(name, str) or not name.replace("-", "").isalnum():
+    if isinstance(given, dict) and name is None and isinstance(given.get("digest"), str):
+        found, whole = _learned_entry(given), _learned.get(given["digest"], b"")
+    elif not isinstance(name, str) or not name.replace("-", "").isalnum():
         raise ShoalError(f"preset: primer must be the name of a shipped primer ({', '.join(names())}), got {given!r}")
-    whole = _text(name)
-    if whole is None:
-        raise ShoalError(f"this needs the primer {name!r}, which is not installed (shoal ships: {', '.join(names())})")
-    found = {"name": name, "digest": digest(whole)}
+    else:
+        whole = _text(name)
+        if whole is None:
+            raise ShoalError(f"this needs the primer {name!r}, which is not installed (shoal ships: "
+                             f"{', '.join(names())})")
+        found = {"name": name, "digest": digest(whole)}
     if not isinstance(given, dict):
         return found
     if not set(given) <= {"name", "digest", "bytes", "below"}:
@@ -84,5 +111,5 @@ def _text(name: str) -> bytes | None:
 
 def text(entry: dict) -> bytes:
     """The bytes a school reads for a primer entry made by identify()."""
-    whole = _text(entry["name"])
+    whole = _text(entry["name"]) if "name" in entry else _learned[entry["digest"]]
     return whole[-entry["bytes"]:] if "bytes" in entry else whole

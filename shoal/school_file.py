@@ -1,0 +1,204 @@
+"""School files: a school learned from a user's samples, in one file.
+
+`shoal learn SAMPLES -o NAME.school` writes one; `shoal -D NAME.school`,
+`shoal.compress(data, school=...)` and the other API calls use it, as
+zstd's -D uses a dictionary.  A school file is a safetensors file:
+
+    tensors   preset   uint8: the school's preset, canonical JSON; its
+                       primer is named by digest alone (school/primer.py)
+              primer   uint8: the primer's text
+    metadata  format   "shoal-school"
+              version  "1"
+              digest   the school's identity (hex, below)
+              made     JSON: how `shoal learn` made it (samples, base
+                       level, time, what it chose, the gain it measured)
+
+A school's identity is its preset's digest: BLAKE2b-128 of the canonical
+preset, which names the primer by the BLAKE2b-128 digest of its text.  So
+the digest covers everything decoding reads, and nothing else: `made` can
+say anything without changing which archives the school decodes.  An
+archive names its school by this digest (format version 2, identity kind
+2: docs/format.md), and a reader finds the school among those given to it
+(school=, -D), those loaded earlier in the process, and the *.school files
+in the folders of $SHOAL_SCHOOL_PATH.
+
+A file that is not one, is damaged or holds a preset or primer that does
+not match its digest is refused with a ShoalError; sizes are checked
+before anything large is read.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import school
+from .errors import ShoalError
+from .school import primer
+
+FORMAT, VERSION = "shoal-school", "1"
+SUFFIX = ".school"
+MAX_PRIMER = 16 << 20          # bytes of primer a school file may carry
+MAX_PRESET = 64 << 10          # bytes of canonical preset
+_MAX_HEADER = 1 << 20          # bytes of safetensors header (names, offsets, metadata)
+
+
+@dataclass(frozen=True)
+class SchoolFile:
+    """A loaded school file: its preset (which reads its primer) and how it was made."""
+    preset: school.Preset
+    primer: bytes
+    made: dict
+    path: str | None = None
+
+    @property
+    def digest(self) -> bytes:
+        return self.preset.digest
+
+
+_known: dict[bytes, SchoolFile] = {}      # digest -> a school file loaded in this process
+
+
+def _bad(path, why: str) -> ShoalError:
+    return ShoalError(f"{path}: not a usable school file: {why}")
+
+
+def _header(data: bytes, path) -> dict:
+    """The safetensors header of `data` (checked before the library reads it)."""
+    if len(data) < 8:
+        raise _bad(path, "too short")
+    (length,) = struct.unpack("<Q", data[:8])
+    if not 2 <= length <= min(_MAX_HEADER, len(data) - 8):
+        raise _bad(path, "not a safetensors file")
+    try:
+        header = json.loads(data[8:8 + length])
+    except (ValueError, RecursionError):
+        raise _bad(path, "not a safetensors file") from None
+    if not isinstance(header, dict) or not isinstance(header.get("__metadata__"), dict):
+        raise _bad(path, "no metadata")
+    return header
+
+
+def from_bytes(data: bytes, path=None) -> SchoolFile:
+    """A school file's contents, checked: format, sizes and digest."""
+    meta = _header(data, path)["__metadata__"]
+    if meta.get("format") != FORMAT:
+        raise _bad(path, "its format is not shoal-school")
+    if meta.get("version") != VERSION:
+        raise _bad(path, f"school file version {meta.get('version')!r}; this shoal reads version {VERSION}")
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+    try:
+        tensors = load(data)
+    except (SafetensorError, ValueError, TypeError) as e:
+        raise _bad(path, f"damaged ({str(e)[:80]})") from None
+    canonical, text = tensors.get("preset"), tensors.get("primer")
+    for name, array, most in (("preset", canonical, MAX_PRESET), ("primer", text, MAX_PRIMER)):
+        if array is None or array.dtype != np.uint8 or array.ndim != 1 or not 0 < array.size <= most:
+            raise _bad(path, f"its {name} is missing or not 1..{most} bytes")
+    text, canonical = text.tobytes(), canonical.tobytes()
+    try:
+        wanted = json.loads(canonical)["primer"]["digest"]
+    except (ValueError, RecursionError, TypeError, KeyError):
+        raise _bad(path, "damaged: its preset is unreadable or reads no primer") from None
+    if wanted != primer.digest(text):
+        raise _bad(path, "damaged: its primer does not match its preset")
+    primer.learned(text)
+    try:
+        preset = school.from_canonical(canonical)
+    except ShoalError as e:
+        raise _bad(path, str(e)) from None
+    if preset.primer is None or "name" in preset.primer:
+        raise _bad(path, "its preset does not read the primer it carries")
+    if meta.get("digest") != preset.digest.hex():
+        raise _bad(path, "damaged: its contents do not match its digest")
+    try:
+        made = json.loads(meta.get("made", "{}"))
+    except ValueError:
+        made = {}
+    return SchoolFile(dataclasses.replace(preset, own_loop=True), text, made if isinstance(made, dict) else {},
+                      None if path is None else str(path))
+
+
+def read(path) -> SchoolFile:
+    """Load the school file at `path` (and know it in this process)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PRIMER + MAX_PRESET + _MAX_HEADER:
+            raise _bad(path, f"{size:,} bytes is larger than any school file")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ShoalError(f"{path}: cannot read school file: {e.strerror or e}") from None
+    found = from_bytes(data, path)
+    _known.setdefault(found.digest, found)
+    return found
+
+
+def given(value) -> SchoolFile:
+    """A school as the API takes it: a SchoolFile or a school file's path."""
+    if isinstance(value, SchoolFile):
+        _known.setdefault(value.digest, value)
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return read(value)
+    raise TypeError(f"school must be a school file's path or a SchoolFile, not {type(value).__name__}")
+
+
+def write(path, spec: dict, text: bytes, made: dict) -> SchoolFile:
+    """Write a school file: preset `spec` (its primer is set to `text`,
+    named by digest) and how it was made.  Written whole or not at all."""
+    from safetensors.numpy import save
+    spec = dict(spec, primer={**{k: v for k, v in (spec.get("primer") or {}).items() if k in ("bytes", "below")},
+                              "digest": primer.learned(text)})
+    preset = school.from_dict(spec)
+    meta = {"format": FORMAT, "version": VERSION, "digest": preset.digest.hex(), "made": json.dumps(made)}
+    data = save({"preset": np.frombuffer(preset.canonical, dtype=np.uint8),
+                 "primer": np.frombuffer(bytes(text), dtype=np.uint8)}, metadata=meta)
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as e:
+        temporary.unlink(missing_ok=True)
+        raise ShoalError(f"{path}: cannot write school file: {e.strerror or e}") from None
+    return read(path)
+
+
+def _search_path() -> list[Path]:
+    return [Path(p) for p in os.environ.get("SHOAL_SCHOOL_PATH", "").split(os.pathsep) if p]
+
+
+def _digest_of(path: Path) -> str | None:
+    """A file's recorded digest, from its header alone (None: not a school file)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            (length,) = struct.unpack("<Q", head)
+            if not 2 <= length <= _MAX_HEADER:
+                return None
+            meta = json.loads(f.read(length)).get("__metadata__", {})
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return None
+    return meta.get("digest") if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+
+
+def find(digest: bytes) -> SchoolFile:
+    """The school whose digest this is: given or loaded in this process, or
+    a *.school file in a folder of $SHOAL_SCHOOL_PATH."""
+    if digest in _known:
+        return _known[digest]
+    for folder in _search_path():
+        for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
+            if _digest_of(path) == digest.hex():
+                return read(path)
+    raise ShoalError(f"this archive needs the school file {digest.hex()}: give it with -D FILE (school= in the "
+                     "API), or put it in a folder of $SHOAL_SCHOOL_PATH")
