@@ -1,5 +1,7 @@
 """shoal bench --per-file (shoal/bench/per_file.py): a tiny run on a temp folder at level 1 with the
-installed peers, its totals, round trips, the trained zstd dictionary, and its usage errors."""
+installed peers, its totals, round trips, the trained zstd dictionary, and its usage errors; a run
+with --school (tiny school files made here), its school table against zstd -19 -D, and --school's
+usage errors."""
 import json
 import random
 import shutil
@@ -9,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import shoal
+from shoal import school, school_file
 from shoal.bench import main as bench_main
 from shoal.bench import corpus, measure, per_file, per_file_report
 
@@ -103,8 +107,9 @@ def test_usage_errors(tmp_path, make, extra, message):
     assert done.returncode == 1 and message in done.stderr, done.stderr
 
 
-def test_train_without_per_file_is_a_usage_error(tmp_path):
-    done = shoal_bench(str(records(tmp_path / "d", 1, 4)), "--train", str(tmp_path))
+@pytest.mark.parametrize("option", ["--train", "--school"])
+def test_train_or_school_without_per_file_is_a_usage_error(tmp_path, option):
+    done = shoal_bench(str(records(tmp_path / "d", 1, 4)), option, str(tmp_path))
     assert done.returncode == 1 and "go with --per-file" in done.stderr
 
 
@@ -112,6 +117,109 @@ def test_train_on_the_measured_folder_is_refused(tmp_path):
     folder = records(tmp_path / "d", 2, 5)
     done = shoal_bench("--per-file", str(folder), "--train", str(folder), "--levels", "1", "--peers", "")
     assert done.returncode == 1 and "learn and test must differ" in done.stderr
+
+
+# --------------------------------------------------------------------------- --school
+
+def tiny_school(path: Path, primer_text: bytes) -> school_file.SchoolFile:
+    """A school file of level 6's preset and a primer of a few hundred bytes."""
+    return school_file.write(path, json.loads(school.level(6).canonical), primer_text, {"note": "test"})
+
+
+@pytest.fixture(scope="module")
+def school_run(tmp_path_factory):
+    """Two sets of 3 records, a school file per set (--school a b), zstd -19 -D trained for both."""
+    tmp = tmp_path_factory.mktemp("per-file-school")
+    tests = [records(tmp / f"set{n}" / "test", 3, 10 + n) for n in (1, 2)]
+    learn = records(tmp / "learn", 20, 12)
+    text = b"".join(p.read_bytes() for p in sorted(learn.iterdir()))
+    schools = [tmp / "a.school", tmp / "b.school"]
+    tiny_school(schools[0], text[:600]), tiny_school(schools[1], text[-400:])
+    out = tmp / "out.json"
+    argv = ["--per-file", *map(str, tests), "--levels", "", "--peers", "", "--school", *map(str, schools),
+            "--json", str(out), "--markdown", str(tmp / "out.md"), "--quiet"]
+    if "zstd" in PEERS:
+        argv += ["--train", str(learn), "--maxdict", "4K"]
+    rc = bench_main(argv)
+    return rc, json.loads(out.read_text()), tests, schools, (tmp / "out.md").read_text()
+
+
+def test_school_rows_round_trip_with_their_school(school_run):
+    rc, data, tests, schools, markdown = school_run
+    assert rc == 0
+    assert [s["school_tool"] for s in data["sets"]] == ["shoal -D a", "shoal -D b"]
+    assert [s["digest"] for s in data["schools"]] == [school_file.read(p).digest.hex() for p in schools]
+    assert all(w["ok"] for w in data["warmups"]) and {w["tool"] for w in data["warmups"]} == {"shoal -D a",
+                                                                                              "shoal -D b"}
+    for test, path, info in zip(tests, schools, data["sets"]):
+        rows = [r for r in data["results"] if r["folder"] == info["name"]]
+        assert {r["tool"] for r in rows} == {info["school_tool"], *([per_file.ZSTD_DICT] if "zstd" in PEERS else [])}
+        mine = {Path(r["file"]).name: r for r in rows if r["tool"] == info["school_tool"]}
+        assert sorted(mine) == sorted(p.name for p in test.iterdir())
+        for name, r in mine.items():            # the archive is the API's with that school, round trip checked
+            original = (test / name).read_bytes()
+            assert r["ok"] and r["comp_s"] > 0 and r["decomp_s"] > 0
+            assert r["compressed"] == len(shoal.compress(original, school=path))
+        assert f"| {info['school_tool']} | {sum(r['compressed'] for r in mine.values()):,} |" in markdown
+    assert set(data["one_byte"]) >= {"shoal -D a", "shoal -D b"}
+
+
+def test_school_table_sets_it_against_zstd_dict(school_run):
+    _, data, _, _, markdown = school_run
+    assert "Learned school against zstd -19 -D" in markdown and "loaded once in" in markdown
+    rows = data["school_vs_zstd_dict"]
+    assert [r["tool"] for r in rows] == ["shoal -D a", "shoal -D b"]
+    for row in rows:
+        mine = [r for r in data["results"] if r["folder"] == row["set"] and r["tool"] == row["tool"]]
+        assert row["compressed"] == sum(r["compressed"] for r in mine)
+        assert row["comp_ms_per_kb"] == pytest.approx(sum(r["comp_s"] for r in mine) * 1e6 / row["bytes"])
+        assert row["decomp_ms_per_file"] == pytest.approx(sum(r["decomp_s"] for r in mine) * 1e3 / len(mine))
+        if "zstd" in PEERS:
+            dictionary = sum(r["compressed"] for r in data["results"]
+                             if r["folder"] == row["set"] and r["tool"] == per_file.ZSTD_DICT)
+            assert row["zstd_dict"] == dictionary
+            assert row["x_zstd_dict"] == pytest.approx(row["compressed"] / dictionary)
+            assert isinstance(row["meets_target"], bool) and row["target"] in markdown
+        else:
+            assert row["x_zstd_dict"] is None and row["target"].startswith("n/a")
+
+
+@pytest.mark.parametrize("x, comp, decomp, verdict", [
+    (0.70, 5.0, 6.0, "met"),
+    (0.80, 5.0, 6.0, "missed: 0.800 x zstd-D > 0.75"),
+    (0.70, 5.0, 25.0, "missed: decomp 25.0 ms/KB > 20.0"),
+    (None, 5.0, 6.0, "n/a: no zstd -19 -D (--train)"),
+])
+def test_school_target(x, comp, decomp, verdict):
+    row = {"compressed": 100, "failed": 0, "x_zstd_dict": x, "comp_ms_per_kb": comp, "decomp_ms_per_kb": decomp}
+    assert per_file_report.target(row) == verdict
+
+
+def test_one_school_for_all_dirs_and_labels(tmp_path):
+    folders = [records(tmp_path / f"s{n}" / "test", 1, 20 + n) for n in (1, 2)]
+    (tmp_path / "x").mkdir()
+    for path in (tmp_path / "a.school", tmp_path / "x" / "a.school"):
+        path.write_bytes(b"")           # collect_sets only checks that it is a file; loading is later
+    args = type("Args", (), {"inputs": list(map(str, folders)), "train": [], "schools": [str(tmp_path / "a.school")],
+                             "maxdict": 4096})
+    sets = per_file.collect_sets(args, tmp_path)
+    assert [(s.school, s.school_label) for s in sets] == [(tmp_path / "a.school", "shoal -D a")] * 2
+    args.schools = [str(tmp_path / "a.school"), str(tmp_path / "x" / "a.school")]
+    assert [s.school_label for s in per_file.collect_sets(args, tmp_path)] == ["shoal -D a#1", "shoal -D a#2"]
+
+
+@pytest.mark.parametrize("school_args, message", [
+    (lambda d: [str(d / "none.school")], "--school wants a school file"),
+    (lambda d: [str(d / "bad.school")], "not a usable school file"),
+    (lambda d: [str(d / "ok.school")] * 2, "one school file for all DIRs or one per DIR"),
+])
+def test_school_usage_errors(tmp_path, school_args, message):
+    folder = records(tmp_path / "set" / "test", 2, 6)
+    (tmp_path / "bad.school").write_bytes(b"\x10" + b"\0" * 40)
+    (tmp_path / "ok.school").write_bytes(b"")
+    done = shoal_bench("--per-file", str(folder), "--levels", "", "--peers", "", "--school",
+                       *school_args(tmp_path))
+    assert done.returncode == 1 and message in done.stderr, done.stderr
 
 
 @pytest.mark.skipif(not (TRAIN / "structured_iso_codes.json").is_file(), reason="needs ../shared/corpus/train")

@@ -2,7 +2,8 @@
 
     shoal bench FILE|DIR... [--levels 1,6,9] [--peers xz,zstd,...] [--peer NAME=CMD]
                 [--repeat N] [--wide] [--json FILE] [--markdown FILE] [--plot FILE.png]
-    shoal bench --per-file DIR... [--train DIR...] [--maxdict BYTES] [...]   (bench/per_file.py)
+    shoal bench --per-file DIR... [--train DIR...] [--school NAME.school...] [--maxdict BYTES] [...]
+                (bench/per_file.py)
 
 Per file and tool: compressed bytes and bits per byte; compress and
 decompress MB/s (10^6 bytes of the original per second; the median over
@@ -82,9 +83,9 @@ def parse_args(parser: ToolParser, argv: list[str]):
         args.levels = per_file.DEFAULT_LEVELS if small else "1,6,9"
     if args.peers is None:
         args.peers = per_file.DEFAULT_PEERS if small else args.default_peers
-    if not small and (getattr(args, "train", None) or getattr(args, "maxdict", per_file.ZSTD_MAXDICT)
-                      != per_file.ZSTD_MAXDICT):
-        raise UsageError("--train and --maxdict go with --per-file")
+    if not small and (getattr(args, "train", None) or getattr(args, "schools", None)
+                      or getattr(args, "maxdict", per_file.ZSTD_MAXDICT) != per_file.ZSTD_MAXDICT):
+        raise UsageError("--train, --school and --maxdict go with --per-file")
     if small and args.plot:
         raise UsageError("--plot does not go with --per-file")
     try:
@@ -212,10 +213,14 @@ def json_payload(argv, files, results, **extra) -> dict:
 def work_per_file(args, argv: list[str]) -> int:
     """shoal bench --per-file: see bench/per_file.py."""
     peers, peer_notes = select_peers(args)
-    sets, results, warmups, sizes = per_file.measure_sets(args, peers, logger(args))
-    tables = [per_file_report.totals_table(sets, results, warmups), per_file_report.one_byte_table(sizes)]
-    return finish(args, tables, per_file_report.notes(sets, warmups, args) + peer_notes,
-                  {"argv": argv, **per_file.payload(sets, results, warmups, sizes)}, results, [])
+    sets, results, warmups, sizes, schools = per_file.measure_sets(args, peers, logger(args))
+    tables = [per_file_report.totals_table(sets, results, warmups)]
+    if schools:
+        tables.append(per_file_report.school_table(sets, results))
+    tables.append(per_file_report.one_byte_table(sizes))
+    return finish(args, tables, per_file_report.notes(sets, warmups, args, schools) + peer_notes,
+                  {"argv": argv, **per_file.payload(sets, results, warmups, sizes, schools),
+                   "school_vs_zstd_dict": per_file_report.school_rows(sets, results)}, results, [])
 
 
 def work(argv: list[str]) -> int:

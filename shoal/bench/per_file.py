@@ -1,6 +1,7 @@
 """shoal bench --per-file DIR...: small files, each compressed as an archive of its own.
 
-    shoal bench --per-file SET/test... [--train SET/learn...] [--levels 6,9] [--maxdict 110K]
+    shoal bench --per-file SET/test... [--train SET/learn...] [--school NAME.school...]
+                [--levels 6,9] [--maxdict 110K]
 
 Each DIR is a set (its files, not its subfolders).  Every file is compressed
 on its own by every contender and peer, decompressed and compared; a set's
@@ -15,6 +16,13 @@ include the process start, a few ms.
 files of LEARN and adds the peer "zstd -19 -D" with it: one --train for all
 DIRs, or one per DIR in the same order.  The dictionary itself is not counted
 in the sizes (as a school file would not be); a note gives its size.
+
+--school NAME.school adds the contender "shoal -D NAME": shoal.compress and
+shoal.decompress with school= that school file, loaded once before anything
+is timed (its load time is a note), then warmed up and timed like a level.
+One --school for all DIRs, or one per DIR in the same order, as --train.
+Its file is not counted in the sizes either.  per_file_report's school
+table sets it against zstd -19 -D: the ratio of the totals and ms per KB.
 
 To add a contender, append a Contender (a label and two callables) in
 contenders(): that is all the tables, JSON and checks need.
@@ -53,12 +61,40 @@ class Contender:
 
 
 def contenders(args) -> list[Contender]:
-    """The shoal rows of a run: a level each (a learned school would be one more line)."""
+    """The shoal rows of a run measured on every set: a level each (a set's
+    school, --school, is school_contender's)."""
     import shoal
     return [Contender(f"shoal -{level}",
                       partial(shoal.compress, level=level, threads=args.threads, block_size=args.block_size),
                       partial(shoal.decompress, threads=args.threads))
             for level in args.levels]
+
+
+@dataclass
+class School:
+    """A --school file as measured: loaded once, before any timing."""
+    label: str             # the contender's: shoal -D NAME
+    path: str
+    digest: str            # hex: what its archives name
+    file_bytes: int
+    primer_bytes: int
+    load_s: float
+    made: dict
+
+
+def school_contender(args, path: Path, label: str) -> tuple[Contender, School]:
+    """Load the school file at `path` (once: the timed calls get the loaded
+    school_file.SchoolFile, not the path) and make its contender."""
+    import shoal
+    from .. import school_file
+    start = time.perf_counter()
+    loaded = school_file.read(path)
+    load_s = time.perf_counter() - start
+    info = School(label, str(path), loaded.digest.hex(), path.stat().st_size, len(loaded.primer), load_s,
+                  loaded.made)
+    return Contender(label, partial(shoal.compress, school=loaded, threads=args.threads,
+                                    block_size=args.block_size),
+                     partial(shoal.decompress, school=loaded, threads=args.threads)), info
 
 
 def add_options(ap) -> None:
@@ -69,6 +105,9 @@ def add_options(ap) -> None:
     ap.add_argument("--train", action="extend", nargs="+", default=[], metavar="DIR",
                     help="--per-file: train a zstd dictionary on DIR's files and add zstd -19 -D; one DIR "
                          "for all measured DIRs, or one per DIR in their order (--train A B or --train A --train B)")
+    ap.add_argument("--school", dest="schools", action="extend", nargs="+", default=[], metavar="NAME.school",
+                    help="--per-file: add 'shoal -D NAME', each file compressed with this school file (what "
+                         "shoal learn makes); one for all measured DIRs, or one per DIR in their order")
     ap.add_argument("--maxdict", type=size_argument, default=ZSTD_MAXDICT, metavar="BYTES",
                     help=f"--per-file: the zstd dictionary's size (default {ZSTD_MAXDICT:,}, zstd's)")
 
@@ -146,22 +185,44 @@ class Set:
     train: Path | None = None
     dictionary: Path | None = None
     dictionary_bytes: int | None = None
+    school: Path | None = None          # --school
+    school_label: str | None = None     # its contender's label
 
     @property
     def size(self) -> int:
         return sum(f.size for f in self.files)
 
 
+def one_per_dir(option: str, what: str, given: list[str], folders: list[Path]) -> list[Path]:
+    """--train or --school: one for all DIRs or one per DIR, as a Path per DIR (none: [])."""
+    if given and len(given) not in (1, len(folders)):
+        raise UsageError(f"{option}: give one {what} for all DIRs or one per DIR ({len(folders)}), "
+                         f"got {len(given)}")
+    return [Path(g) for g in given] * (len(folders) if len(given) == 1 else 1)
+
+
+def school_labels(paths: list[Path]) -> dict[Path, str]:
+    """'shoal -D NAME' per distinct school file (NAME: its stem, and #N, its
+    place among the files, where two different files share a stem)."""
+    distinct = list(dict.fromkeys(p.resolve() for p in paths))
+    stems = [p.stem for p in distinct]
+    return {p: f"shoal -D {p.stem}" + (f"#{n + 1}" if stems.count(p.stem) > 1 else "")
+            for n, p in enumerate(distinct)}
+
+
 def collect_sets(args, tmp: Path) -> list[Set]:
-    """The DIRs as Sets, each with its --train folder and trained dictionary (in tmp)."""
+    """The DIRs as Sets, each with its --train folder and trained dictionary
+    (in tmp) and its --school file."""
     folders = [Path(a) for a in args.inputs]
     for folder in folders:
         if not folder.is_dir():
             raise UsageError(f"--per-file wants folders (a set of small files each), got {folder}")
-    if args.train and len(args.train) not in (1, len(folders)):
-        raise UsageError(f"--train: give one folder for all DIRs or one per DIR ({len(folders)}), "
-                         f"got {len(args.train)}")
-    trains = [Path(t) for t in args.train] * (len(folders) if len(args.train) == 1 else 1)
+    trains = one_per_dir("--train", "folder", args.train, folders)
+    schools = one_per_dir("--school", "school file", getattr(args, "schools", []), folders)
+    for path in schools:
+        if not path.is_file():
+            raise UsageError(f"--school wants a school file (shoal learn ... -o NAME.school), got {path}")
+    labels_of = school_labels(schools)
     sets, labels = [], set()
     for n, folder in enumerate(folders):
         files, _ = corpus.collect([str(folder)], peers={})
@@ -169,6 +230,8 @@ def collect_sets(args, tmp: Path) -> list[Set]:
         label = label if label not in labels else f"{label}#{n + 1}"
         labels.add(label)
         sets.append(Set(label, folder, files))
+        if schools:
+            sets[-1].school, sets[-1].school_label = schools[n], labels_of[schools[n].resolve()]
         if trains:
             if not trains[n].is_dir():
                 raise UsageError(f"--train wants a folder of files to learn from, got {trains[n]}")
@@ -210,19 +273,25 @@ def failed(contender: Contender, item, set_name: str, error: str) -> measure.Res
 
 
 def measure_sets(args, peers: list[measure.Peer], log):
-    """(sets, per-file results, warm-ups, 1-byte sizes): the whole measurement of a --per-file run."""
+    """(sets, per-file results, warm-ups, 1-byte sizes, schools): the whole
+    measurement of a --per-file run."""
     with tempfile.TemporaryDirectory(prefix="shoal-bench-") as tmp:
         tmp = Path(tmp)
         sets = collect_sets(args, tmp)
-        shoal_rows = contenders(args)
-        warmups = []
-        for contender in shoal_rows:
+        shoal_rows, schools = contenders(args), {}
+        for s in sets:
+            if s.school_label and s.school_label not in schools:
+                log(f"loading {s.school} ...")
+                schools[s.school_label] = school_contender(args, s.school, s.school_label)
+        warmups = {}
+        for contender in shoal_rows + [c for c, _ in schools.values()]:
             log(f"warming {contender.label} up (Numba compile or cache load) ...")
-            warmups.append(warm_up(contender))
+            warmups[contender.label] = warm_up(contender)
         results = []
         for s in sets:
             log(f"{s.name}: {len(s.files)} files, {s.size:,} bytes")
-            for contender, warm in zip(shoal_rows, warmups):
+            for contender in shoal_rows + ([schools[s.school_label][0]] if s.school_label else []):
+                warm = warmups[contender.label]
                 log(f"  {contender.label} ...")
                 results += [measure_in_process(contender, f, s.name, args.repeat) if warm.ok else
                             failed(contender, f, s.name, f"warm-up failed: {warm.error}") for f in s.files]
@@ -230,14 +299,18 @@ def measure_sets(args, peers: list[measure.Peer], log):
                 log(f"  {peer.name} ...")
                 results += [measure_peer(peer, f, s.name, args.repeat) for f in s.files]
         first = next((s.dictionary for s in sets if s.dictionary), None)
-        sizes = one_byte(shoal_rows, peers + ([dictionary_peer(first)] if first else []), tmp)
-    return sets, results, warmups, sizes
+        sizes = one_byte(shoal_rows + [c for c, _ in schools.values()],
+                         peers + ([dictionary_peer(first)] if first else []), tmp)
+    return sets, results, list(warmups.values()), sizes, [info for _, info in schools.values()]
 
 
-def payload(sets, results, warmups, sizes) -> dict:
-    """The --json of a --per-file run, less the notes and argv."""
+def payload(sets, results, warmups, sizes, schools=()) -> dict:
+    """The --json of a --per-file run, less the notes and argv (and the
+    school table's rows, per_file_report.school_rows)."""
     return {"sets": [{"name": s.name, "folder": str(s.folder), "files": len(s.files), "bytes": s.size,
-                      "train": str(s.train) if s.train else None, "dictionary_bytes": s.dictionary_bytes}
+                      "train": str(s.train) if s.train else None, "dictionary_bytes": s.dictionary_bytes,
+                      "school": str(s.school) if s.school else None, "school_tool": s.school_label}
                      for s in sets],
+            "schools": [asdict(info) for info in schools],
             "warmups": [asdict(w) for w in warmups], "one_byte": sizes,
             "results": [asdict(r) for r in results]}
