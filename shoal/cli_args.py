@@ -32,6 +32,7 @@ COMMANDS = ("compress", "decompress", "test", "list")
 TOOLS = {"score": "bits per byte of a model (a level, a fish, a Hugging Face LM)",
          "bench": "shoal against xz, zstd, brotli, ... on the same files",
          "train": "train a neural fish",
+         "learn": "learn a school file from samples of your data (then: shoal -D NAME.school FILE)",
          "evolve": "evolve a school's preset; merge fish",
          "scaling": "fit a scaling law to small fish, predict a larger one, then check",
          "probe": "probe a fish's hidden units (the sentiment neuron)"}

@@ -17,10 +17,11 @@ A school's identity is its preset's digest: BLAKE2b-128 of the canonical
 preset, which names the primer by the BLAKE2b-128 digest of its text.  So
 the digest covers everything decoding reads, and nothing else: `made` can
 say anything without changing which archives the school decodes.  An
-archive names its school by this digest (format version 2, identity kind
-2: docs/format.md), and a reader finds the school among those given to it
-(school=, -D), those loaded earlier in the process, and the *.school files
-in the folders of $SHOAL_SCHOOL_PATH.
+archive names its school by the first 8 bytes of this digest, the
+school's id (format version 2, identity kind 2: docs/format.md), and a
+reader finds the school among those given to it (school=, -D), those
+loaded earlier in the process, and the *.school files in the folders of
+$SHOAL_SCHOOL_PATH.
 
 A file that is not one, is damaged or holds a preset or primer that does
 not match its digest is refused with a ShoalError; sizes are checked
@@ -59,6 +60,11 @@ class SchoolFile:
     @property
     def digest(self) -> bytes:
         return self.preset.digest
+
+    @property
+    def id(self) -> str:
+        """How archives name it (hex): the first 8 bytes of its digest."""
+        return self.digest[:8].hex()
 
 
 _known: dict[bytes, SchoolFile] = {}      # digest -> a school file loaded in this process
@@ -140,13 +146,28 @@ def read(path) -> SchoolFile:
     return found
 
 
+_by_path: dict[str, tuple[tuple, SchoolFile]] = {}    # path -> (its size and times when read, the school)
+
+
 def given(value) -> SchoolFile:
-    """A school as the API takes it: a SchoolFile or a school file's path."""
+    """A school as the API takes it: a SchoolFile or a school file's path
+    (read again only when the file has changed since: a small file's
+    compress would otherwise spend a millisecond or two reading it)."""
     if isinstance(value, SchoolFile):
         _known.setdefault(value.digest, value)
         return value
     if isinstance(value, (str, os.PathLike)):
-        return read(value)
+        path = os.fspath(value)
+        try:
+            info = os.stat(path)
+            stamp = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        except OSError:
+            stamp = None
+        if stamp is not None and path in _by_path and _by_path[path][0] == stamp:
+            return _by_path[path][1]
+        found = read(path)
+        _by_path[path] = (stamp, found)
+        return found
     raise TypeError(f"school must be a school file's path or a SchoolFile, not {type(value).__name__}")
 
 
@@ -191,14 +212,16 @@ def _digest_of(path: Path) -> str | None:
     return meta.get("digest") if isinstance(meta, dict) and meta.get("format") == FORMAT else None
 
 
-def find(digest: bytes) -> SchoolFile:
-    """The school whose digest this is: given or loaded in this process, or
-    a *.school file in a folder of $SHOAL_SCHOOL_PATH."""
-    if digest in _known:
-        return _known[digest]
+def find(school_id: bytes) -> SchoolFile:
+    """The school an archive names by its id (the first bytes of its digest):
+    given or loaded in this process, or a *.school file in a folder of
+    $SHOAL_SCHOOL_PATH."""
+    for digest, known in _known.items():
+        if digest.startswith(school_id):
+            return known
     for folder in _search_path():
         for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
-            if _digest_of(path) == digest.hex():
+            if (_digest_of(path) or "").startswith(school_id.hex()):
                 return read(path)
-    raise ShoalError(f"this archive needs the school file {digest.hex()}: give it with -D FILE (school= in the "
-                     "API), or put it in a folder of $SHOAL_SCHOOL_PATH")
+    raise ShoalError(f"this archive needs the school file {school_id.hex()}: give it with -D FILE (school= in "
+                     "the API), or put it in a folder of $SHOAL_SCHOOL_PATH")

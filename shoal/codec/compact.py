@@ -18,7 +18,7 @@ compactly:
             bits 6-7: reserved, 0
     identity = id u8                                  (kind 0)
              | digest (16), varint L, preset (L)      (kind 1)
-             | school digest (16)                     (kind 2)
+             | school id (8)                          (kind 2)
     rest (one-block form) = varint size, [varint payload_size: coded
              blocks only], payload, data_crc u32 (CRC32 of the original;
              absent in an empty stream)
@@ -36,7 +36,11 @@ its sizes are bounded like version 1's, so no corrupted field can make a
 reader allocate more than one block.
 
 Built-in ids (shoal/data/preset_ids.json) name a preset (a level's name
-and digest) forever; ids are added, never changed or reused.
+and digest) forever; ids are added, never changed or reused.  A school
+file is named by its id, the first 8 bytes of its digest: the whole digest
+would cost small files 8 bytes more each (a 1 KB JSON record codes to about
+150), and 64 bits tell apart more schools than anyone keeps (zstd names
+its dictionaries by 32); a wrong school still fails the CRC32.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ _RESERVED = 0xC0
 EMPTY, STORED, CODED, CODED_BINARY = 0, 1, 2, 3     # one-block content: version 1's block types
 
 DIGEST_BYTES = 16
+SCHOOL_ID_BYTES = 8
 _MAX_VARINT_BYTES = 9
 _CRC = struct.Struct("<I")
 
@@ -105,7 +110,7 @@ def read_varint(buf, pos: int, what: str) -> tuple[int, int] | None:
 def identity(name: bytes, digest: bytes, school: bytes | None = None) -> tuple[int, bytes]:
     """(identity kind, its bytes) naming a preset (or a school file)."""
     if school is not None:
-        return SCHOOL, school
+        return SCHOOL, school[:SCHOOL_ID_BYTES]
     n = built_in_id(name, digest)
     if n is not None:
         return BUILT_IN, bytes([n])
@@ -125,12 +130,15 @@ def read_identity(buf, pos: int, kind: int, max_preset: int):
         return (name, digest, None), pos + 1
     if kind not in (CARRIED, SCHOOL):
         raise ShoalError(f"unsupported archive: unknown preset identity kind {kind}")
+    if kind == SCHOOL:
+        if len(buf) < pos + SCHOOL_ID_BYTES:
+            return None
+        school = bytes(buf[pos:pos + SCHOOL_ID_BYTES])
+        return (b"", school, school), pos + SCHOOL_ID_BYTES
     if len(buf) < pos + DIGEST_BYTES:
         return None
     digest = bytes(buf[pos:pos + DIGEST_BYTES])
     pos += DIGEST_BYTES
-    if kind == SCHOOL:
-        return (b"", digest, digest), pos
     found = read_varint(buf, pos, "preset length")
     if found is None:
         return None

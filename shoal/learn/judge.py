@@ -1,0 +1,64 @@
+"""Judging a school on pieces: what they code to, and how fast.
+
+Every choice `shoal learn` makes is judged by the coded size of pieces the
+school did not learn from, each coded as its own block (as each small file
+is its own archive).  Pieces go in order of size, so that blocks fitted to
+the same tables follow each other and share one primed school
+(school._code_after_primer keeps one at a time).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from .. import api, school
+from ..school import primer
+from ..school_file import SchoolFile
+
+
+def with_primer(spec: dict, text: bytes | None) -> school.Preset:
+    """The preset `spec` reading primer `text` (None: as it is), run by the
+    loop compiled for its shape (a learned school is a file its user loads)."""
+    if text is not None:
+        spec = dict(spec, primer={"digest": primer.learned(text)})
+    return dataclasses.replace(school.from_dict(spec), own_loop=True)
+
+
+def _by_size(pieces: list[bytes]) -> list[bytes]:
+    return sorted(pieces, key=len)
+
+
+def coded(preset: school.Preset, pieces: list[bytes]) -> int:
+    """Bytes of the pieces' payloads, each coded as one block (stored when
+    coding would not shrink it); framing, the same for every candidate, is
+    left out."""
+    total = 0
+    for piece in _by_size(pieces):
+        payload = school.compress_block(piece, school.school_for(piece, preset))
+        total += len(piece) if payload is None else len(payload)
+    return total
+
+
+def archives(pieces: list[bytes], *, level: int | None = None, learned: SchoolFile | None = None) -> int:
+    """Bytes of the pieces as archives, each its own (framing included)."""
+    if learned is not None:
+        return sum(len(api.compress(p, school=learned)) for p in _by_size(pieces))
+    return sum(len(api.compress(p, level)) for p in _by_size(pieces))
+
+
+def speed(learned: SchoolFile, pieces: list[bytes]) -> dict:
+    """Warm milliseconds per piece, compressing and decompressing each as its
+    own archive, and per KB of pieces."""
+    ordered = _by_size(pieces)
+    blobs = [api.compress(p, school=learned) for p in ordered]       # warm: compiled, primed
+    start = time.perf_counter()
+    blobs = [api.compress(p, school=learned) for p in ordered]
+    middle = time.perf_counter()
+    for blob, piece in zip(blobs, ordered):
+        if api.decompress(blob, school=learned) != piece:
+            raise AssertionError("a learned school did not decode what it coded")
+    end = time.perf_counter()
+    kb = sum(map(len, ordered)) / 1000
+    return {"compress_ms_per_file": 1000 * (middle - start) / len(ordered),
+            "decompress_ms_per_file": 1000 * (end - middle) / len(ordered),
+            "compress_ms_per_kb": 1000 * (middle - start) / kb, "decompress_ms_per_kb": 1000 * (end - middle) / kb}

@@ -1,0 +1,92 @@
+"""Primer candidates: the samples' text a school reads before each block.
+
+A primer helps a small file in two ways: its fish and mixers have already
+learnt the kind of data, and the match fish can copy what the file shares
+with it (headers, keys, boilerplate).  Two ways to fill a budget:
+
+  recent   the learn pieces as they come, the last BUDGET bytes
+  cover    zstd's COVER dictionary builder's idea: cut the pieces into
+           segments of k bytes and take, greedily, the segment whose d-byte
+           strings (d-mers) occur in the most pieces, counting each d-mer
+           only until a chosen segment has it; the best segments go last,
+           nearest the block (the match fish and the recency of every
+           table favour the end)
+
+`shoal learn` judges the candidates by what they do, the coded size of the
+tune pieces (learn/judge.py), not by these scores.  A budget is a power of
+two and filled exactly where the samples allow, so that every block up to
+the primer's size is fitted to the same tables and shares one primed school
+(school._code_after_primer keeps one).
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+DMER = 8
+_HASH_BITS = 22
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def recent(pieces: list[bytes], budget: int) -> bytes:
+    return b"".join(pieces)[-budget:]
+
+
+def _dmer_ids(data: bytes) -> np.ndarray:
+    """A hash of the d-mer starting at each position (len(data) - DMER + 1 of them)."""
+    buf = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+    n = buf.size - DMER + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(DMER):
+        h = (h ^ buf[j:j + n]) * _MULT
+    return (h >> np.uint64(64 - _HASH_BITS)).astype(np.int64)
+
+
+def cover(pieces: list[bytes], budget: int, k: int) -> bytes:
+    """Segments of k bytes chosen greedily by how many pieces share their
+    d-mers, at most `budget` bytes, the best last."""
+    ids = [_dmer_ids(p) for p in pieces]
+    frequency = np.zeros(1 << _HASH_BITS, dtype=np.int64)
+    for found in ids:
+        np.add.at(frequency, np.unique(found), 1)
+    frequency[frequency < 2] = 0          # a string only one piece has teaches nothing to share
+    segments, heap = [], []
+    for i, piece in enumerate(pieces):
+        for start in range(0, max(len(piece) - DMER + 1, 1), k):
+            seg_ids = np.unique(ids[i][start:start + k - DMER + 1])
+            if seg_ids.size:
+                segments.append((piece[start:start + k], seg_ids))
+                heapq.heappush(heap, (-int(frequency[seg_ids].sum()), len(segments) - 1))
+    chosen, size = [], 0
+    while heap and size < budget:
+        stale, index = heapq.heappop(heap)
+        text, seg_ids = segments[index]
+        score = int(frequency[seg_ids].sum())
+        if score <= 0:
+            break
+        if heap and score < -heap[0][0]:          # another may now be worth more
+            heapq.heappush(heap, (-score, index))
+            continue
+        frequency[seg_ids] = 0
+        chosen.append(text)
+        size += len(text)
+    # the best first in `chosen`: reversed, so that it is read last
+    return b"".join(reversed(chosen))[-budget:]
+
+
+def candidates(pieces: list[bytes], budgets: list[int], segment_sizes=(256, 1024)) -> dict[str, bytes]:
+    """name -> primer text, for each way and budget (a budget beyond what the
+    samples hold is tried once, as all of them)."""
+    total = sum(map(len, pieces))
+    out = {}
+    for budget in sorted(budgets):
+        label = f"{budget >> 10} KiB"
+        out[f"recent {label}"] = recent(pieces, budget)
+        for k in segment_sizes:
+            out[f"cover k={k} {label}"] = cover(pieces, budget, k)
+        if budget >= total:
+            break
+    return {name: text for name, text in out.items() if text}

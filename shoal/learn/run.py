@@ -1,0 +1,201 @@
+"""`shoal learn`: the command, its steps within a time budget, and its report.
+
+    1. read the samples; split them into learn, tune and check pieces
+    2. measure the base level on the tune pieces (each piece its own block)
+    3. primer: each candidate (primers.py) judged by the tune pieces' size
+    4. preset: CMA-ES over the base level's numbers with that primer (tune.py),
+       in the time left but what the last steps take
+    5. check: the school so learnt against the base level on the check
+       pieces, which no step chose on (the gain reported), and its speed
+    6. write the school file, its primer chosen the same way from all the
+       samples (more to choose from; the check gain was measured without
+       them), and print what it chose
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .. import __version__
+from ..cli_args import UsageError
+from ..cli_io import parse_size
+from ..errors import ShoalError
+
+DEFAULT_TIME = 600
+DEFAULT_PRIMER = 128 << 10
+# what steps 5 and 6 take at most, kept out of the search's time
+_RESERVE = 0.1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):           # exit status 1, like the rest of shoal, not argparse's 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="shoal learn", description=(
+        "Learn a school from sample files of one kind of data (JSON records, logs, CSV, man pages, ...): a "
+        "primer chosen from them and a preset tuned on them.  Compress with it: shoal -D NAME.school FILE; "
+        "decompress: shoal -d -D NAME.school FILE.shoal (or put it in a folder of $SHOAL_SCHOOL_PATH)."),
+        epilog="Part of the samples (about 15%%) is held back from every choice, and the gain on it is what "
+               "the summary reports.  The preset search needs pycma (pip install 'shoal[evolve]'); without it "
+               "the school has its primer and the base level's preset.")
+    p.add_argument("samples", nargs="+", metavar="SAMPLE", help="sample files, or folders of them (recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="NAME.school", help="the school file to write")
+    p.add_argument("-f", "--force", action="store_true", help="replace an existing output")
+    p.add_argument("--level", type=int, default=6, choices=range(1, 10), metavar="N",
+                   help="the base level: its fish, tables and speed (default 6)")
+    p.add_argument("--time", type=float, default=DEFAULT_TIME, metavar="SECONDS",
+                   help=f"time for the whole run (default {DEFAULT_TIME}); the search stops in time")
+    p.add_argument("--primer-size", type=parse_size, default=DEFAULT_PRIMER, metavar="SIZE",
+                   help="the largest primer to try (default 128K; 32K and 64K are tried too): larger primers "
+                        "help more and take longer per file")
+    p.add_argument("--no-tune", action="store_true", help="choose the primer only; keep the base preset")
+    p.add_argument("--seed", type=int, default=1, help="the search's seed (default 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors and the summary")
+    return p
+
+
+class _Progress:
+    def __init__(self, quiet: bool):
+        self.quiet, self.start = quiet, time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def __call__(self, text: str) -> None:
+        if not self.quiet:
+            print(f"shoal learn: [{self.elapsed():5.0f} s] {text}", file=sys.stderr, flush=True)
+
+
+def _budgets(largest: int) -> list[int]:
+    budgets = [b for b in (32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20) if b <= largest]
+    return budgets or [largest]
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = parser().parse_args(argv)
+        if args.time <= 0:
+            raise UsageError("shoal learn: --time must be positive")
+        if Path(args.output).exists() and not args.force:
+            raise UsageError(f"shoal learn: {args.output} exists; -f replaces it")
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        return learn(args)
+    except ShoalError as error:
+        print(f"shoal learn: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("shoal learn: interrupted; no school file written", file=sys.stderr)
+        return 130
+
+
+def learn(args) -> int:
+    from .. import school, school_file
+    from . import judge, primers, samples, tune
+    say = _progress(args)
+    found = samples.read(args.samples)
+    say(f"{found.files} sample files{f' ({found.skipped} left out)' if found.skipped else ''}: "
+        f"{len(found.learn)} pieces to learn from, {len(found.tune)} to tune on, {len(found.check)} held back")
+    base = tune.base_spec(args.level)
+    level = school.level(args.level)
+    say(f"level {args.level} on the tune pieces (compiling its loop first, if this is its first use) ...")
+    level_size = judge.coded(level, found.tune)
+    say(f"level {args.level}: {level_size:,} bytes")
+
+    # the primer: every candidate, judged on the tune pieces
+    primer_deadline = args.time * 0.4
+    tried, best = {}, None
+    for name, text in primers.candidates(found.learn, _budgets(args.primer_size)).items():
+        tried[name] = judge.coded(judge.with_primer(base, text), found.tune)
+        say(f"primer {name}: {tried[name]:,} bytes")
+        if best is None or tried[name] < tried[best[0]]:
+            best = (name, text)
+        if say.elapsed() > primer_deadline:
+            say("primer: out of its share of --time; keeping the best so far")
+            break
+    primer_name, primer_text = best
+
+    # the preset: CMA-ES with that primer, in the time left
+    chosen, tuned_size, measured = base, tried[primer_name], 0
+    left = args.time * (1 - _RESERVE) - say.elapsed()
+    if args.no_tune:
+        say("preset: --no-tune, the base level's")
+    elif not tune.available():
+        say("preset: pycma is not installed (pip install 'shoal[evolve]'); keeping the base level's")
+    elif left < 5:
+        say("preset: no time left for the search; keeping the base level's")
+    else:
+        say(f"preset: CMA-ES over {len(tune.genes(base))} settings for {left:.0f} s ...")
+        last = [0.0]
+
+        def report(evaluated, best_size, base_size):
+            if say.elapsed() - last[0] >= 15:
+                last[0] = say.elapsed()
+                say(f"preset: {evaluated} tried, best {best_size:,} bytes ({100 * (best_size / base_size - 1):+.1f}%)")
+        chosen, tuned_size, measured = tune.search(base, primer_text, found.tune, left, seed=args.seed,
+                                                   progress=report)
+        say(f"preset: {measured} tried, best {tuned_size:,} bytes")
+
+    # the check: held-back pieces, against the level and the primer alone
+    trial = school_file.SchoolFile(judge.with_primer(chosen, primer_text), primer_text, {})
+    primer_only = school_file.SchoolFile(judge.with_primer(base, primer_text), primer_text, {})
+    check = {"level": judge.archives(found.check, level=args.level),
+             "primer": judge.archives(found.check, learned=primer_only),
+             "school": judge.archives(found.check, learned=trial)}
+    speed = judge.speed(trial, found.check)
+    say(f"check: level {args.level} {check['level']:,} bytes, school {check['school']:,} bytes")
+
+    # the school written: the same recipe, from all the samples
+    final_text = _recipe(primer_name, found.all(), primers)
+    made = {"shoal": __version__, "base_level": args.level, "samples": found.files,
+            "pieces": {"learn": len(found.learn), "tune": len(found.tune), "check": len(found.check)},
+            "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried},
+            "preset": {"changed": [list(c) for c in tune.changes(base, chosen)], "candidates": measured},
+            "tune_bytes": {"level": level_size, "primer": tried[primer_name], "school": tuned_size},
+            "check_bytes": check, "speed": {k: round(v, 3) for k, v in speed.items()},
+            "seconds": round(say.elapsed(), 1)}
+    written = school_file.write(args.output, chosen, final_text, made)
+    print(_summary(written, made, args.level))
+    return 0
+
+
+def _recipe(name: str, pieces: list[bytes], primers) -> bytes:
+    """The primer `name` (as primers.candidates names it) made from `pieces`."""
+    words = name.split()
+    budget = int(words[-2]) << 10
+    if words[0] == "recent":
+        return primers.recent(pieces, budget)
+    return primers.cover(pieces, budget, int(words[1].split("=")[1]))
+
+
+def _progress(args) -> _Progress:
+    return _Progress(args.quiet)
+
+
+def _summary(written, made: dict, level: int) -> str:
+    check, tune_sizes = made["check_bytes"], made["tune_bytes"]
+    gain = 100 * (1 - check["school"] / check["level"]) if check["level"] else 0.0
+    speed = made["speed"]
+    rows = [("", f"level {level}", "primer only", "learned school"),
+            ("tune pieces (chosen on)", f"{tune_sizes['level']:,}", f"{tune_sizes['primer']:,}",
+             f"{tune_sizes['school']:,}"),
+            ("check pieces (held back)", f"{check['level']:,}", f"{check['primer']:,}", f"{check['school']:,}")]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    table = "\n".join("  " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                      for r in rows)
+    changed = ", ".join(f"{name} {a} -> {b}" for name, a, b in made["preset"]["changed"]) or "none"
+    return (f"{written.path}: school {written.id} (digest {written.digest.hex()})\n"
+            f"  primer: {made['primer']['chosen']} ({made['primer']['bytes']:,} bytes from all samples)\n"
+            f"  preset: level {level}'s, settings changed: {changed} "
+            f"({made['preset']['candidates']} candidates tried)\n"
+            f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"
+            f"  held-back gain over level {level}: {gain:.1f}%;  warm speed per file: "
+            f"{speed['compress_ms_per_file']:.1f} ms compress, {speed['decompress_ms_per_file']:.1f} ms decompress "
+            f"({speed['compress_ms_per_kb']:.1f} / {speed['decompress_ms_per_kb']:.1f} ms per KB)\n"
+            f"  learnt in {made['seconds']:.0f} s; use: shoal -D {written.path} FILE...")

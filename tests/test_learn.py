@@ -1,0 +1,94 @@
+"""shoal learn (shoal/learn/): samples split, primers chosen, a school file written and used."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import shoal
+from shoal import school_file
+from shoal.errors import ShoalError
+from shoal.learn import primers, samples, tune
+
+from fresh import FreshDecoder
+
+
+def _record(i: int) -> bytes:
+    return (b'{"user": "u%05d", "plan": "%s", "active": %s, "visits": [%d, %d, %d]}\n'
+            % (i * 37 % 10007, [b"free", b"team", b"enterprise"][i % 3], [b"true", b"false"][i % 2], i, i * 3, i % 7))
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samples")
+    for f in range(60):
+        (folder / f"r{f:03}.json").write_bytes(b"".join(_record(f * 10 + i) for i in range(6)))
+    return folder
+
+
+def test_pieces_are_cut_at_line_ends_and_split_by_name(sample_dir, tmp_path):
+    text = b"".join(b"line %d of a long log\n" % i for i in range(5000))
+    pieces = samples.cut(text, 4096)
+    assert b"".join(pieces) == text and all(p.endswith(b"\n") for p in pieces)
+    assert all(len(p) <= 4096 for p in pieces)
+    found = samples.read([sample_dir])
+    assert found.files == 60 and found.learn and found.tune and found.check
+    assert sorted(found.all()) == sorted((sample_dir / f"r{f:03}.json").read_bytes() for f in range(60))
+    again = samples.read(sorted(sample_dir.iterdir(), reverse=True))      # the order given does not matter
+    assert (again.learn, again.tune, again.check) == (found.learn, found.tune, found.check)
+    (tmp_path / "one").write_bytes(b"x")
+    with pytest.raises(ShoalError, match="too few samples"):
+        samples.read([tmp_path / "one"])
+
+
+def test_cover_takes_what_many_pieces_share_and_keeps_the_budget():
+    shared = b"Content-Type: application/json; charset=utf-8\nX-Shared-Header: yes\n"
+    pieces = [shared + bytes([65 + i % 26]) * 40 + b"%d" % i for i in range(30)]
+    chosen = primers.cover(pieces, 256, k=64)
+    assert shared[:40] in chosen and len(chosen) <= 256
+    assert primers.recent(pieces, 100) == b"".join(pieces)[-100:]
+    found = primers.candidates(pieces, [32 << 10, 64 << 10])
+    assert set(found) == {"recent 32 KiB", "cover k=256 32 KiB", "cover k=1024 32 KiB"}   # all fits in 32 KiB
+
+
+def test_the_search_moves_only_numbers():
+    base = tune.base_spec(6)
+    x = [0.5] * len(tune.genes(base))
+    spec = tune.decode(base, x)
+    assert [f["kind"] for f in spec["fish"]] == [f["kind"] for f in base["fish"]]
+    assert [f.get("bits") for f in spec["fish"]] == [f.get("bits") for f in base["fish"]]
+    start = [tune._to_unit(tune._get(base, s, k), lo, hi, log) for s, k, lo, hi, log in tune.genes(base)]
+    assert tune.decode(base, start) == base and tune.changes(base, base) == []
+
+
+def _learn(*args):
+    return subprocess.run([sys.executable, "-m", "shoal", "learn", *map(str, args)], capture_output=True, text=True)
+
+
+def test_learn_writes_a_school_that_compresses_held_back_records_better(sample_dir, tmp_path):
+    out = tmp_path / "records.school"
+    run = _learn(sample_dir, "-o", out, "--time", "12", "--primer-size", "32K", "-q")
+    assert run.returncode == 0, run.stderr
+    learned = school_file.read(out)
+    assert learned.id in run.stdout and "held-back gain" in run.stdout
+    made = learned.made
+    assert made["base_level"] == 6 and made["samples"] == 60
+    assert made["check_bytes"]["school"] < made["check_bytes"]["level"]
+    record = b"".join(_record(9000 + i) for i in range(6))          # never a sample
+    blob = shoal.compress(record, school=out)
+    assert len(blob) < len(shoal.compress(record, 6))
+    with FreshDecoder() as fresh:
+        with pytest.raises(Exception, match=learned.id):
+            fresh.decode(blob)
+    assert shoal.decompress(blob, school=out) == record
+    assert _learn(sample_dir, "-o", out, "--no-tune").returncode == 1        # exists: -f replaces it
+    json.dumps(made)
+
+
+def test_learn_says_what_is_wrong(tmp_path):
+    (tmp_path / "a").write_bytes(b"a")
+    run = _learn(tmp_path / "a", "-o", tmp_path / "x.school")
+    assert run.returncode == 1 and "too few samples" in run.stderr
+    assert _learn(tmp_path / "missing", "-o", tmp_path / "x.school").returncode == 1
+    assert _learn(tmp_path / "a").returncode == 1                          # -o is required
+    assert not (tmp_path / "x.school").exists()
