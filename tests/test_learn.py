@@ -59,6 +59,13 @@ def test_the_search_moves_only_numbers():
     assert [f.get("bits") for f in spec["fish"]] == [f.get("bits") for f in base["fish"]]
     start = [tune._to_unit(tune._get(base, s, k), lo, hi, log) for s, k, lo, hi, log in tune.genes(base)]
     assert tune.decode(base, start) == base and tune.changes(base, base) == []
+    bounds = {(s, k): (lo, hi) for s, k, lo, hi, _ in tune.genes(base)}
+    assert bounds["mixer", "skip"][0] == base["mixer"]["skip"]          # never slower than the base
+    assert bounds["apm", "order2_bits"][1] == base["apm"]["order2_bits"]    # never more memory
+    for corner in ([0.0] * len(x), [1.0] * len(x)):
+        spec = tune.decode(base, corner)
+        assert spec["mixer"]["skip"] >= base["mixer"]["skip"]
+        assert spec["apm"]["order2_bits"] <= base["apm"]["order2_bits"]
 
 
 def _learn(*args):

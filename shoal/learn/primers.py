@@ -10,7 +10,8 @@ with it (headers, keys, boilerplate).  Two ways to fill a budget:
            strings (d-mers) occur in the most pieces, counting each d-mer
            only until a chosen segment has it; the best segments go last,
            nearest the block (the match fish and the recency of every
-           table favour the end)
+           table favour the end); when no segment adds a shared string,
+           the most recent bytes fill the rest of the budget
 
 `shoal learn` judges the candidates by what they do, the coded size of the
 tune pieces (learn/judge.py), not by these scores.  A budget is a power of
@@ -30,7 +31,7 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
 def recent(pieces: list[bytes], budget: int) -> bytes:
-    return b"".join(pieces)[-budget:]
+    return b"".join(pieces)[-budget:] if budget > 0 else b""
 
 
 def _dmer_ids(data: bytes) -> np.ndarray:
@@ -73,8 +74,10 @@ def cover(pieces: list[bytes], budget: int, k: int) -> bytes:
         frequency[seg_ids] = 0
         chosen.append(text)
         size += len(text)
-    # the best first in `chosen`: reversed, so that it is read last
-    return b"".join(reversed(chosen))[-budget:]
+    # the best first in `chosen`: reversed, so that it is read last; once
+    # no segment adds a shared string, the most recent bytes fill the rest
+    picked = b"".join(reversed(chosen))[-budget:]
+    return recent(pieces, budget - len(picked)) + picked if len(picked) < budget else picked
 
 
 def candidates(pieces: list[bytes], budgets: list[int], segment_sizes=(256, 1024)) -> dict[str, bytes]:

@@ -24,7 +24,8 @@ from ..cli_io import parse_size
 from ..errors import ShoalError
 
 DEFAULT_TIME = 600
-DEFAULT_PRIMER = 128 << 10
+DEFAULT_PRIMER = 512 << 10
+DEFAULT_MAX_MS = 20.0
 # what steps 5 and 6 take at most, kept out of the search's time
 _RESERVE = 0.1
 
@@ -50,8 +51,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time", type=float, default=DEFAULT_TIME, metavar="SECONDS",
                    help=f"time for the whole run (default {DEFAULT_TIME}); the search stops in time")
     p.add_argument("--primer-size", type=parse_size, default=DEFAULT_PRIMER, metavar="SIZE",
-                   help="the largest primer to try (default 128K; 32K and 64K are tried too): larger primers "
-                        "help more and take longer per file")
+                   help="the largest primer to try (default 512K; halves of it down to 32K are tried too): "
+                        "larger primers help more and take longer per file")
+    p.add_argument("--max-ms", type=float, default=DEFAULT_MAX_MS, metavar="MS",
+                   help=f"the slowest primer allowed: warm milliseconds to compress a tune piece (the median; "
+                        f"default {DEFAULT_MAX_MS:g}, level 6's speed class for small files)")
     p.add_argument("--no-tune", action="store_true", help="choose the primer only; keep the base preset")
     p.add_argument("--seed", type=int, default=1, help="the search's seed (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors and the summary")
@@ -112,13 +116,17 @@ def learn(args) -> int:
     primer_deadline = args.time * 0.4
     tried, best = {}, None
     for name, text in primers.candidates(found.learn, _budgets(args.primer_size)).items():
-        tried[name] = judge.coded(judge.with_primer(base, text), found.tune)
-        say(f"primer {name}: {tried[name]:,} bytes")
-        if best is None or tried[name] < tried[best[0]]:
+        size, ms = judge.timed(judge.with_primer(base, text), found.tune)
+        tried[name] = size
+        slow = ms > args.max_ms
+        say(f"primer {name}: {size:,} bytes, {ms:.1f} ms a piece{' (slower than --max-ms)' if slow else ''}")
+        if not slow and (best is None or size < tried[best[0]]):
             best = (name, text)
         if say.elapsed() > primer_deadline:
             say("primer: out of its share of --time; keeping the best so far")
             break
+    if best is None:
+        raise ShoalError(f"every primer tried took more than --max-ms {args.max_ms:g} ms a piece")
     primer_name, primer_text = best
 
     # the preset: CMA-ES with that primer, in the time left

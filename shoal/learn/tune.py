@@ -3,9 +3,10 @@
 The search changes how the school learns (the mixers' learning rates and
 their schedule, the APMs, the match fish's shortest match), not what it is
 made of: fish, table sizes and gates stay the base level's.  So a learned
-school takes the base level's memory, runs the loop compiled for the base
-level's shape (no compile), and its time per byte moves only with the
-match length and the mixers' skip.  A school primed with the user's data
+school runs the loop compiled for the base level's shape (no compile); and
+the two settings that cost time or memory stay on the base level's side:
+the mixers' skip (a mixer learns only from errors above it) at least the
+base's, the order-2 APM's table (2^bits contexts) at most the base's.  A school primed with the user's data
 starts warm, and wants other rates than one that starts cold: that is what
 this buys.
 
@@ -23,15 +24,16 @@ import time
 from .. import school
 from . import judge
 
-# section, key (a fish's key: the match fish's), lowest, highest, log scale
+# section, key (a fish's key: the match fish's), lowest, highest ("base":
+# the base level's value), log scale
 GENES = (("mixer", "lr", 1, 24, True),
          ("mixer", "lr_boost", 0, 64, False),
          ("mixer", "lr_halflife", 8, 22, False),
          ("mixer", "final_lr", 1, 12, True),
          ("mixer", "counter_limit", 16, 1023, True),
-         ("mixer", "skip", 0, 512, False),
+         ("mixer", "skip", "base", 512, False),
          ("apm", "rate", 3, 10, False),
-         ("apm", "order2_bits", 12, 20, False),
+         ("apm", "order2_bits", 12, "base", False),
          ("match", "min_len", 3, 16, True))
 
 
@@ -49,9 +51,17 @@ def _set(spec: dict, section: str, key: str, value: int) -> None:
 
 
 def genes(spec: dict) -> list[tuple]:
-    """The genes that apply to spec (no match gene without a match fish)."""
+    """The genes that apply to base spec, their bounds resolved (no match
+    gene without a match fish, none whose bounds meet)."""
     has_match = any(f["kind"] == "match" for f in spec["fish"])
-    return [g for g in GENES if g[0] != "match" or has_match]
+    out = []
+    for section, key, lo, hi, log in GENES:
+        if section == "match" and not has_match:
+            continue
+        lo, hi = (_get(spec, section, key) if b == "base" else b for b in (lo, hi))
+        if lo < hi:
+            out.append((section, key, lo, hi, log))
+    return out
 
 
 def _to_unit(value: int, lo: int, hi: int, log: bool) -> float:
