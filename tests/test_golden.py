@@ -74,6 +74,7 @@ def decoded():
     """{(file, threads): result} from one fresh process that decodes every archive."""
     jobs = [f"{e['file']}:{t}" for e in ARCHIVES for t in e["decode_threads"]]
     env = {k: v for k, v in os.environ.items() if k != "SHOAL_FISH_PATH"}   # the shipped fish, found alone
+    env["SHOAL_SCHOOL_PATH"] = str(GOLDEN / "schools")                      # the school files archives name
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(GOLDEN), *jobs], capture_output=True, text=True,
                           timeout=DECODE_TIMEOUT_S, env=env)
     assert proc.returncode == 0, f"the fresh decoder failed (exit status {proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -179,10 +180,19 @@ def test_every_level_and_retired_level_has_golden_archives():
     assert not missing, f"no golden archive of {missing}: run tools/make_golden.py"
 
 
+def test_golden_school_files_keep_their_identity():
+    """A school file golden archives name is never edited: its name holds its id."""
+    from shoal import school_file
+    found = sorted((GOLDEN / "schools").glob("*.school"))
+    assert found, "tests/golden/schools/ holds the school file of the identity-kind-2 archives"
+    for path in found:
+        assert path.stem.endswith("-" + school_file.read(path).id), f"{path.name} changed: a golden school never does"
+
+
 def test_both_format_versions_have_golden_archives_of_every_form():
     """Version 1 (as shoal wrote it until 2026-12-04) and version 2 (the
     compact header: one-block and framed forms, with and without the size,
-    a carried preset) are all pinned, and so are the preset ids."""
+    a carried preset, a school file) are all pinned, and so are the preset ids."""
     from shoal.codec import compact
     forms = set()
     for entry in ARCHIVES:
@@ -191,7 +201,7 @@ def test_both_format_versions_have_golden_archives_of_every_form():
         flags = blob[7] if version == 2 else 0
         forms.add((version, bool(flags & compact.ONE_BLOCK), bool(flags & compact.SIZE_KNOWN), flags & 0x03))
     assert {(1, False, False, 0), (2, True, False, 0), (2, False, True, 0), (2, False, False, 0),
-            (2, True, False, 1)} <= forms
+            (2, True, False, 1), (2, True, False, 2), (2, False, True, 2)} <= forms
     for n, digest in LEVEL_DIGESTS.items():
         assert compact.BUILT_IN_PRESETS[n] == (f"level{n}".encode(), bytes.fromhex(digest)), (
             "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import shoal  # noqa: E402
-from shoal import school  # noqa: E402
+from shoal import school, school_file  # noqa: E402
 from shoal.codec import container  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -51,6 +51,9 @@ INPUTS = GOLDEN / "inputs"
 MANIFEST = GOLDEN / "MANIFEST.json"
 RETIRED = ROOT / "shoal" / "school" / "presets" / "retired"
 EVOLVED = ROOT / "docs" / "evolve" / "evolved_level6.yaml"
+# school files that golden archives of identity kind 2 name; the decoding
+# test finds them through $SHOAL_SCHOOL_PATH
+SCHOOLS = GOLDEN / "schools"
 
 
 # ---- inputs: generated once, deterministically, then read from the files -------
@@ -324,7 +327,33 @@ def _version2_plans() -> list[Plan]:
         "carried (identity kind 1), deflated", "docs/evolve/evolved_level6.yaml", evolved,
         {"preset": "docs/evolve/evolved_level6.yaml"},
         lambda data: shoal.compress(data, preset=yaml.safe_load(EVOLVED.read_text())))
+    learned = _golden_school()
+    add(f"school-{learned.id}.short.shoal", "short.txt",
+        f"shoal.compress(data, school=tests/golden/schools/{Path(learned.path).name}): one-block form, the school "
+        "file named by its id (identity kind 2)", f"school {learned.id}", learned.preset,
+        {"school": Path(learned.path).name}, lambda data: shoal.compress(data, school=learned))
+    add(f"school-{learned.id}.multiblock.records.shoal", "records.json",
+        f"shoal.compress(data, school=tests/golden/schools/{Path(learned.path).name}, block_size=1024): the "
+        "framed form, identity kind 2", f"school {learned.id}", learned.preset,
+        {"school": Path(learned.path).name, "block_size": 1024},
+        lambda data: shoal.compress(data, school=learned, block_size=1024), (1, 2))
     return plans
+
+
+def _golden_school() -> school_file.SchoolFile:
+    """The school file of the golden archives that name one: made once (level
+    6's preset as of 2026-12-04, the first 4 KiB of records.json for its
+    primer), then only ever read."""
+    SCHOOLS.mkdir(exist_ok=True)
+    found = sorted(SCHOOLS.glob("*.school"))
+    if found:
+        return school_file.read(found[0])
+    spec = json.loads(school.level(6).canonical)
+    made = school_file.write(SCHOOLS / "new.school", spec, (INPUTS / "records.json").read_bytes()[:4096],
+                             {"made_by": "tools/make_golden.py", "primer": "tests/golden/inputs/records.json[:4096]"})
+    path = SCHOOLS / f"records-{made.id}.school"
+    (SCHOOLS / "new.school").rename(path)
+    return school_file.read(path)
 
 
 def _streaming(data: bytes, block_size: int | None = None) -> bytes:
