@@ -162,6 +162,26 @@ def test_a_primer_can_be_cut_short_and_kept_for_short_blocks():
             school.from_dict(dict(base, primer=bad))
 
 
+def test_the_boost_can_start_again_at_a_primed_block():
+    """mixer.boost_from: block restarts the learning rate's boost at the block
+    (after the primer); it is part of the preset, and an unprimed school codes
+    the same either way."""
+    base = {"fish": [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 18},
+                     {"kind": "match", "bits": 18}], "mixer": {"lr_boost": 24, "lr_halflife": 10}}
+    again = dict(base, mixer=dict(base["mixer"], boost_from="block"))
+    primed = school.from_dict(dict(base, primer={"name": "text-1", "bytes": 16384}))
+    restarted = school.from_dict(dict(again, primer={"name": "text-1", "bytes": 16384}))
+    assert restarted.spec["mixer"]["boost_from"] == "block" and "boost_from" not in primed.spec["mixer"]
+    assert restarted.digest != primed.digest
+    data = b'{"id": 1, "values": [3, 1, 4, 1, 5, 9, 2, 6], "name": "not much like English prose"}\n' * 12
+    coded = school.compress_block(data, restarted)
+    assert coded != school.compress_block(data, primed)
+    assert school.decompress_block(coded, len(data), restarted) == data
+    assert school.compress_block(data, school.from_dict(again)) == school.compress_block(data, school.from_dict(base))
+    with pytest.raises(ShoalError, match="boost_from"):
+        school.from_dict(dict(base, mixer={"boost_from": "middle"}))
+
+
 def test_presets_validate():
     with pytest.raises(ShoalError):
         school.from_dict({"fish": [{"kind": "nonsense"}]})

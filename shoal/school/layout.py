@@ -13,7 +13,8 @@ from ..jit import njit
 # cfg slots
 (C_MATCH_BITS, C_MATCH_MIN, C_COLUMN, C_NGATES, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
  C_FINAL_LR, C_COUNTER_LIMIT, C_APM_RATE, C_APM2_BITS, C_LEARN_SKIP, C_LANES, C_NEURAL, C_RUNS,
- C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_FINAL_VOTES, C_GATE0) = range(23)
+ C_ATT_HEADS, C_SHUFFLE, C_BLIND_AT, C_BLIND_INPUT, C_BLIND_COUNT, C_BLIND_VALUE, C_FINAL_VOTES,
+ C_BOOST_FROM_BLOCK, C_GATE0) = range(24)
 MAX_GATES = 8
 # cfg[C_COLUMN]: no column fish, the whole fish, or the fish without its
 # fixed-width integer predictors (preset: column.integers)

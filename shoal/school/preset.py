@@ -15,7 +15,7 @@ A preset is a YAML (or JSON) mapping:
       - {kind: neural, file: fish.safetensors}   # named by its digest once loaded
     mixer: {gates: [c0, match], lr: 6, lr_boost: 24, lr_halflife: 15,
             final_lr: 3, counter_limit: 255, skip: 48, runs: false,
-            final: gates}
+            final: gates, boost_from: primer}
     apm: {rate: 7, order2_bits: 16}
     primer: text-1                # text the school reads before each block, or
     # primer: {name: text-1, bytes: 65536, below: 1048576}   # its last 64 KiB, blocks under 1 MiB
@@ -23,7 +23,10 @@ A preset is a YAML (or JSON) mapping:
 The mixer of each gate is the gated linear mixer (school/mixer.py) unless
 `mixer: {kind: attention, heads: 2, ...}` (or just `mixer: attention`) asks
 for the permutation-invariant attention mixer (school/attention.py).
-`final: votes` makes the final mixer hear the match and column fish's votes
+`boost_from: block` starts the learning rate's boost (lr_boost, halved
+every 2^lr_halflife bytes) again at a primed block's first byte, instead of
+counting the primer's bytes too: a block unlike its primer then relearns as
+fast as an unprimed one.  `final: votes` makes the final mixer hear the match and column fish's votes
 beside the gated mixers, with a weight set per match state (one gate is then
 enough to learn fast what a sure fish says: the seed's number sequences).
 
@@ -88,7 +91,11 @@ _ATTENTION_DEFAULTS = {"kind": "gated", "heads": 2}
 # the match and column fish's votes, by the match state.
 FINAL_KINDS = ("gates", "votes")
 # settings the canonical form leaves out while they hold their default
-OMITTED_DEFAULTS = {"mixer": {"final": "gates"}}
+OMITTED_DEFAULTS = {"mixer": {"final": "gates", "boost_from": "primer"}}
+# mixer.boost_from: where the learning rate's boost (lr_boost, fading with
+# lr_halflife) counts from in a primed school: the primer's first byte (the
+# boost is spent by the time the block starts) or the block's
+BOOST_ORIGINS = ("primer", "block")
 FISH_OMITTED_DEFAULTS = {"only": "any", "integers": "any"}
 BLOCK_KINDS = ("any", "text", "binary")
 _PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
@@ -270,6 +277,11 @@ def _normalise(raw, carried: bool = False) -> dict:
         raise ShoalError(f"preset: mixer.final must be one of {', '.join(FINAL_KINDS)}, got {mixer['final']!r}")
     if mixer["final"] == "votes":
         spec["mixer"]["final"] = "votes"
+    if mixer["boost_from"] not in BOOST_ORIGINS:
+        raise ShoalError(f"preset: mixer.boost_from must be one of {', '.join(BOOST_ORIGINS)}, "
+                         f"got {mixer['boost_from']!r}")
+    if mixer["boost_from"] == "block":
+        spec["mixer"]["boost_from"] = "block"
     if mixer["kind"] == "attention":
         spec["mixer"].update(kind="attention", heads=_int(mixer["heads"], "mixer.heads", 1, 8))
     elif mixer["heads"] != _ATTENTION_DEFAULTS["heads"]:
@@ -401,6 +413,7 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
     cfg[layout.C_LANES] = spec["lanes"]
     cfg[layout.C_RUNS] = int(m["runs"])
     cfg[layout.C_FINAL_VOTES] = int(m.get("final") == "votes")
+    cfg[layout.C_BOOST_FROM_BLOCK] = int(m.get("boost_from") == "block")
     cfg[layout.C_ATT_HEADS] = m.get("heads", 0)
     perturb = spec.get("perturb", {})
     cfg[layout.C_SHUFFLE] = perturb.get("shuffle", 0)

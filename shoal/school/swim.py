@@ -78,7 +78,7 @@ from ..jit import njit
 from .apm import apm_learn, apm_predict
 from .attention import attend, attend_learn, features, learn_trust, row_width
 from .layout import (BLIND_NOISE, COLUMN_FULL, COLUMN_NONE, C_APM_RATE, C_ATT_HEADS, C_BLIND_AT, C_BLIND_COUNT, C_BLIND_INPUT, C_BLIND_VALUE,
-                     C_COLUMN, C_COUNTER_LIMIT, C_FINAL_LR, C_FINAL_VOTES, C_LEARN_SKIP, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
+                     C_BOOST_FROM_BLOCK, C_COLUMN, C_COUNTER_LIMIT, C_FINAL_LR, C_FINAL_VOTES, C_LEARN_SKIP, C_LR, C_LR_BOOST, C_LR_HALFLIFE,
                      C_MATCH_BITS, C_MATCH_MIN, C_NGATES, C_RUNS, C_SHUFFLE, C_GATE0, G_C0, G_C1, G_C1C0, G_C2,
                      G_C2C1, G_C0ORDER, G_MATCH, G_ORDER, mixer_inputs, padded_width,
                      side_votes)
@@ -239,6 +239,9 @@ def make_swim(shape):
         nvotes = side_votes(use_match, use_column) if final_votes else 0
         final_width = ngates + nvotes + 1
         gates = S_GATES if STATIC else cfg[C_GATE0:]
+        # mixer.boost_from: block: after a primer, the boost starts again at
+        # the block's first byte (this call's first step), as if unprimed
+        boost_origin = step_lo if cfg[C_BOOST_FROM_BLOCK] else 0
 
         for step in range(step_lo, step_hi):
             for lane in range(lanes):
@@ -263,7 +266,7 @@ def make_swim(shape):
                 bytes_[lane] = 0 if decode else buf[pos]
                 c0s[lane] = 1
             # the learning rate's boost fades with the bytes coded so far
-            lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min((step * lanes) >> cfg[C_LR_HALFLIFE], 62))
+            lr = cfg[C_LR] + (cfg[C_LR_BOOST] >> min(((step - boost_origin) * lanes) >> cfg[C_LR_HALFLIFE], 62))
             for bitpos in range(8):
                 for lane in range(lanes):
                     pos = starts[lane] + step
