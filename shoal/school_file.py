@@ -172,11 +172,11 @@ def given(value) -> SchoolFile:
 
 
 def write(path, spec: dict, text: bytes, made: dict) -> SchoolFile:
-    """Write a school file: preset `spec` (its primer is set to `text`,
-    named by digest) and how it was made.  Written whole or not at all."""
+    """Write a school file: preset `spec` with `text` for its primer (named by
+    digest, read whole before every text block: any primer the spec had is
+    replaced) and how it was made.  Written whole or not at all."""
     from safetensors.numpy import save
-    spec = dict(spec, primer={**{k: v for k, v in (spec.get("primer") or {}).items() if k in ("bytes", "below")},
-                              "digest": primer.learned(text)})
+    spec = dict(spec, primer={"digest": primer.learned(text)})
     preset = school.from_dict(spec)
     meta = {"format": FORMAT, "version": VERSION, "digest": preset.digest.hex(), "made": json.dumps(made)}
     data = save({"preset": np.frombuffer(preset.canonical, dtype=np.uint8),

@@ -105,7 +105,7 @@ def test_import_shoal_and_the_cli_load_no_engine():
 
 def test_lazy_names_behave_as_before():
     assert shoal.__all__ == ["compress", "decompress", "open", "ShoalCompressor", "ShoalDecompressor",
-                             "ShoalFile", "ShoalError", "DEFAULT_LEVEL"]
+                             "ShoalFile", "ShoalError", "DEFAULT_LEVEL", "SchoolFile"]
     from shoal import ShoalError, compress, decompress
     from shoal.errors import ShoalError as same
     assert ShoalError is same and shoal.compress is compress

@@ -1,4 +1,6 @@
 """The school codes blocks losslessly and deterministically."""
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -75,7 +77,7 @@ def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
     assert engine.code_block_for(shape, decoded, buf.size, compiled[:written].copy(), True, preset.fish,
                                  preset.cfg, *engine.new_tables(buf.size, preset.fish, preset.cfg)) == written
     assert decoded.tobytes() == data
-    unprimed = preset if preset.primer is None else preset.binary      # the same fish, no primer
+    unprimed = dataclasses.replace(preset, unprimed=True)             # the same fish, no primer
     assert school.compress_block(data, unprimed) == general[:written].tobytes()
 
 

@@ -106,8 +106,10 @@ class Space:
             raise ShoalError(f"{source}: time_model must map names to numbers")
         self.fish = [self._slot(i, entry) for i, entry in enumerate(raw["fish"])]
         self.settings = [self._setting(section, key, spec)
-                         for section, keys in raw.items() if section not in ("base", "fish", "time_model")
+                         for section, keys in raw.items() if section not in ("base", "fish", "time_model", "primer")
                          for key, spec in self._section(section, keys).items()]
+        # the primer is one gene whose values are whole primer entries (null: none)
+        self.primer_gene = self._gene("primer", raw["primer"]) if "primer" in raw else None
         self.digest = hashlib.blake2b(json.dumps(raw, sort_keys=True).encode(), digest_size=8).hexdigest()
         self._check()
 
@@ -221,6 +223,8 @@ class Space:
             else:
                 value = s.fixed if s.gene is None else pick(s.gene)
             spec.setdefault(s.section, {})[s.key] = value
+        if self.primer_gene is not None and pick(self.primer_gene) is not None:
+            spec["primer"] = dict(pick(self.primer_gene))
         return spec
 
     @staticmethod
@@ -271,9 +275,15 @@ class Space:
                     notes.append(f"{s.section}.{s.key}: {value!r} outside the space, nearest value used")
             elif value != s.fixed:
                 notes.append(f"{s.section}.{s.key}: fixed at {s.fixed!r} in the space, base has {value!r}")
+        if self.primer_gene is not None:
+            entry = spec.get("primer")
+            entry = {k: v for k, v in entry.items() if k != "digest"} if entry else None   # digest: derived
+            u[self.primer_gene], exact = self.genes[self.primer_gene].centre(entry)
+            if not exact:
+                notes.append(f"primer: {entry} is not among the space's primers")
         expressed = {(s.section, s.key) for s in self.settings}
         for section, values in spec.items():
-            if isinstance(values, dict):
+            if isinstance(values, dict) and not (section == "primer" and self.primer_gene is not None):
                 notes += [f"{section}.{key}: not in the space (decoded presets use the default)"
                           for key in values if (section, key) not in expressed]
         return u, notes

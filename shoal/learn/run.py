@@ -102,7 +102,7 @@ def main(argv: list[str]) -> int:
 def learn(args) -> int:
     from .. import school, school_file
     from . import judge, primers, samples, tune
-    say = _progress(args)
+    say = _Progress(args.quiet)
     found = samples.read(args.samples)
     say(f"{found.files} sample files{f' ({found.skipped} left out)' if found.skipped else ''}: "
         f"{len(found.learn)} pieces to learn from, {len(found.tune)} to tune on, {len(found.check)} held back")
@@ -180,10 +180,6 @@ def _recipe(name: str, pieces: list[bytes], primers) -> bytes:
     if words[0] == "recent":
         return primers.recent(pieces, budget)
     return primers.cover(pieces, budget, int(words[1].split("=")[1]))
-
-
-def _progress(args) -> _Progress:
-    return _Progress(args.quiet)
 
 
 def _summary(written, made: dict, level: int) -> str:
