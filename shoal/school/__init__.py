@@ -182,14 +182,14 @@ _primed: dict = {}              # key -> _Snapshot of the school the primer left
 
 class _Snapshot:
     """A block's school (nested tuples of arrays and numbers), kept to be
-    copied.  A small school (at most WORKING_COPIES bytes: level 6 with a
-    learned primer of up to 256 KiB, 30-118 MB) hands out working copies
-    that are kept too: each block refreshes one with a plain copy of the
-    kept bytes (3-12 ms), where mapping fresh pages costs a page fault per
-    page the block writes (9-50 ms for a 1 KB block).  A large one (level 9's tables are 805 MB)
-    keeps its big arrays in memory files, and each copy maps them
-    copy-on-write, so a block copies only the pages it writes (where memory
-    files are unknown, a plain copy)."""
+    copied.  A small school (at most WORKING_COPIES bytes: levels 1-6 with
+    64 KiB of primer, or a learned one of up to 256 KiB: 30-118 MB) hands
+    out working copies that are kept too: each block refreshes one with a
+    plain copy of the kept bytes (3-12 ms), where mapping fresh pages costs
+    a page fault per page the block writes (9-50 ms for a 1 KB block).  A
+    large one (level 9's tables are 805 MB) keeps its big arrays in memory
+    files, and each copy maps them copy-on-write, so a block copies only the
+    pages it writes (where memory files are unknown, a plain copy)."""
     LARGE = 1 << 20
     WORKING_COPIES = 160 << 20
 
