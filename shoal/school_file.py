@@ -125,7 +125,7 @@ def from_bytes(data: bytes, path=None) -> SchoolFile:
         raise _bad(path, "damaged: its contents do not match its digest")
     try:
         made = json.loads(meta.get("made", "{}"))
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):     # how it was made is only a note
         made = {}
     return SchoolFile(dataclasses.replace(preset, own_loop=True), text, made if isinstance(made, dict) else {},
                       None if path is None else str(path))
