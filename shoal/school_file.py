@@ -201,15 +201,12 @@ def _digest_of(path: Path) -> str | None:
     try:
         with open(path, "rb") as f:
             head = f.read(8)
-            if len(head) < 8:
-                return None
-            (length,) = struct.unpack("<Q", head)
-            if not 2 <= length <= _MAX_HEADER:
-                return None
-            meta = json.loads(f.read(length)).get("__metadata__", {})
-    except (OSError, ValueError, RecursionError, AttributeError):
+            length = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+            meta = _header(head + f.read(min(length, _MAX_HEADER)), path)["__metadata__"]
+    except (OSError, ShoalError):
         return None
-    return meta.get("digest") if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+    digest = meta.get("digest")
+    return digest if isinstance(digest, str) and meta.get("format") == FORMAT else None
 
 
 def find(school_id: bytes) -> SchoolFile:

@@ -47,8 +47,9 @@ def test_cover_takes_what_many_pieces_share_and_keeps_the_budget():
     chosen = primers.cover(pieces, 256, k=64)
     assert shared[:40] in chosen and len(chosen) <= 256
     assert primers.recent(pieces, 100) == b"".join(pieces)[-100:]
-    found = primers.candidates(pieces, [32 << 10, 64 << 10])
+    found = primers.recipes([32 << 10, 64 << 10], sum(map(len, pieces)))
     assert set(found) == {"recent 32 KiB", "cover k=256 32 KiB", "cover k=1024 32 KiB"}   # all fits in 32 KiB
+    assert found["cover k=256 32 KiB"](pieces) == primers.cover(pieces, 32 << 10, k=256)
 
 
 def test_the_search_moves_only_numbers():

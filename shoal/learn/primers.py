@@ -22,6 +22,7 @@ the primer's size is fitted to the same tables and shares one primed school
 from __future__ import annotations
 
 import heapq
+from functools import partial
 
 import numpy as np
 
@@ -80,16 +81,17 @@ def cover(pieces: list[bytes], budget: int, k: int) -> bytes:
     return recent(pieces, budget - len(picked)) + picked if len(picked) < budget else picked
 
 
-def candidates(pieces: list[bytes], budgets: list[int], segment_sizes=(256, 1024)) -> dict[str, bytes]:
-    """name -> primer text, for each way and budget (a budget beyond what the
-    samples hold is tried once, as all of them)."""
-    total = sum(map(len, pieces))
+def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024)) -> dict:
+    """name -> recipe(pieces) -> primer text, for each way and budget (a
+    budget beyond the `total` bytes the samples hold is tried once, as all
+    of them).  A recipe chosen on some pieces makes the final primer from
+    all of them."""
     out = {}
     for budget in sorted(budgets):
         label = f"{budget >> 10} KiB"
-        out[f"recent {label}"] = recent(pieces, budget)
+        out[f"recent {label}"] = partial(recent, budget=budget)
         for k in segment_sizes:
-            out[f"cover k={k} {label}"] = cover(pieces, budget, k)
+            out[f"cover k={k} {label}"] = partial(cover, budget=budget, k=k)
         if budget >= total:
             break
-    return {name: text for name, text in out.items() if text}
+    return out

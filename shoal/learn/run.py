@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..cli_args import UsageError
-from ..cli_io import parse_size
+from ..cli_tools import ToolParser, UsageError, run_tool, size_argument
 from ..errors import ShoalError
+
+PROG = "shoal learn"
 
 DEFAULT_TIME = 600
 DEFAULT_PRIMER = 512 << 10
@@ -32,13 +33,8 @@ _RESERVE = 0.1
 _SPEED_PIECES = 200
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):           # exit status 1, like the rest of shoal, not argparse's 2
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="shoal learn", description=(
+def parser() -> ToolParser:
+    p = ToolParser(prog=PROG, formatter_class=argparse.HelpFormatter, description=(
         "Learn a school from sample files of one kind of data (JSON records, logs, CSV, man pages, ...): a "
         "primer chosen from them and a preset tuned on them.  Compress with it: shoal -D NAME.school FILE; "
         "decompress: shoal -d -D NAME.school FILE.shoal (or put it in a folder of $SHOAL_SCHOOL_PATH)."),
@@ -52,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
                    help="the base level: its fish, tables and speed (default 6)")
     p.add_argument("--time", type=float, default=DEFAULT_TIME, metavar="SECONDS",
                    help=f"time for the whole run (default {DEFAULT_TIME}); the search stops in time")
-    p.add_argument("--primer-size", type=parse_size, default=DEFAULT_PRIMER, metavar="SIZE",
+    p.add_argument("--primer-size", type=size_argument, default=DEFAULT_PRIMER, metavar="SIZE",
                    help="the largest primer to try (default 512K; halves of it down to 32K are tried too): "
                         "larger primers help more and take longer per file")
     p.add_argument("--max-ms", type=float, default=DEFAULT_MAX_MS, metavar="MS",
@@ -73,7 +69,7 @@ class _Progress:
 
     def __call__(self, text: str) -> None:
         if not self.quiet:
-            print(f"shoal learn: [{self.elapsed():5.0f} s] {text}", file=sys.stderr, flush=True)
+            print(f"{PROG}: [{self.elapsed():5.0f} s] {text}", file=sys.stderr, flush=True)
 
 
 def _budgets(largest: int) -> list[int]:
@@ -82,23 +78,18 @@ def _budgets(largest: int) -> list[int]:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-        if args.time <= 0:
-            raise UsageError("shoal learn: --time must be positive")
-        if Path(args.output).exists() and not args.force:
-            raise UsageError(f"shoal learn: {args.output} exists; -f replaces it")
-    except UsageError as error:
-        print(error, file=sys.stderr)
-        return 1
-    try:
-        return learn(args)
-    except ShoalError as error:
-        print(f"shoal learn: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("shoal learn: interrupted; no school file written", file=sys.stderr)
-        return 130
+    """Exit status 0, or 1 with one line on stderr (cli_tools.run_tool); a
+    school file is written whole or not at all."""
+    return run_tool(PROG, _work, argv)
+
+
+def _work(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if args.time <= 0:
+        raise UsageError("--time must be positive")
+    if Path(args.output).exists() and not args.force:
+        raise UsageError(f"{args.output} exists; -f replaces it")
+    return learn(args)
 
 
 def learn(args) -> int:
@@ -117,7 +108,11 @@ def learn(args) -> int:
     # the primer: every candidate, judged on the tune pieces
     primer_deadline = args.time * 0.4
     tried, best = {}, None
-    for name, text in primers.candidates(found.learn, _budgets(args.primer_size)).items():
+    ways = primers.recipes(_budgets(args.primer_size), sum(map(len, found.learn)))
+    for name, recipe in ways.items():
+        text = recipe(found.learn)
+        if not text:
+            continue
         size, ms = judge.timed(judge.with_primer(base, text), found.tune)
         tried[name] = size
         slow = ms > args.max_ms
@@ -162,7 +157,7 @@ def learn(args) -> int:
     say(f"check: level {args.level} {check['level']:,} bytes, school {check['school']:,} bytes")
 
     # the school written: the same recipe, from all the samples
-    final_text = _recipe(primer_name, found.all(), primers)
+    final_text = ways[primer_name](found.all())
     made = {"shoal": __version__, "base_level": args.level, "samples": found.files,
             "pieces": {"learn": len(found.learn), "tune": len(found.tune), "check": len(found.check)},
             "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried},
@@ -173,15 +168,6 @@ def learn(args) -> int:
     written = school_file.write(args.output, chosen, final_text, made)
     print(_summary(written, made, args.level))
     return 0
-
-
-def _recipe(name: str, pieces: list[bytes], primers) -> bytes:
-    """The primer `name` (as primers.candidates names it) made from `pieces`."""
-    words = name.split()
-    budget = int(words[-2]) << 10
-    if words[0] == "recent":
-        return primers.recent(pieces, budget)
-    return primers.cover(pieces, budget, int(words[1].split("=")[1]))
 
 
 def _summary(written, made: dict, level: int) -> str:
