@@ -5,9 +5,10 @@ All of them work one block at a time, so memory stays bounded for any input.
 ShoalFile reading decodes block by block as the caller reads (every concatenated
 stream, checked as it goes); writing buffers up to one block per thread and
 writes a complete stream on close.  "a" appends a new stream, which readers
-see as the concatenation.  Seeking in read mode is emulated (forward by
-decoding, backward by rewinding), as in lzma.  Readers take memlimit= as
-api.decompress does.
+see as the concatenation.  Seeking in read mode on a seekable file decodes
+only the block that holds the target (block_index: the first seek reads
+every frame once, decoding nothing); lzma, without an index, decodes from
+the start.  Readers take memlimit= as api.decompress does.
 
 An OSError from the files read or written propagates as it is (opening a
 missing file raises FileNotFoundError, "x" on an existing one
@@ -21,6 +22,7 @@ import os
 import stat
 
 from . import school
+from .block_index import BlockIndex
 from .api import (ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _know,
                   _memlimit, _one_block_stream, _threads)
 from .codec import container
@@ -119,8 +121,13 @@ def decompress_stream(src, dst, *, threads: int = 1, memlimit: int | None = None
 
 
 def list_archive(src) -> list[dict]:
-    """What each stream of file object src holds (frames are checked, not decoded)."""
+    """What each stream of file object src holds (frames are checked, not
+    decoded), with each block's place: where its original bytes start (in
+    the whole archive's original), its size, and where its frame starts in
+    the archive and how many bytes it takes there (the block index a seek
+    uses: block_index.py)."""
     streams = []
+    at = original_at = 0
     for item in container.read_items(src.read):
         if isinstance(item, StreamHeader):
             try:
@@ -131,16 +138,21 @@ def list_archive(src) -> list[dict]:
                     "preset_name": (item.preset.decode("ascii", "replace") if item.preset.startswith(b"level")
                                     else None),
                     "blocks": 0, "original_size": 0, "compressed_size": item.archive_bytes,
-                    "stored_blocks": 0, "binary_blocks": 0, "block_size": item.block_size}
+                    "stored_blocks": 0, "binary_blocks": 0, "block_size": item.block_size, "block_list": []}
             streams.append(info)
-            continue
-        info["compressed_size"] += item.archive_bytes
+        else:
+            info["compressed_size"] += item.archive_bytes
         if isinstance(item, Block):
             info["blocks"] += 1
             info["stored_blocks"] += item.stored
             info["binary_blocks"] += item.binary
+            kind = "stored" if item.stored else "binary" if item.binary else "coded"
+            info["block_list"].append({"original_offset": original_at, "original_size": item.size,
+                                       "archive_offset": at, "archive_bytes": item.archive_bytes, "kind": kind})
+            original_at += item.size
         elif isinstance(item, StreamEnd):
             info["original_size"] = item.total_size
+        at += item.archive_bytes
     return streams
 
 
@@ -150,18 +162,24 @@ _READ, _WRITE, _CLOSED = "read", "write", "closed"
 
 
 class _DecodedReader(io.RawIOBase):
-    """The original bytes of a .shoal file object, as a raw stream."""
+    """The original bytes of a .shoal file object, as a raw stream.
+
+    Read from the start, it decodes stream by stream and checks everything,
+    each stream's CRC32 included.  The first seek on a seekable file builds
+    a block index (block_index.BlockIndex: one pass that reads the frames
+    and decodes nothing); from then on a seek decodes only the block that
+    holds its target, and reading goes on block by block from there."""
 
     def __init__(self, fp, threads: int, limit: int):
         self._fp = fp
         self._threads = threads
         self._limit = limit
-        self._rewind()
-
-    def _rewind(self) -> None:
-        items = container.read_items(self._fp.read)
-        self._chunks = (data for _, data in _decoded(items, self._threads, self._limit) if data is not None)
-        self._current = memoryview(b"")
+        self._origin = fp.tell() if fp.seekable() else 0
+        self._index: BlockIndex | None = None
+        self._chunks = (data for _, data in _decoded(container.read_items(fp.read), threads, limit)
+                        if data is not None)
+        self._block = memoryview(b"")   # the block being read
+        self._block_start = 0           # where it starts in the original
         self._pos = 0
 
     def readable(self) -> bool:
@@ -171,15 +189,20 @@ class _DecodedReader(io.RawIOBase):
         return self._fp.seekable()
 
     def readinto(self, buffer) -> int:
-        while not self._current:
+        at = self._pos - self._block_start
+        while at >= len(self._block):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self._current = memoryview(chunk)
+            if self._index is None:
+                self._block_start += len(self._block)
+            else:
+                self._block_start, chunk = chunk
+            self._block = memoryview(chunk)
+            at = self._pos - self._block_start
         with memoryview(buffer) as view, view.cast("B") as out:
-            n = min(len(out), len(self._current))
-            out[:n] = self._current[:n]
-        self._current = self._current[n:]
+            n = min(len(out), len(self._block) - at)
+            out[:n] = self._block[at:at + n]
         self._pos += n
         return n
 
@@ -187,20 +210,31 @@ class _DecodedReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence not in (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END):
+            raise ValueError(f"invalid whence ({whence!r}, should be 0, 1 or 2)")
+        if not self._fp.seekable():
+            raise io.UnsupportedOperation("seek: the archive's file object is not seekable")
+        if self._index is None:
+            self._fp.seek(self._origin)
+            self._index = BlockIndex(self._fp, self._limit)
+            self._chunks.close()
+            # reading goes on, from the index, after the block held now
+            after = self._index.find(self._block_start + len(self._block))
+            self._chunks = self._index.decoded(after, self._threads, self._limit)
         if whence == io.SEEK_CUR:
             offset += self._pos
         elif whence == io.SEEK_END:
-            while self.read(io.DEFAULT_BUFFER_SIZE):
-                pass
-            offset += self._pos
-        elif whence != io.SEEK_SET:
-            raise ValueError(f"invalid whence ({whence!r}, should be 0, 1 or 2)")
-        if offset < self._pos:
-            self._fp.seek(0)
-            self._rewind()
-        while self._pos < offset and self.read(min(offset - self._pos, io.DEFAULT_BUFFER_SIZE)):
-            pass
-        return self._pos
+            offset += self._index.size
+        if offset < 0:
+            raise OSError(22, f"Invalid argument: negative seek position {offset}")
+        if not self._block_start <= offset < self._block_start + len(self._block):
+            # decode from the block that holds the target (none: past the end)
+            first = self._index.find(offset)
+            self._chunks.close()
+            self._chunks = self._index.decoded(first, self._threads, self._limit)
+            self._block, self._block_start = memoryview(b""), offset
+        self._pos = offset
+        return offset
 
     def close(self) -> None:
         self._chunks.close()   # stops any worker threads
