@@ -14,9 +14,9 @@ this is the only module that imports numcodecs or zarr.
     dask.array.to_zarr(dask_array, z)                   # Dask: into an array made as above
     Shoal(school="logs.school")                         # a learned school (also ShoalCodec)
 
-A reader of a format-2 array finds the codec by its id through the entry
-point "numcodecs.codecs" (no import needed); a reader of a format-3 array
-imports shoal.zarr first, which registers "numcodecs.shoal" with zarr.
+A reader finds the codec without importing shoal: a format-2 array by its
+id through the entry point "numcodecs.codecs", a format-3 one through
+"zarr.codecs" (both in pyproject.toml).
 
 The config holds the level and the school file's *path* as given, never the
 school itself: a reader needs the same school file, at that path or in a
