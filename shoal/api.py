@@ -12,13 +12,16 @@ As in lzma, `preset` may also be a level: compress(data, preset=9) is level 9.
 
 Blocks are independent, so with threads=N up to N blocks are coded at once
 (the engine releases the GIL); results are written in order, and the output
-is byte-identical for every N.
+is byte-identical for every N.  threads= also takes a runner that codes the
+blocks elsewhere (cluster.RayRunner: on Ray workers; see _ordered_map).
 
 Decoding takes the memory its archive's preset asks for, so every decoder
 takes memlimit= (bytes; None: school.DEFAULT_MEMLIMIT, NO_MEMLIMIT: none) and
 refuses a stream whose one block needs more (MemoryLimitError), at its
 header, before anything is allocated for it.  With threads=N fewer blocks
-are decoded at once when N of them would not fit (as xz does).
+are decoded at once when N of them would not fit (as xz does); compress
+and ShoalCompressor take memlimit= too, and code fewer blocks at once the
+same way (never fewer than one: a compressor refuses nothing).
 
 Errors are those of lzma (shoal/errors.py): ShoalError for what an archive
 or preset holds, TypeError / ValueError for bad arguments, EOFError after a
@@ -184,7 +187,10 @@ def _memlimit(memlimit) -> int:
     return limit
 
 
-def _threads(threads) -> int:
+def _threads(threads):
+    """A thread count (0: one per CPU), or a runner as it is (see _ordered_map)."""
+    if hasattr(threads, "submit") and hasattr(threads, "window"):
+        return threads
     n = _integer(threads, "threads")
     if n < 0:
         raise ValueError(f"threads must be an integer >= 0 (0: one per CPU), got {n}")
@@ -208,31 +214,78 @@ def _as_bytes(data, what: str = "data") -> memoryview:
 
 
 # ---- blocks, in parallel and in order ----------------------------------------
+#
+# Every argument `threads` is a count of threads on this machine or a
+# runner: an object that codes blocks elsewhere (cluster.RayRunner, on Ray
+# workers) with the contract _ordered_map asks of one:
+#
+#     runner.window          calls it keeps in flight at most (driver memory)
+#     runner.submit(fn, job) starts fn(job) somewhere and returns a future:
+#                            result() gives fn's value or raises its error;
+#                            cancel() gives it up (it may still run)
+#
+# fn is a module-level function of shoal and a job is picklable (bytes, not
+# memoryviews; presets, blocks).  _ordered_map cancels what it leaves
+# behind; the runner belongs to whoever made it (one for many files).
 
-def _ordered_map(fn, items, threads: int, cost=None, budget: int = 0):
-    """fn over items, results in order, at most `threads` calls in flight.
+class _Threads:
+    """Threads of this process as a runner: a pool started at the first
+    submit, shut down by close()."""
+
+    def __init__(self, n: int):
+        self.window = n
+        self._pool = None
+
+    def submit(self, fn, job) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.window, thread_name_prefix="shoal")
+        return self._pool.submit(fn, job)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _window(threads) -> int:
+    """Blocks in flight at most: a thread count, or a runner's window."""
+    return threads if isinstance(threads, int) else threads.window
+
+
+# Before any job has gone to a runner, up to this many items are looked at
+# to see whether the input has a second block: one block alone is done on
+# this thread, and no pool (or Ray instance) is started for it.
+_LOOK_AHEAD = 16
+
+
+def _ordered_map(fn, items, threads, cost=None, budget: int = 0):
+    """fn over items, results in order: threads == 1 all on this thread;
+    else on a pool of that many threads, or on a runner (see above), at
+    most its window of calls in flight.
 
     With cost (item -> bytes), the calls in flight also cost at most
-    `budget` together, or are one call (the caller made sure that one fits);
-    an item that costs 0 is quick, and is done on this thread (a stream's
-    header and end: an archive of many empty streams would otherwise pay a
-    thread hand-off for each).
+    `budget` together, or are one call (never fewer: a block that does not
+    fit alone runs alone); an item that costs 0 is quick, and is done on
+    this thread (a stream's header and end: an archive of many empty streams
+    would otherwise pay a hand-off for each).  A lone costly item (an input
+    of one block) is done on this thread too: nothing is started for it.
     A ShoalError or OSError raised while pulling the next item waits until
     the items before it are done, so every thread count reports the same
     first error, after the same output."""
-    if threads == 1:
+    if isinstance(threads, int) and threads == 1:
         for item in items:
             yield fn(item)
         return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="shoal")
-    pending: deque = deque()          # (future, its cost)
+    runner = _Threads(threads) if isinstance(threads, int) else threads
+    pending: deque = deque()          # [job, its cost, its future; None: not started yet]
     in_flight = 0
     source = iter(items)
     held = None                       # pulled, waiting for room
     deferred = None
+    waiting = None                    # the first costly job, not started until a second comes
+    started = False                   # whether any job went to the runner
     try:
         while True:
-            while deferred is None and len(pending) < threads:
+            while deferred is None and len(pending) < (runner.window if started else _LOOK_AHEAD):
                 if held is None:
                     if source is None:
                         break
@@ -245,27 +298,44 @@ def _ordered_map(fn, items, threads: int, cost=None, budget: int = 0):
                         deferred = error
                         break
                 (job,), held = held, None
-                if cost is None:
-                    pending.append((pool.submit(fn, job), 0))
+                price = 0 if cost is None else cost(job)
+                if cost is not None and not price:
+                    pending.append([job, 0, _done(fn, job)])
                     continue
-                price = cost(job)
-                if not price:
-                    pending.append((_done(fn, job), 0))
-                elif pending and in_flight + price > budget:
+                if in_flight and in_flight + price > budget:
                     held = (job,)
                     break
-                else:
-                    pending.append((pool.submit(fn, job), price))
-                    in_flight += price
+                entry = [job, price, None]
+                pending.append(entry)
+                in_flight += price
+                if started:
+                    entry[2] = runner.submit(fn, job)
+                elif waiting is None:
+                    waiting = entry
+                else:                             # a second block: start both
+                    waiting[2], entry[2] = runner.submit(fn, waiting[0]), runner.submit(fn, job)
+                    started, waiting = True, None
             if not pending:
                 break
-            future, price = pending.popleft()
+            job, price, future = pending.popleft()
             in_flight -= price
+            if future is None:                    # the first costly job, not started yet
+                waiting = None
+                if source is not None and deferred is None:
+                    started = True                # more may come: start the runner
+                    future = runner.submit(fn, job)
+                else:
+                    yield fn(job)                 # the input's one block
+                    continue
             yield future.result()
         if deferred is not None:
             raise deferred
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for _, _, future in pending:
+            if future is not None:
+                future.cancel()
+        if isinstance(threads, int):
+            runner.close()
 
 
 def _done(fn, item) -> Future:
@@ -285,10 +355,11 @@ def _coded(data, preset) -> tuple[bytes | None, bool]:
     return school.compress_block(data, chosen), chosen is preset.binary
 
 
-def _code_block(job) -> tuple[memoryview, bytes]:
+def _code_block(job) -> bytes:
+    """A block's frame: what a worker sends back (not the block again)."""
     data, preset = job
     payload, binary = _coded(data, preset)
-    return data, container.encode_block(data, payload, binary=binary)
+    return container.encode_block(data, payload, binary=binary)
 
 
 def _one_block_stream(data, preset, name: bytes, learned: bytes | None = None) -> bytes:
@@ -300,15 +371,48 @@ def _one_block_stream(data, preset, name: bytes, learned: bytes | None = None) -
     return container.encode_stream(name, preset.digest, data, payload, binary=binary, school=learned)
 
 
-def _frames(blocks, preset, threads):
-    """(original, frame bytes) for each block of original bytes."""
-    return _ordered_map(_code_block, ((b, preset) for b in blocks), threads)
+def _frames(blocks, preset, threads, limit: int | None = None):
+    """(original, frame bytes) for each block of original bytes, in order.
+
+    Coding a block takes what decoding it does (school.decode_memory: the
+    same school, the same buffers), so the blocks coded at once take at most
+    `limit` bytes together (None: school.DEFAULT_MEMLIMIT), or are one block:
+    -M caps compression as it caps decoding.  The limit is checked here, before
+    any block is read."""
+    return _framed(blocks, preset, threads, _memlimit(limit))
+
+
+def _framed(blocks, preset, threads, limit: int):
+    needs: dict[int, int] = {}
+    originals: deque = deque()        # the blocks pulled, waiting for their frames
+
+    def cost(job) -> int:
+        n = len(job[0])
+        if n not in needs:
+            needs[n] = school.decode_memory(preset, n)
+        return needs[n]
+
+    def jobs():
+        remote = not isinstance(threads, int)
+        for block in blocks:
+            originals.append(block)
+            yield (bytes(block) if remote else block), preset
+
+    for frame in _ordered_map(_code_block, jobs(), threads, cost, limit):
+        yield originals.popleft(), frame
 
 
 def _decode_job(job):
+    """(item, its decoded bytes or None): _decode_block beside its item."""
+    return job[0], _decode_block(job)
+
+
+def _decode_block(job) -> bytes | None:
+    """A block's original bytes, checked (None for a stream's header or end):
+    what a worker sends back (not the block's payload again)."""
     item, preset, _ = job
     if not isinstance(item, Block):
-        return item, None
+        return None
     if item.stored:
         data = item.payload
     elif item.binary:
@@ -319,7 +423,7 @@ def _decode_job(job):
     else:
         data = school.decompress_block(item.payload, item.size, preset.text)
     container.check_block(item, data)
-    return item, data
+    return data
 
 
 def _with_presets(items, limit: int):
@@ -341,13 +445,20 @@ def _job_cost(job) -> int:
     return job[2]
 
 
-def _decoded(items, threads: int, limit: int):
+def _decoded(items, threads, limit: int):
     """(item, decoded bytes or None) for every item, checking each stream;
     the blocks decoded at once take at most `limit` bytes together (or are
     one block)."""
     checksum = None
-    jobs = _with_presets(items, limit)
-    for item, data in _ordered_map(_decode_job, jobs, threads, _job_cost, limit):
+    pulled: deque = deque()           # the items pulled, waiting for their data
+
+    def jobs():
+        for job in _with_presets(items, limit):
+            pulled.append(job[0])
+            yield job
+
+    for data in _ordered_map(_decode_block, jobs(), threads, _job_cost, limit):
+        item = pulled.popleft()
         if isinstance(item, StreamHeader):
             checksum = container.StreamChecksum()
         elif isinstance(item, Block):
@@ -366,21 +477,25 @@ def _know(learned) -> None:
 
 
 def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
-             block_size: int | None = None, school=None) -> bytes:
+             block_size: int | None = None, school=None, memlimit: int | None = None) -> bytes:
     """Compress bytes-like `data` into one shoal stream.  `preset` replaces
     `level`: a level 1..9 (as in lzma.compress(data, preset=9)), a preset
     file's path, a dict in the preset format, or a school.Preset.  `school`
     (a school file's path, or a loaded school_file.SchoolFile: what `shoal
-    learn` makes) replaces both; decoding needs the same school file."""
+    learn` makes) replaces both; decoding needs the same school file.
+    threads: blocks coded at once (0: one per CPU), or a runner
+    (cluster.RayRunner); memlimit: bytes the blocks coded at once may take
+    together (None: school.DEFAULT_MEMLIMIT; NO_MEMLIMIT: no limit), never
+    fewer than one block."""
     view = _as_bytes(data)
     preset, name, learned = _choose_preset(level, preset, school)
     size = _block_size(preset, block_size)
-    threads = _threads(threads)
+    threads, limit = _threads(threads), _memlimit(memlimit)
     if len(view) <= size:
         return _one_block_stream(view, preset, name, learned)
     out = [container.encode_start(name, preset.digest, size, len(view), learned)]
     blocks = (view[i:i + size] for i in range(0, len(view), size))
-    out.extend(frame for _, frame in _frames(blocks, preset, threads))
+    out.extend(frame for _, frame in _frames(blocks, preset, threads, limit))
     out.append(container.encode_end(len(view), zlib.crc32(view)))
     return b"".join(out)
 
@@ -404,17 +519,18 @@ def decompress(data, *, threads: int = 1, memlimit: int | None = None, school=No
 class ShoalCompressor:
     """Compress incrementally: compress() returns whatever is ready, flush() the rest.
 
-    Input is buffered up to one block per thread, and nothing is returned
-    before a block is coded: a stream that ends within its first block is
-    written whole by flush(), in the one-block form, as compress() writes
-    it.  Longer output matches compress() except that the header does not
-    record the size (it is not known yet)."""
+    Input is buffered up to one block per thread (or per place in a
+    runner's window), and nothing is returned before a block is coded: a
+    stream that ends within its first block is written whole by flush(), in
+    the one-block form, as compress() writes it.  Longer output matches
+    compress() except that the header does not record the size (it is not
+    known yet).  threads and memlimit as in compress()."""
 
     def __init__(self, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
-                 block_size: int | None = None, school=None):
+                 block_size: int | None = None, school=None, memlimit: int | None = None):
         self._preset, name, self._school = _choose_preset(level, preset, school)
         self._block_size = _block_size(self._preset, block_size)
-        self._threads = _threads(threads)
+        self._threads, self._limit = _threads(threads), _memlimit(memlimit)
         self._name = name
         self._header = container.encode_start(name, self._preset.digest, self._block_size, school=self._school)
         self._pending = bytearray()
@@ -425,7 +541,7 @@ class ShoalCompressor:
         if self._flushed:
             raise ValueError("compressor has been flushed")
         self._pending += _as_bytes(data)
-        if len(self._pending) < self._threads * self._block_size:
+        if len(self._pending) < _window(self._threads) * self._block_size:
             return b""
         full = len(self._pending) - len(self._pending) % self._block_size
         return self._take_header() + self._code(full)
@@ -450,7 +566,7 @@ class ShoalCompressor:
         size = self._block_size
         blocks = (memoryview(chunk)[i:i + size] for i in range(0, n, size))
         out = []
-        for block, frame in _frames(blocks, self._preset, self._threads):
+        for block, frame in _frames(blocks, self._preset, self._threads, self._limit):
             self._checksum.update(block)
             out.append(frame)
         return b"".join(out)

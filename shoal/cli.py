@@ -240,25 +240,50 @@ def _spool_problem(error: OSError, name: str) -> Problem:
 
 def _compression_settings(options) -> dict:
     from . import school
+    settings = _memlimit_setting(options, threads=options.workers, block_size=options.block_size)
     if options.school:
         if options.preset or options.neural:
             raise ValueError("-D/--school replaces the level and preset: give no --preset or --neural with it")
-        return dict(school=options.school, threads=options.threads, block_size=options.block_size)
+        return dict(settings, school=options.school)
     preset = school.load(options.preset) if options.preset else None
     if options.neural:
         preset = school.with_neural(preset or options.level)
-    return dict(level=options.level, preset=preset, threads=options.threads, block_size=options.block_size)
+    return dict(settings, level=options.level, preset=preset)
 
 
 def _decoding_settings(options) -> dict:
-    """threads, and memlimit when -M was given (0: no limit)."""
-    settings = dict(threads=options.threads)
+    """threads (or the Ray runner), and memlimit when -M was given (0: no limit)."""
+    settings = _memlimit_setting(options, threads=options.workers)
     if options.school:
         settings["school"] = options.school
+    return settings
+
+
+def _memlimit_setting(options, **settings) -> dict:
+    """settings, with memlimit when -M was given (0: no limit); else the API's default."""
     if options.memlimit is not None:
         from . import api
         settings["memlimit"] = options.memlimit or api.NO_MEMLIMIT
     return settings
+
+
+def _workers(options):
+    """What codes the blocks: -T's thread count, or a Ray runner for --ray /
+    --address (cluster.py, the one module that imports Ray; it starts Ray at
+    the first block it is given, so an input of one block starts nothing).
+    Local Ray gets -T's workers (default: one per core); a cluster's window
+    of blocks in flight is -T, or its CPUs."""
+    if not options.ray or options.mode not in ("compress", "decompress", "test"):
+        return options.threads
+    try:
+        from . import cluster
+    except ModuleNotFoundError as missing:
+        if not (missing.name or "").startswith("ray"):
+            raise
+        raise ShoalError("--ray and --address need Ray, an optional extra: pip install 'shoal[ray]'") from None
+    if options.address is not None:
+        return cluster.RayRunner(address=options.address, window=options.threads_given or None)
+    return cluster.RayRunner(num_cpus=options.threads_given or None)
 
 
 def _memory(n: int) -> str:
@@ -535,12 +560,14 @@ def run(options, signals: Signals | None = None) -> int:
     removes what it was writing and returns 128 + the signal."""
     worst, totals, current = OK, Counter(), STDIN_NAME
     settings = None
+    options.workers = options.threads
     try:
         if options.mode == "precompile":
             return _in_worker(cli_compile.precompile, options, lambda text: _note(options, f"shoal: {text}"))
         if options.school:                       # read (and checked) once, for every file
             from . import school_file
             options.school = school_file.read(options.school)
+        options.workers = _workers(options)
         if options.mode == "compress":
             settings = _compression_settings(options)
         with _first_use_notice(options):
@@ -573,6 +600,9 @@ def run(options, signals: Signals | None = None) -> int:
         remove_temporaries()                     # the worker may still be writing one
         _say(options, f"{current}: interrupted")
         return signals.code if signals is not None else INTERRUPTED
+    finally:
+        if not isinstance(options.workers, int):
+            options.workers.close()              # a local Ray instance this run started
     return worst
 
 

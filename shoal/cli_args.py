@@ -55,7 +55,14 @@ hidden temporary one), and only when everything succeeded.  It is kept with
 -k, -c, -o and -t.  --rm (zstd's flag) removes it after -o too, and is
 ignored with -c; the last of -k and --rm wins.  An existing output is never
 replaced without -f.  Outputs keep the input's permissions and times.  -M
-limits the memory decoding may take (-d, -t, --verify), as xz's -M does.
+limits the memory decoding may take (-d, -t, --verify), as xz's -M does, and
+with -T the memory of the blocks coded at once either way.
+
+Threads: blocks are independent, so by default (-T 0) as many are coded at
+once as there are cores (fewer within -M), compressing and decompressing;
+an input of one block uses one thread.  The output is the same bytes for
+any -T, and with --ray (a local Ray instance) or --address HOST:PORT (a
+Ray cluster), where the blocks go to Ray's workers and come back in order.
 
 -S .SUF names outputs FILE.SUF; -d then takes FILE.SUF as well as
 FILE{SUFFIX}.  -r walks the directories named on the command line (as
@@ -161,14 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="add the shipped neural fish to the level or preset: smaller, far slower (tens of KB/s)")
     tuning.add_argument("-B", "--block-size", metavar="SIZE", type=_size_argument,
                         help="independent block size (default: the preset's)")
-    tuning.add_argument("-T", "--threads", metavar="N", type=_threads_argument, default=1,
-                        help="blocks coded in parallel; 0 = one per core (output is identical for any N)")
+    tuning.add_argument("-T", "--threads", metavar="N", type=_threads_argument,
+                        help="blocks coded at once; 0 = one per core, the default (an input of one "
+                             "block uses one thread); with --ray, Ray's workers (the blocks in flight "
+                             "with --address); the output is identical for any N")
+    tuning.add_argument("--ray", action="store_true",
+                        help="code the blocks on a local Ray instance (-T workers, default one per core; "
+                             "needs shoal[ray]): docs/ray.md")
+    tuning.add_argument("--address", metavar="HOST:PORT",
+                        help="code the blocks on the Ray cluster at HOST:PORT (`ray start --head`; "
+                             "implies --ray)")
     tuning.add_argument("--verify", action="store_true",
                         help="after compressing, decode the output and compare before succeeding")
     tuning.add_argument("-M", "--memlimit", "--memory", metavar="LIMIT", type=_memlimit_argument,
-                        help="decoding (-d, -t, --verify) may use at most LIMIT bytes of memory, "
-                             "else it stops before it starts: a size (800MiB, 2G), N%% of this machine's "
-                             f"RAM, or 0 or max for no limit; default {DEFAULT_MEMLIMIT >> 20:,} MiB")
+                        help="the blocks coded at once may use at most LIMIT bytes of memory (fewer "
+                             "blocks at once, never none); decoding (-d, -t, --verify) stops before it "
+                             "starts an archive that needs more for one block: a size (800MiB, 2G), N%% "
+                             f"of this machine's RAM, or 0 or max for no limit; default "
+                             f"{DEFAULT_MEMLIMIT >> 20:,} MiB")
     talk = parser.add_argument_group("messages")
     talk.add_argument("-v", "--verbose", action="count", default=0, help="a summary line per file: sizes in -> out, the ratio compressed/original (as xz -l), "
                            "bits per byte, MB/s of original")
@@ -211,9 +228,12 @@ def _threads_argument(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid thread count {text!r}") from None
     if n < 0:
         raise argparse.ArgumentTypeError("thread count must be 0 (one per core) or more")
-    if n == 0:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return n
+
+
+def cores() -> int:
+    """The cores this process may run on: what -T 0 (the default) means."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -228,6 +248,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     options.no_operands = not options.files
     options.files = options.files or ["-"]
     options.keep = options.remove is False
+    # -T as given (None: not given), and the threads it means: 0 and no -T are one per core
+    options.threads_given = options.threads
+    options.threads = options.threads or cores()
+    options.ray = options.ray or options.address is not None
     options.rm = options.remove is True
     if options.extreme:
         options.level = min(options.level + 1, 9)

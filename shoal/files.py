@@ -59,10 +59,11 @@ def _regular_file_size(src) -> int | None:
 
 
 def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: int = 1,
-                    block_size: int | None = None, progress=None, school=None) -> tuple[int, int]:
+                    block_size: int | None = None, progress=None, school=None,
+                    memlimit: int | None = None) -> tuple[int, int]:
     """Compress file object src into dst, one block per worker in memory.
 
-    preset and school replace level, as in api.compress.  progress(bytes_in)
+    preset, school, threads and memlimit as in api.compress.  progress(bytes_in)
     is called after each block.  Returns (bytes read, bytes written).  An
     OSError from src or dst propagates as it is."""
     preset, name, learned = _choose_preset(level, preset, school)
@@ -75,7 +76,7 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     dst.write(header)
     written = len(header)
     checksum = container.StreamChecksum()
-    for block, frame in _frames(_read_blocks(src.read, size), preset, threads):
+    for block, frame in _frames(_read_blocks(src.read, size), preset, threads, memlimit):
         checksum.update(block)
         dst.write(frame)
         written += len(frame)

@@ -171,6 +171,12 @@ def given(value) -> SchoolFile:
     raise TypeError(f"school must be a school file's path or a SchoolFile, not {type(value).__name__}")
 
 
+def loaded() -> list[SchoolFile]:
+    """The school files known in this process (given, read or found): what
+    another process needs to decode what this one can (cluster.RayRunner)."""
+    return list(_known.values())
+
+
 def write(path, spec: dict, text: bytes, made: dict) -> SchoolFile:
     """Write a school file: preset `spec` with `text` for its primer (named by
     digest, read whole before every text block: any primer the spec had is

@@ -139,32 +139,82 @@ def test_a_stream_beyond_the_limit_stops_after_the_streams_before_it(no_decoding
         assert out.getvalue() == data
 
 
-def test_threads_decode_fewer_blocks_at_once_when_all_would_not_fit(monkeypatch):
-    """As xz: threads=4 under a limit that holds 2 blocks decodes 2 at a time."""
-    blob = shoal.compress(TEXT * 3, preset=TINY, block_size=2048)
-    need = school.decode_memory(TINY, 2048)
+def most_at_once(monkeypatch, name: str) -> list:
+    """api.<name> (a block's job) wrapped to count the blocks in flight: the
+    list returned holds the most seen at once (reset it to 0 between runs)."""
+    real = getattr(api, name)
     busy, most = [0], [0]
     lock = threading.Lock()
-    decode = api._decode_job
 
     def counting(job):
-        if not isinstance(job[0], container.Block):
-            return decode(job)
+        if isinstance(job[0], (container.StreamHeader, container.StreamEnd)):
+            return real(job)
         with lock:
             busy[0] += 1
             most[0] = max(most[0], busy[0])
         time.sleep(0.02)
         try:
-            return decode(job)
+            return real(job)
         finally:
             with lock:
                 busy[0] -= 1
 
-    monkeypatch.setattr(api, "_decode_job", counting)
+    monkeypatch.setattr(api, name, counting)
+    return most
+
+
+def test_threads_decode_fewer_blocks_at_once_when_all_would_not_fit(monkeypatch):
+    """As xz: threads=4 under a limit that holds 2 blocks decodes 2 at a time."""
+    blob = shoal.compress(TEXT * 3, preset=TINY, block_size=2048)
+    need = school.decode_memory(TINY, 2048)
+    most = most_at_once(monkeypatch, "_decode_block")
     for limit, expected in ((2 * need + need // 2, 2), (need, 1), (10 * need, 4)):
         most[0] = 0
         assert shoal.decompress(blob, threads=4, memlimit=limit) == TEXT * 3
         assert most[0] == expected, limit
+
+
+def test_threads_code_fewer_blocks_at_once_when_all_would_not_fit(monkeypatch):
+    """-M and -T together when compressing: a block takes what decoding it
+    does, so a limit that holds 2 blocks codes 2 at a time, one that holds
+    none still codes one (a compressor refuses nothing), and the output is
+    the same whatever the limit."""
+    one = shoal.compress(TEXT * 3, preset=TINY, block_size=2048)
+    need = school.decode_memory(TINY, 2048)
+    most = most_at_once(monkeypatch, "_code_block")
+    for limit, expected in ((2 * need + need // 2, 2), (need, 1), (need // 2, 1), (10 * need, 4)):
+        most[0] = 0
+        assert shoal.compress(TEXT * 3, preset=TINY, block_size=2048, threads=4, memlimit=limit) == one
+        assert most[0] == expected, limit
+        most[0] = 0
+        out = io.BytesIO()
+        api.compress_stream(io.BytesIO(TEXT * 3), out, preset=TINY, block_size=2048, threads=4, memlimit=limit)
+        assert most[0] == expected and shoal.decompress(out.getvalue()) == TEXT * 3
+    with pytest.raises(ValueError, match="memlimit"):
+        shoal.compress(TEXT, preset=TINY, memlimit=0)
+    with pytest.raises(ValueError, match="memlimit"):
+        api.compress_stream(io.BytesIO(TEXT), io.BytesIO(), preset=TINY, block_size=2048, memlimit=-1)
+
+
+def test_one_block_starts_no_threads(monkeypatch):
+    """A single-block input is coded on the caller's thread whatever
+    threads= says: no pool is started for it (with threads=0, the default
+    of the command line, too)."""
+    blob = shoal.compress(TEXT, preset=TINY, block_size=len(TEXT))
+    streamed = io.BytesIO()
+    api.compress_stream(io.BytesIO(TEXT), streamed, preset=TINY, block_size=len(TEXT))   # a pipe: size unknown
+    two = shoal.compress(TEXT, preset=TINY, block_size=len(TEXT) // 2 + 1)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a pool was started for one block")
+    monkeypatch.setattr(api, "ThreadPoolExecutor", no_pool)
+    for archive in (blob, streamed.getvalue()):
+        assert shoal.decompress(archive, threads=0) == TEXT
+    out = io.BytesIO()
+    api.compress_stream(io.BytesIO(TEXT), out, preset=TINY, block_size=len(TEXT), threads=0)
+    assert out.getvalue() == streamed.getvalue()
+    with pytest.raises(AssertionError, match="pool"):
+        shoal.decompress(two, threads=2)
 
 
 def test_a_deflated_preset_is_inflated_only_up_to_the_bound():

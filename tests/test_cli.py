@@ -141,14 +141,34 @@ def test_failed_verification_keeps_input_and_leaves_no_output(sample, monkeypatc
     assert leftovers(sample.parent) == []
 
 
-def test_threads_give_identical_output(tmp_path):
+def test_threads_give_identical_output(tmp_path, monkeypatch):
     data = bytes(range(256)) * 400 + TEXT * 20             # ~300 KB, several 64 KiB blocks
     (tmp_path / "big").write_bytes(data)
     assert shoal("-k", "-B", "64K", "-T", "1", "-o", tmp_path / "t1", tmp_path / "big") == 0
     assert shoal("-k", "-B", "64KiB", "-T2", "-o", tmp_path / "t2", tmp_path / "big") == 0
-    assert (tmp_path / "t1").read_bytes() == (tmp_path / "t2").read_bytes()
+    assert shoal("-k", "-B", "64K", "-T0", "-o", tmp_path / "t0", tmp_path / "big") == 0
+    assert shoal("-k", "-B", "64K", "-T3", "-M", "1", "-o", tmp_path / "m", tmp_path / "big") == 0  # one at a time
+    seen = []
+    real = api.compress_stream
+    monkeypatch.setattr(api, "compress_stream", lambda *a, **k: seen.append(k) or real(*a, **k))
+    assert shoal("-k", "-B", "64K", "-o", tmp_path / "default", tmp_path / "big") == 0   # no -T: one per core
+    assert seen[0]["threads"] == cli_args.cores() and "memlimit" not in seen[0]
+    for name in ("t2", "t0", "m", "default"):
+        assert (tmp_path / "t1").read_bytes() == (tmp_path / name).read_bytes(), name
     assert shoal("-d", "-T", "2", "-o", tmp_path / "back", tmp_path / "t1") == 0
     assert (tmp_path / "back").read_bytes() == data
+    assert shoal("-d", "-o", tmp_path / "back0", tmp_path / "t1") == 0
+    assert (tmp_path / "back0").read_bytes() == data
+
+
+def test_ray_needs_its_extra(tmp_path, monkeypatch, capsys):
+    """--ray without Ray installed: a clear error, before any file is touched."""
+    monkeypatch.delitem(sys.modules, "shoal.cluster", raising=False)
+    monkeypatch.setitem(sys.modules, "ray", None)              # import ray fails as if not installed
+    (tmp_path / "f").write_bytes(TEXT)
+    assert shoal("--ray", tmp_path / "f") == 1
+    assert "--ray and --address need Ray, an optional extra: pip install 'shoal[ray]'" in capsys.readouterr().err
+    assert (tmp_path / "f").exists() and not (tmp_path / "f.shoal").exists()
 
 
 def test_list(archive, capsys):
@@ -229,8 +249,12 @@ def test_sizes():
             cli_io.parse_size(bad)
     assert cli_io.parse_size("1Ki") == cli_io.parse_size("1kB") == cli_io.parse_size("1k") == 1024
     assert cli.main(["-B", "12X", "-"]) == 1
-    assert cli_args.parse_args(["-T0"]).threads >= 1
+    assert cli_args.parse_args(["-T0"]).threads == cli_args.cores() == cli_args.parse_args([]).threads
     assert cli_args.parse_args(["-dkT2", "x"]).threads == 2
+    assert cli_args.parse_args(["-d", "x"]).threads == cli_args.cores()     # decoding too: one per core
+    assert cli_args.parse_args(["-T0"]).threads_given == 0 and cli_args.parse_args([]).threads_given is None
+    assert cli_args.parse_args(["--address", "h:6379"]).ray and not cli_args.parse_args([]).ray
+    assert cli.main(["-T", "-1", "-"]) == 1
 
 
 def test_preset_file(sample, tmp_path, capsys):

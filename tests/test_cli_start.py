@@ -44,6 +44,14 @@ def test_tool_help_loads_no_torch(tool):
     assert not loaded_by(tool, "--help") & {"torch", "ray", "transformers"}
 
 
+def test_threads_and_blocks_load_no_ray(tmp_path):
+    """Compressing and decompressing many blocks on every core, as by
+    default, never imports Ray: only --ray / --address do (shoal/cluster.py)."""
+    (tmp_path / "big").write_bytes(bytes(range(256)) * 600)
+    assert "ray" not in loaded_by("-1", "-k", "-B", "16K", "-T0", str(tmp_path / "big"))
+    assert "ray" not in loaded_by("-d", "-o", str(tmp_path / "back"), str(tmp_path / "big.shoal"))
+
+
 def test_defaults_agree_with_the_school():
     from shoal import __version__, school
     assert (cli_args.DEFAULT_LEVEL, cli_args.DEFAULT_MEMLIMIT) == (school.DEFAULT_LEVEL, school.DEFAULT_MEMLIMIT)

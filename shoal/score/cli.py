@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 from .. import inputs
@@ -54,6 +55,11 @@ constant) from the middle of each file, and with its inputs shuffled every
 --shuffle bytes, then prints size, speed and what each perturbation costs:
   shoal score --mixers -6 -j 2 --blind order3 --plot mixers.png FILES...
 
+Ray: --ray scores each (model, file) pair as a task on a local Ray instance
+(a worker per core; shoal[ray]), --address HOST:PORT on a cluster; files
+are read here and sent, results come back in order: the same table.
+  shoal score -m -6 -m order2 --ray ../shared/corpus/canterbury
+
 Bits per byte are ideal code lengths (-sum log2 p over the bytes, or over the
 tokens for hf: models, divided by the number of bytes).  A directory means the
 files directly in it.  --json - / --csv - print to stdout instead of the table.
@@ -68,6 +74,9 @@ def build_parser() -> ToolParser:
     ap.add_argument("-m", "--model", action="append", default=[], metavar="MODEL", help="a model; repeat for more")
     ap.add_argument("--max-bytes", type=size_argument, metavar="N",
                     help="score only the first N bytes of each file (suffixes K, M, G)")
+    ap.add_argument("--ray", action="store_true",
+                    help="score the files on a local Ray instance, a (model, file) pair per task (shoal[ray])")
+    ap.add_argument("--address", metavar="HOST:PORT", help="score on the Ray cluster at HOST:PORT (implies --ray)")
     out = ap.add_argument_group("output")
     out.add_argument("--json", metavar="FILE", help="write the results as JSON ('-': stdout, no table)")
     out.add_argument("--csv", metavar="FILE", help="write the per-file rows as CSV ('-': stdout, no table)")
@@ -128,7 +137,10 @@ def parse_args(argv: list[str]):
     school_tool = "--ablate" if args.ablate is not None else "--mixers" if args.mixers is not None else None
     if args.ablate is not None and args.mixers is not None:
         raise UsageError("--ablate and --mixers: one at a time")
+    args.ray = args.ray or args.address is not None
     if school_tool:
+        if args.ray:
+            raise UsageError(f"--ray and --address go with plain scoring; {school_tool} takes -j N processes")
         if args.model:
             raise UsageError(f"{school_tool} names the school to study: give no -m with it")
         if args.by_position or args.bucket_size:
@@ -158,31 +170,78 @@ def labels(files: list[Path]) -> dict[Path, str]:
     return short if len(set(short.values())) == len(files) else {p: str(p) for p in files}
 
 
-def score_all(models, files, args, notes) -> list[report.Result]:
-    """Every model on every file, in that order, with the coded-size check."""
+def score_all(models, files, args, notes, runner=None) -> list[report.Result]:
+    """Every model on every file, in that order, with the coded-size check;
+    on Ray workers when runner is a cluster.RayRunner (same results)."""
     sizes = [min(p.stat().st_size, args.max_bytes or sys.maxsize) for p in files]
-    profiles = args.by_position or args.plot
+    profiles = bool(args.by_position or args.plot)
     names = labels(files)
-    results = []
     with progress(sum(sizes) * len(models), enabled=not args.quiet) as advance:
-        for model in models:
-            for path in files:
-                advance(0, f"{model.name} {path.name}")
-                data = inputs.read(path, args.max_bytes)
-                try:
-                    score = model.score(data, advance)
-                except ShoalError as error:
-                    raise ShoalError(f"{path}: {model.name}: {error}") from None
-                result = report.Result(model.name, names[path], score, problem=coded_size_problem(score))
-                if profiles:
-                    result.profile = report.profile(score, args.bucket_size)
-                score.costs, score.ends = score.costs.sum(keepdims=True), None   # free the per-byte arrays
+        if runner is None:
+            results = []
+            for model in models:
+                for path in files:
+                    advance(0, f"{model.name} {path.name}")
+                    data = inputs.read(path, args.max_bytes)
+                    results.append(scored(model, data, path, names[path], profiles, args.bucket_size, advance))
+                    _say_problem(results[-1], path)
+        else:
+            from ..api import _ordered_map
+            hf = tuple(sorted(hf_options(args).items()))
+            jobs = ((_portable(spec), hf, inputs.read(path, args.max_bytes), str(path), names[path], profiles,
+                     args.bucket_size) for spec in args.model for path in files)
+            results = []
+            for result, (model, path) in zip(_ordered_map(score_job, jobs, runner),
+                                             ((m, p) for m in models for p in files)):
+                advance(min(path.stat().st_size, args.max_bytes or sys.maxsize), f"{model.name} {path.name}")
                 results.append(result)
-                if result.problem:
-                    say(PROG, f"CHECK FAILED: {model.name} on {path}: {result.problem}")
+                _say_problem(result, path)
     if args.max_bytes:
         notes.append(f"each file cut to its first {args.max_bytes:,} bytes (--max-bytes)")
     return results
+
+
+def scored(model, data: bytes, path, label: str, profiles: bool, bucket_size, advance=lambda n, label=None: None):
+    """One model on one file: its result, the per-byte arrays freed (kept: the profile)."""
+    try:
+        score = model.score(data, advance)
+    except ShoalError as error:
+        raise ShoalError(f"{path}: {model.name}: {error}") from None
+    result = report.Result(model.name, label, score, problem=coded_size_problem(score))
+    if profiles:
+        result.profile = report.profile(score, bucket_size)
+    score.costs, score.ends = score.costs.sum(keepdims=True), None   # free the per-byte arrays
+    return result
+
+
+def score_job(job) -> report.Result:
+    """scored() on a Ray worker: the model named by its spec (resolved once
+    per worker), the file's bytes sent from the driver."""
+    spec, hf, data, path, label, profiles, bucket_size = job
+    return scored(_model(spec, hf), data, path, label, profiles, bucket_size)
+
+
+@lru_cache(maxsize=8)
+def _model(spec: str, hf: tuple):
+    return resolve(spec, dict(hf))
+
+
+def _portable(spec: str) -> str:
+    """A MODEL spec a worker resolves the same: a path made absolute (the
+    worker's working directory may differ; on a cluster the path must exist
+    on every node)."""
+    prefix = "hf:" if spec.startswith("hf:") else ""
+    path = Path(spec[len(prefix):])
+    return prefix + str(path.resolve()) if path.exists() else spec
+
+
+def _say_problem(result: report.Result, path) -> None:
+    if result.problem:
+        say(PROG, f"CHECK FAILED: {result.model} on {path}: {result.problem}")
+
+
+def hf_options(args) -> dict:
+    return {"context": args.context, "stride": args.stride, "batch_size": args.batch_size}
 
 
 def print_split(out, table, what: str = "columns", wide: bool = False) -> None:
@@ -264,9 +323,16 @@ def work(argv: list[str]) -> int:
     if args.mixers is not None:
         return mixers_work(args)
     files, notes = inputs.expand(args.inputs)
-    hf_options = {"context": args.context, "stride": args.stride, "batch_size": args.batch_size}
-    models = [resolve(spec, hf_options) for spec in args.model]
-    results = score_all(models, files, args, notes)
+    models = [resolve(spec, hf_options(args)) for spec in args.model]
+    if args.ray:
+        from .. import cluster                     # imports Ray: only here
+        runner = cluster.RayRunner(address=args.address)
+        try:
+            results = score_all(models, files, args, notes, runner)
+        finally:
+            runner.close()
+    else:
+        results = score_all(models, files, args, notes)
     if args.json:
         write_text(args.json, report.to_json(results, notes))
     if args.csv:
