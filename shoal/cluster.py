@@ -30,14 +30,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import signal
 import threading
+import time
 
-import ray
-import ray.exceptions
+# Ray's C++ core must not take over SIGTERM in this process (it prints a
+# stack trace on each one): shoal answers signals itself (cli_io.Signals).
+# Read when ray loads, so set before.
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
-from . import school_file
-from .errors import ShoalError
-from .school import primer
+import ray  # noqa: E402
+import ray.exceptions  # noqa: E402
+
+from . import school_file  # noqa: E402
+from .errors import ShoalError  # noqa: E402
+from .school import primer  # noqa: E402
 
 RETRIES = 3          # runs of a task after its worker died, before the file fails
 
@@ -74,6 +82,9 @@ def start(address: str | None = None, num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     quiet = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    # ray.init off the main thread warns that it sets no SIGTERM handler: shoal has its own
+    for name in ("ray", "ray._private.worker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         if address:
             ray.init(address=address, **quiet)
@@ -83,6 +94,32 @@ def start(address: str | None = None, num_cpus: int | None = None) -> None:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise ShoalError(f"cannot start {where}: {str(error).splitlines()[0] if str(error) else error!r}") \
             from None
+
+
+def _end_strays() -> None:
+    """Processes of the local instance this process started still there after
+    ray.shutdown(), ended by their ids: Ray's agents, when the instance
+    shuts down while they are still starting (a short or interrupted run on
+    a busy machine), log that the raylet died and then hang for good.  Only
+    processes whose command line names a session folder of this process
+    (Ray names it session_<time>_<this pid>) are touched, on Linux (/proc);
+    elsewhere nothing is done.  Looked for twice: an agent may be started
+    as the raylet ends."""
+    if not os.path.isdir("/proc"):
+        return
+    ours = re.compile(rb"/session_[0-9_-]+_%d(/|$)" % os.getpid())
+    for attempt in range(2):
+        time.sleep(0.5 * attempt)
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if not any(ours.search(arg) for arg in f.read().split(b"\0")):
+                        continue
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:        # gone meanwhile, or not ours to read
+                pass
 
 
 class RayTask:
@@ -118,20 +155,46 @@ class RayRunner:
     address: an existing cluster (None: a local instance, num_cpus workers
     or one per core); window: blocks in flight (None: the cluster's CPUs,
     read when Ray starts).  Ray starts at the first submit; close() shuts
-    it down again if this runner started it."""
+    it down again if this runner started it.
+
+    Ray is started from a thread of the runner's own that lives until
+    close(): a local instance's processes die with the thread that started
+    them (Linux's parent-death signal follows the thread), and the command
+    line codes each file on a thread that ends with the file."""
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, window: int | None = None):
         self._address, self._num_cpus = address, num_cpus
         self._window = window
-        self._started = False           # whether this runner started Ray (and shuts it down)
+        self._keeper: threading.Thread | None = None      # the thread that started Ray, if this runner did
+        self._stop = threading.Event()
         self._schools: dict[bytes, tuple] = {}
         self._lock = threading.Lock()
+
+    def _keep(self, ready: threading.Event, failed: list) -> None:
+        try:
+            start(self._address, self._num_cpus)
+        except BaseException as error:     # handed to the caller of _ready
+            failed.append(error)
+            return
+        finally:
+            ready.set()
+        self._stop.wait()
+        ray.shutdown()
+        if not self._address:
+            _end_strays()
 
     def _ready(self) -> None:
         with self._lock:
             if not ray.is_initialized():
-                start(self._address, self._num_cpus)
-                self._started = True
+                ready, failed = threading.Event(), []
+                self._stop.clear()
+                self._keeper = threading.Thread(target=self._keep, args=(ready, failed), name="shoal-ray",
+                                                daemon=True)
+                self._keeper.start()
+                ready.wait()
+                if failed:
+                    self._keeper = None
+                    raise failed[0]
             if self._window is None:
                 cpus = int(ray.cluster_resources().get("CPU", 0))
                 self._window = max(1, cpus or self._num_cpus or os.cpu_count() or 1)
@@ -157,7 +220,8 @@ class RayRunner:
         return RayTask(task.remote(fn, job, self._school_refs()))
 
     def close(self) -> None:
-        """Shut Ray down if this runner started it (a local instance)."""
-        if self._started and ray.is_initialized():
-            ray.shutdown()
-        self._started = False
+        """Shut Ray down if this runner started it (or leave a cluster)."""
+        if self._keeper is not None:
+            self._stop.set()
+            self._keeper.join()
+            self._keeper = None
