@@ -428,6 +428,10 @@ def list_archive(name: str, options, totals: Counter) -> int:
                   f"({s['stored_blocks']} stored, {s['binary_blocks']} by the school for binaries), "
                   f"{s['compressed_size']:,} -> "
                   f"{s['original_size']:,} bytes, preset {preset}")
+            if options.verbose > 1:       # -lvv: the block index a seek uses (as xz -lvv lists blocks)
+                for k, b in enumerate(s["block_list"]):
+                    print(f"        block {k}: original {b['original_offset']:,} + {b['original_size']:,}, "
+                          f"archive {b['archive_offset']:,} + {b['archive_bytes']:,}, {b['kind']}")
     totals.update(files=1, streams=len(streams), blocks=blocks, packed=info.st_size, original=original)
     return OK
 

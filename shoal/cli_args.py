@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{DEFAULT_MEMLIMIT >> 20:,} MiB")
     talk = parser.add_argument_group("messages")
     talk.add_argument("-v", "--verbose", action="count", default=0, help="a summary line per file: sizes in -> out, the ratio compressed/original (as xz -l), "
-                           "bits per byte, MB/s of original")
+                           "bits per byte, MB/s of original; -lvv: each block's offsets in the original and the archive")
     talk.add_argument("-q", "--quiet", action="count", default=0,
                       help="suppress warnings; twice, errors too (exit status is unchanged)")
     talk.add_argument("-V", "--version", action=_VersionAction, help="show the version and exit")

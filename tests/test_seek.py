@@ -2,6 +2,8 @@
 (shoal/block_index.py), across blocks, streams, padding and every form."""
 import io
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -149,3 +151,16 @@ def test_list_archive_shows_each_blocks_place():
     assert at == len(ORIGINAL)
     frames = [(b["archive_offset"], b["archive_bytes"]) for b in blocks]
     assert all(a + n <= b for (a, n), (b, _) in zip(frames, frames[1:])) and frames[-1][0] + frames[-1][1] < len(BLOB)
+
+
+def test_cli_lists_the_block_index(tmp_path):
+    path = tmp_path / "four.shoal"
+    path.write_bytes(BLOB)
+    done = subprocess.run([sys.executable, "-m", "shoal", "-lvv", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines() if line.strip().startswith("block ")]
+    listed = [b for s in api.list_archive(io.BytesIO(BLOB)) for b in s["block_list"]]
+    assert len(lines) == len(listed)
+    for words, block in zip(lines, listed):
+        assert words[3] == f"{block['original_offset']:,}" and words[5].rstrip(",") == f"{block['original_size']:,}"
+        assert words[7] == f"{block['archive_offset']:,}" and words[-1] == block["kind"]
