@@ -32,6 +32,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import threading
 import time
 
@@ -48,6 +49,7 @@ from .errors import ShoalError  # noqa: E402
 from .school import primer  # noqa: E402
 
 RETRIES = 3          # runs of a task after its worker died, before the file fails
+CLOSE_SECONDS = 30   # the most close() waits for Ray to start and shut down
 
 
 # ---- on a worker ---------------------------------------------------------------
@@ -87,13 +89,14 @@ def start(address: str | None = None, num_cpus: int | None = None) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         if address:
+            _reachable(address)
             ray.init(address=address, **quiet)
         else:
             ray.init(num_cpus=num_cpus, **quiet)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise ShoalError(f"cannot start {where}: {str(error).splitlines()[0] if str(error) else error!r}") \
-            from None
+        why = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise ShoalError(f"cannot start {where}: {why}") from None
 
 
 def _end_strays() -> None:
@@ -120,6 +123,23 @@ def _end_strays() -> None:
                 os.kill(int(entry), signal.SIGKILL)
             except OSError:        # gone meanwhile, or not ours to read
                 pass
+
+
+CONNECT_SECONDS = 10     # to reach a cluster's address before Ray is asked to (it would wait for good)
+
+
+def _reachable(address: str) -> None:
+    """Whether HOST:PORT answers at all: Ray itself waits for a cluster that
+    is not there without end, and then even a signal cannot stop shoal."""
+    if address == "auto" or "://" in address:          # Ray's own ways of finding one
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_SECONDS).close()
+    except ValueError:
+        raise ConnectionError(f"not an address (HOST:PORT): {address!r}") from None
+    except OSError as error:
+        raise ConnectionError(f"nothing answers there ({error.strerror or error})") from None
 
 
 class RayTask:
@@ -223,5 +243,5 @@ class RayRunner:
         """Shut Ray down if this runner started it (or leave a cluster)."""
         if self._keeper is not None:
             self._stop.set()
-            self._keeper.join()
+            self._keeper.join(CLOSE_SECONDS)     # a daemon: a Ray that hangs does not keep shoal
             self._keeper = None

@@ -161,13 +161,16 @@ def test_threads_give_identical_output(tmp_path, monkeypatch):
     assert (tmp_path / "back0").read_bytes() == data
 
 
-def test_ray_needs_its_extra(tmp_path, monkeypatch, capsys):
-    """--ray without Ray installed: a clear error, before any file is touched."""
-    monkeypatch.delitem(sys.modules, "shoal.cluster", raising=False)
-    monkeypatch.setitem(sys.modules, "ray", None)              # import ray fails as if not installed
+def test_ray_needs_its_extra(tmp_path):
+    """--ray without Ray installed: a clear error, before any file is touched
+    (in a fresh process, where import ray fails as if it were not installed)."""
     (tmp_path / "f").write_bytes(TEXT)
-    assert shoal("--ray", tmp_path / "f") == 1
-    assert "--ray and --address need Ray, an optional extra: pip install 'shoal[ray]'" in capsys.readouterr().err
+    code = ("import sys; sys.modules['ray'] = None\n"
+            "from shoal.cli import main\n"
+            f"sys.exit(main(['-1', '--ray', {str(tmp_path / 'f')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == "shoal: --ray and --address need Ray, an optional extra: pip install 'shoal[ray]'\n"
     assert (tmp_path / "f").exists() and not (tmp_path / "f.shoal").exists()
 
 

@@ -142,3 +142,11 @@ def test_when_retries_run_out_the_file_fails_and_leaves_nothing(tmp_path, monkey
     assert f"shoal: {source}: a Ray worker failed on a block 2 times (retried 1)" in err, err
     assert source.read_bytes() == DATA[:100_000]              # the input stays
     assert not (tmp_path / "big.shoal").exists() and leftovers(tmp_path) == []
+
+
+def test_an_address_where_nothing_answers_is_refused_at_once():
+    """Ray itself would wait for such a cluster without end (and then even a
+    signal could not stop shoal): shoal tries the address first."""
+    for address, why in (("127.0.0.1:1", "nothing answers there"), ("h:port", "not an address")):
+        with pytest.raises(ConnectionError, match=why):
+            cluster._reachable(address)
