@@ -20,8 +20,9 @@ takes memlimit= (bytes; None: school.DEFAULT_MEMLIMIT, NO_MEMLIMIT: none) and
 refuses a stream whose one block needs more (MemoryLimitError), at its
 header, before anything is allocated for it.  With threads=N fewer blocks
 are decoded at once when N of them would not fit (as xz does); compress
-and ShoalCompressor take memlimit= too, and code fewer blocks at once the
-same way (never fewer than one: a compressor refuses nothing).
+and ShoalCompressor take memlimit= too (None: a quarter of the RAM, at
+least that default), and code fewer blocks at once the same way (never
+fewer than one: a compressor refuses nothing).
 
 Errors are those of lzma (shoal/errors.py): ShoalError for what an archive
 or preset holds, TypeError / ValueError for bad arguments, EOFError after a
@@ -177,14 +178,26 @@ def _stream_need(header: StreamHeader) -> int:
     return _block_need(header.preset, header.digest, largest)
 
 
-def _memlimit(memlimit) -> int:
+def _memlimit(memlimit, compressing: bool = False) -> int:
     if memlimit is None:
-        return school.DEFAULT_MEMLIMIT
+        return _compress_default() if compressing else school.DEFAULT_MEMLIMIT
     limit = _integer(memlimit, "memlimit")
     if limit <= 0:
         raise ValueError(f"memlimit must be a number of bytes > 0 (None: the default, "
                          f"NO_MEMLIMIT: none), got {limit}")
     return limit
+
+
+def _compress_default() -> int:
+    """What the blocks compressed at once may take when no memlimit is given:
+    a quarter of this machine's RAM (xz's default for its threads), and at
+    least a reader's default, so that -T 2 -9 (2 GiB a block) runs both
+    blocks on a machine of 16 GiB or more."""
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        ram = 0
+    return max(school.DEFAULT_MEMLIMIT, ram // 4)
 
 
 def _threads(threads):
@@ -376,10 +389,10 @@ def _frames(blocks, preset, threads, limit: int | None = None):
 
     Coding a block takes what decoding it does (school.decode_memory: the
     same school, the same buffers), so the blocks coded at once take at most
-    `limit` bytes together (None: school.DEFAULT_MEMLIMIT), or are one block:
+    `limit` bytes together (None: _compress_default()), or are one block:
     -M caps compression as it caps decoding.  The limit is checked here, before
     any block is read."""
-    return _framed(blocks, preset, threads, _memlimit(limit))
+    return _framed(blocks, preset, threads, _memlimit(limit, compressing=True))
 
 
 def _framed(blocks, preset, threads, limit: int):
@@ -485,12 +498,13 @@ def compress(data, level: int = school.DEFAULT_LEVEL, *, preset=None, threads: i
     learn` makes) replaces both; decoding needs the same school file.
     threads: blocks coded at once (0: one per CPU), or a runner
     (cluster.RayRunner); memlimit: bytes the blocks coded at once may take
-    together (None: school.DEFAULT_MEMLIMIT; NO_MEMLIMIT: no limit), never
-    fewer than one block."""
+    together (None: a quarter of this machine's RAM, at least
+    school.DEFAULT_MEMLIMIT; NO_MEMLIMIT: no limit), never fewer than one
+    block."""
     view = _as_bytes(data)
     preset, name, learned = _choose_preset(level, preset, school)
     size = _block_size(preset, block_size)
-    threads, limit = _threads(threads), _memlimit(memlimit)
+    threads, limit = _threads(threads), _memlimit(memlimit, compressing=True)
     if len(view) <= size:
         return _one_block_stream(view, preset, name, learned)
     out = [container.encode_start(name, preset.digest, size, len(view), learned)]
@@ -530,7 +544,7 @@ class ShoalCompressor:
                  block_size: int | None = None, school=None, memlimit: int | None = None):
         self._preset, name, self._school = _choose_preset(level, preset, school)
         self._block_size = _block_size(self._preset, block_size)
-        self._threads, self._limit = _threads(threads), _memlimit(memlimit)
+        self._threads, self._limit = _threads(threads), _memlimit(memlimit, compressing=True)
         self._name = name
         self._header = container.encode_start(name, self._preset.digest, self._block_size, school=self._school)
         self._pending = bytearray()

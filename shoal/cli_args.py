@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "blocks at once, never none); decoding (-d, -t, --verify) stops before it "
                              "starts an archive that needs more for one block: a size (800MiB, 2G), N%% "
                              f"of this machine's RAM, or 0 or max for no limit; default "
-                             f"{DEFAULT_MEMLIMIT >> 20:,} MiB")
+                             f"{DEFAULT_MEMLIMIT >> 20:,} MiB (compressing: 25%% of RAM, at least that)")
     talk = parser.add_argument_group("messages")
     talk.add_argument("-v", "--verbose", action="count", default=0, help="a summary line per file: sizes in -> out, the ratio compressed/original (as xz -l), "
                            "bits per byte, MB/s of original; -lvv: each block's offsets in the original and the archive")

@@ -196,6 +196,22 @@ def test_threads_code_fewer_blocks_at_once_when_all_would_not_fit(monkeypatch):
         api.compress_stream(io.BytesIO(TEXT), io.BytesIO(), preset=TINY, block_size=2048, memlimit=-1)
 
 
+def test_compressing_without_a_limit_may_take_a_quarter_of_the_ram(monkeypatch):
+    """As xz's threads: compressing's default cap is a quarter of the RAM,
+    and at least a reader's default (so -T 2 -9 codes both blocks on a big
+    machine and the cap never falls below what one level-9 block needs)."""
+    need = school.decode_memory(TINY, 2048)
+    pages = {"SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(api.os, "sysconf", lambda name: pages[name])
+    monkeypatch.setattr(school, "DEFAULT_MEMLIMIT", need)        # a reader's default: one block
+    most = most_at_once(monkeypatch, "_code_block")
+    for ram, expected in ((4 * 2 * need + 4 * need // 2, 2), (need, 1), (4 * 10 * need, 4)):
+        pages["SC_PHYS_PAGES"] = ram // 4096
+        most[0] = 0
+        shoal.compress(TEXT * 3, preset=TINY, block_size=2048, threads=4)
+        assert most[0] == expected, ram
+
+
 def test_one_block_starts_no_threads(monkeypatch):
     """A single-block input is coded on the caller's thread whatever
     threads= says: no pool is started for it (with threads=0, the default
