@@ -1,7 +1,7 @@
 """Start-up (issue 22): what shoal loads before it needs it, and the first use of a level.
 
 - shoal --version and --help load neither NumPy nor Numba, and the tools'
-  --help no torch, Ray or transformers (checked in a fresh process by its
+  --help no torch, Ray, transformers or Numba (checked in a fresh process by its
   sys.modules: timings vary, what is loaded does not);
 - the defaults the command line repeats agree with the school's;
 - shoal --precompile: a level compiled already says so, and off a terminal
@@ -41,7 +41,7 @@ def test_version_and_help_load_no_engine(flag):
 
 @pytest.mark.parametrize("tool", ["train", "evolve", "score", "bench"])
 def test_tool_help_loads_no_torch(tool):
-    assert not loaded_by(tool, "--help") & {"torch", "ray", "transformers"}
+    assert not loaded_by(tool, "--help") & {"torch", "ray", "transformers", "numba"}
 
 
 def test_threads_and_blocks_load_no_ray(tmp_path):

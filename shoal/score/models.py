@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 
-from .. import school
 from ..errors import ShoalError
+
+if TYPE_CHECKING:
+    from .. import school
 
 # Real coded size against ideal length: the range coder's loss is a rounding
 # per bit plus a flush per block, far inside these bounds.
@@ -82,6 +85,7 @@ class ShoalModel:
         self.name, self.preset = name, preset
 
     def score(self, data: bytes, advance=lambda n: None) -> Score:
+        from .. import school            # the engine (Numba) loads only when a file is scored
         step = self.preset.block_size
         costs, coded = [], 0
         for start in range(0, len(data), step):
@@ -126,6 +130,7 @@ _PRESET_SUFFIXES = (".yaml", ".yml", ".json")
 def fish_preset(spec: str) -> school.Preset | None:
     """A preset whose school is the one fish `spec` names (see FISH_NAMES), or None if spec names no fish.
     The fish still goes through the school's mixer and APM stages, as it would in any preset."""
+    from .. import school
     match = _FISH.match(spec)
     if not match:
         return None
@@ -148,6 +153,7 @@ def neural_fish(path: Path) -> ShoalModel:
     of the data, through the school's mixer and APMs like any single fish."""
     if not path.exists():
         raise ShoalError(f"{path}: no such neural fish file")
+    from .. import school
     from ..school import neural
     preset = school.from_dict({"description": f"neural fish {path.name}", "lanes": NEURAL_LANES,
                                "fish": [{"kind": "neural", "file": str(path)}]})
@@ -157,6 +163,7 @@ def neural_fish(path: Path) -> ShoalModel:
 
 def resolve(spec: str, hf_options: dict | None = None):
     """The scorer a MODEL argument names; ShoalError when it names none."""
+    from .. import school
     text = spec.strip()
     if text.startswith("hf:"):
         if not text[3:]:
