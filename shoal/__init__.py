@@ -23,8 +23,8 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 # name -> the submodule that defines it
-_LAZY = {"compress": "api", "decompress": "api", "open": "api", "ShoalCompressor": "api",
-         "ShoalDecompressor": "api", "ShoalFile": "api", "ShoalError": "errors",
+_LAZY = {"compress": "api", "decompress": "api", "open": "files", "ShoalCompressor": "api",
+         "ShoalDecompressor": "api", "ShoalFile": "files", "ShoalError": "errors",
          "DEFAULT_LEVEL": "school", "SchoolFile": "school_file"}
 
 __all__ = ["compress", "decompress", "open", "ShoalCompressor", "ShoalDecompressor", "ShoalFile",

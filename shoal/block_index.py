@@ -24,7 +24,7 @@ import bisect
 import dataclasses
 from dataclasses import dataclass
 
-from .api import _decode_job, _job_cost, _ordered_map, _with_presets
+from .blocks import decode_job, job_cost, ordered_map, with_presets
 from .codec import container
 from .codec.container import Block
 from .errors import ShoalError
@@ -37,7 +37,7 @@ class IndexedBlock:
     payload_at: int     # archive offset of its payload
     payload_size: int
     preset: object      # the stream's school.Preset
-    need: int           # bytes decoding it takes (its stream's, as api._with_presets counts)
+    need: int           # bytes decoding it takes (its stream's, as blocks.with_presets counts)
 
     @property
     def end(self) -> int:
@@ -55,7 +55,7 @@ class BlockIndex:
         origin = at = fp.tell()
         self.blocks: list[IndexedBlock] = []
         self.size = 0
-        for item, preset, need in _with_presets(container.read_items(fp.read), limit):
+        for item, preset, need in with_presets(container.read_items(fp.read), limit):
             if isinstance(item, Block):
                 payload_size = len(item.payload)
                 # in both forms, a block's bytes end with its payload
@@ -87,5 +87,5 @@ class BlockIndex:
         `threads` decoded at once within `limit` bytes (as api.decompress)."""
         entries = self.blocks[first:]
         jobs = (self._job(entry) for entry in entries)
-        for entry, (_, data) in zip(entries, _ordered_map(_decode_job, jobs, threads, _job_cost, limit)):
+        for entry, (_, data) in zip(entries, ordered_map(decode_job, jobs, threads, job_cost, limit)):
             yield entry.start, data

@@ -321,12 +321,12 @@ def _as_problem(error: Exception, name: str, output=None) -> Problem:
 
 def _verify(output, reader: HashingReader, options, name: str) -> None:
     """Decode what was just written and compare it with what was read."""
-    from . import api
+    from . import files
     from .errors import MemoryLimitError
     sink = HashingSink()
     try:
         with output.open_written() as written:
-            api.decompress_stream(written, sink, **_decoding_settings(options))
+            files.decompress_stream(written, sink, **_decoding_settings(options))
     except MemoryLimitError as error:
         raise _memory_problem(error, name, "--verify ") from None
     except ShoalError as error:
@@ -337,7 +337,7 @@ def _verify(output, reader: HashingReader, options, name: str) -> None:
 
 def transcode(name: str, options, settings: dict) -> int:
     """Compress or decompress one input (name "-" = stdin) as the options say."""
-    from . import api
+    from . import files
     compressing, verify = options.mode == "compress", options.mode == "compress" and options.verify
     display = STDIN_NAME if name == "-" else name
     # An output named after the input replaces it: then the input must be a
@@ -355,9 +355,9 @@ def transcode(name: str, options, settings: dict) -> int:
         try:
             with output, _progress(options, display, info and info.st_size) as tick:
                 if compressing:
-                    size_in, size_out = api.compress_stream(reader, output, progress=tick, **settings)
+                    size_in, size_out = files.compress_stream(reader, output, progress=tick, **settings)
                 else:
-                    size_in, size_out = api.decompress_stream(reader, output, progress=tick,
+                    size_in, size_out = files.decompress_stream(reader, output, progress=tick,
                                                               **_decoding_settings(options))
                 output.finish()
                 if verify:
@@ -378,14 +378,14 @@ def transcode(name: str, options, settings: dict) -> int:
 
 
 def check_archive(name: str, options) -> int:
-    from . import api
+    from . import files
     display = STDIN_NAME if name == "-" else name
     with _open_input(name, options, needs_regular=False) as (source, info):
         sink = HashingSink()
         start = time.perf_counter()
         try:
             with _progress(options, display, info and info.st_size) as tick:
-                size_in, size_out = api.decompress_stream(source, sink, progress=tick,
+                size_in, size_out = files.decompress_stream(source, sink, progress=tick,
                                                           **_decoding_settings(options))
         except (ShoalError, OSError) as error:
             raise _as_problem(error, display) from None
@@ -407,10 +407,10 @@ def _list_row(streams: int, blocks: int, packed: int, original: int, name: str) 
 
 
 def list_archive(name: str, options, totals: Counter) -> int:
-    from . import api
+    from . import files
     with _open_input(name, options, needs_regular=False) as (source, info):
         try:
-            streams = api.list_archive(source)
+            streams = files.list_archive(source)
         except (ShoalError, OSError) as error:
             raise _as_problem(error, name) from None
     blocks = sum(s["blocks"] for s in streams)
@@ -648,7 +648,7 @@ def _main(argv: list[str], signals: Signals, in_process: bool) -> int:
     if refusal:
         print(f"shoal: {refusal}", file=sys.stderr)
         return ERROR
-    from . import api                            # noqa: F401  (loaded now, while a signal needs no clean-up)
+    from . import files                          # noqa: F401  (api and files loaded now, while a signal needs no clean-up)
     try:
         signals.working()
         try:

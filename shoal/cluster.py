@@ -8,7 +8,7 @@
 
 The command line makes one for --ray / --address (and `shoal score --ray`);
 nothing else imports this module, so compressing without them never loads
-Ray.  A runner has the contract api._ordered_map asks of one: `window`, the
+Ray.  A runner has the contract blocks.ordered_map asks of one: `window`, the
 calls it keeps in flight, and submit(fn, job), which runs fn(job) as a Ray
 task and returns a future.  The driver (this process) reads the input,
 keeps at most `window` blocks in flight (and within -M, as threads do) and

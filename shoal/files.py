@@ -22,9 +22,10 @@ import os
 import stat
 
 from . import school
+from .api import ShoalCompressor
+from .arguments import archive_preset, block_size_of, choose_preset, know_school, memlimit_of, threads_of
 from .block_index import BlockIndex
-from .api import (ShoalCompressor, _archive_preset, _block_size, _choose_preset, _decoded, _frames, _know,
-                  _memlimit, _one_block_stream, _threads)
+from .blocks import decoded, frames, one_block_stream
 from .codec import container
 from .codec.container import Block, StreamEnd, StreamHeader
 from .errors import ShoalError
@@ -66,9 +67,9 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     preset, school, threads and memlimit as in api.compress.  progress(bytes_in)
     is called after each block.  Returns (bytes read, bytes written).  An
     OSError from src or dst propagates as it is."""
-    preset, name, learned = _choose_preset(level, preset, school)
-    size = _block_size(preset, block_size)
-    threads = _threads(threads)
+    preset, name, learned = choose_preset(level, preset, school)
+    size = block_size_of(preset, block_size)
+    threads = threads_of(threads)
     known = _regular_file_size(src)
     if known is not None and known <= size:
         return _one_block_file(src, dst, preset, name, learned, known, progress)
@@ -76,7 +77,7 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     dst.write(header)
     written = len(header)
     checksum = container.StreamChecksum()
-    for block, frame in _frames(_read_blocks(src.read, size), preset, threads, memlimit):
+    for block, frame in frames(_read_blocks(src.read, size), preset, threads, memlimit):
         checksum.update(block)
         dst.write(frame)
         written += len(frame)
@@ -94,7 +95,7 @@ def _one_block_file(src, dst, preset, name: bytes, learned, known: int, progress
     data = b"".join(_read_blocks(src.read, known + 1))
     if len(data) != known:
         raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {len(data)})")
-    stream = _one_block_stream(data, preset, name, learned)
+    stream = one_block_stream(data, preset, name, learned)
     dst.write(stream)
     if progress is not None:
         progress(len(data))
@@ -108,10 +109,10 @@ def decompress_stream(src, dst, *, threads: int = 1, memlimit: int | None = None
     memlimit and school as in api.decompress (the CLI's -M and -D).
     progress(bytes_in) is called after each block.  Returns (bytes read,
     bytes written).  An OSError from src or dst propagates as it is."""
-    _know(school)
-    threads, limit = _threads(threads), _memlimit(memlimit)
+    know_school(school)
+    threads, limit = threads_of(threads), memlimit_of(memlimit)
     read_in = written = 0
-    for item, data in _decoded(container.read_items(src.read), threads, limit):
+    for item, data in decoded(container.read_items(src.read), threads, limit):
         read_in += item.archive_bytes
         if data is not None:
             dst.write(data)
@@ -132,7 +133,7 @@ def list_archive(src) -> list[dict]:
     for item in container.read_items(src.read):
         if isinstance(item, StreamHeader):
             try:
-                spec = _archive_preset(item.preset, item.digest).spec
+                spec = archive_preset(item.preset, item.digest).spec
             except ShoalError:
                 spec = {}   # still worth listing: it says which preset is missing
             info = {"preset_digest": item.digest.hex(), "preset": spec, "school": item.preset == b"",
@@ -177,7 +178,7 @@ class _DecodedReader(io.RawIOBase):
         self._limit = limit
         self._origin = fp.tell() if fp.seekable() else 0
         self._index: BlockIndex | None = None
-        self._chunks = (data for _, data in _decoded(container.read_items(fp.read), threads, limit)
+        self._chunks = (data for _, data in decoded(container.read_items(fp.read), threads, limit)
                         if data is not None)
         self._block = memoryview(b"")   # the block being read
         self._block_start = 0           # where it starts in the original
@@ -262,13 +263,13 @@ class ShoalFile(io.BufferedIOBase):
         if reading:
             if preset is not None:
                 raise ValueError("cannot give a preset when opening a file for reading")
-            limit = _memlimit(memlimit)
-            _know(school)
+            limit = memlimit_of(memlimit)
+            know_school(school)
         else:
             if memlimit is not None:
                 raise ValueError("memlimit is for reading; cannot give it when opening a file for writing")
             self._compressor = ShoalCompressor(level, preset=preset, threads=threads, school=school)
-        threads = _threads(threads)
+        threads = threads_of(threads)
         if isinstance(filename, (str, bytes, os.PathLike)):
             self._fp = builtins.open(filename, mode[0] + "b")
             self._owns_fp = True

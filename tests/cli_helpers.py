@@ -4,7 +4,7 @@ import io
 import os
 import signal
 
-from shoal import api, cli
+from shoal import api, cli, files
 
 
 def shoal(*args):
@@ -15,13 +15,13 @@ def shoal(*args):
 def packed(data: bytes) -> bytes:
     """data as a level-1 archive (streamed: the header does not state the size)."""
     out = io.BytesIO()
-    api.compress_stream(io.BytesIO(data), out, 1)
+    files.compress_stream(io.BytesIO(data), out, 1)
     return out.getvalue()
 
 
 def unpacked(blob: bytes) -> bytes:
     out = io.BytesIO()
-    api.decompress_stream(io.BytesIO(blob), out)
+    files.decompress_stream(io.BytesIO(blob), out)
     return out.getvalue()
 
 

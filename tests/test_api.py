@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import shoal
-from shoal import api, school
+from shoal import api, arguments, files, school
 from shoal.codec import container
 from shoal.errors import ShoalError
 
@@ -76,7 +76,7 @@ def test_an_integer_preset_is_a_level_as_in_lzma():
     compressor = shoal.ShoalCompressor(preset=1)
     assert compressor.compress(b"") + compressor.flush() == shoal.ShoalCompressor(1).flush()
     dst = io.BytesIO()
-    api.compress_stream(io.BytesIO(b""), dst, preset=1)
+    files.compress_stream(io.BytesIO(b""), dst, preset=1)
     header = next(container.read_items(io.BytesIO(dst.getvalue()).read))
     assert shoal.decompress(dst.getvalue()) == b"" and header.preset == b"level1"
 
@@ -95,12 +95,12 @@ def test_a_preset_that_is_not_shipped_travels_deflated():
     header.feed(shoal.compress(b"", preset=evolved))
     stored = header.next().preset
     assert stored.startswith(b"z") and len(stored) < len(evolved.canonical) // 4
-    assert api._archive_preset(stored, evolved.digest).canonical == evolved.canonical
+    assert arguments.archive_preset(stored, evolved.digest).canonical == evolved.canonical
 
 
 def test_a_damaged_deflated_preset_is_refused():
-    stored = api._pack(TINY.canonical)
-    for bad in (stored[:-3], stored + b"x", b"z" + bytes(20), api._pack(TINY.canonical[:-1])):
+    stored = arguments.pack(TINY.canonical)
+    for bad in (stored[:-3], stored + b"x", b"z" + bytes(20), arguments.pack(TINY.canonical[:-1])):
         blob = container.encode_header(bad, TINY.digest, 1024) + container.encode_end(0, 0)
         with pytest.raises(ShoalError, match="corrupted archive|unreadable preset"):
             shoal.decompress(blob)
@@ -145,7 +145,7 @@ def test_threads_give_identical_output_and_runs_repeat():
     two = shoal.compress(data, 1, threads=2, block_size=16 << 10)
     assert one == two == shoal.compress(data, 1, threads=1, block_size=16 << 10)
     assert shoal.decompress(one, threads=2) == data
-    assert api.list_archive(io.BytesIO(one))[0]["blocks"] == 5
+    assert files.list_archive(io.BytesIO(one))[0]["blocks"] == 5
 
 
 def test_compressor_in_pieces_matches_for_any_chunking_and_threads():
@@ -309,14 +309,14 @@ class RecordingReader(io.BytesIO):
 
 def test_streams_read_a_block_at_a_time_and_report_progress():
     src, dst, seen = RecordingReader(TEXT), io.BytesIO(), []
-    bytes_in, bytes_out = api.compress_stream(src, dst, preset=TINY, threads=2, block_size=4096,
+    bytes_in, bytes_out = files.compress_stream(src, dst, preset=TINY, threads=2, block_size=4096,
                                               progress=seen.append)
     assert (bytes_in, bytes_out) == (len(TEXT), len(dst.getvalue())) and src.largest <= 4096
     assert seen == sorted(seen) and seen[-1] == len(TEXT) and len(seen) == -(-len(TEXT) // 4096)
     blob = dst.getvalue()
     assert blob == shoal.compress(TEXT, preset=TINY, block_size=4096)[:7] + blob[7:]  # size unknown
     src, out, seen = RecordingReader(blob + blob), io.BytesIO(), []
-    assert api.decompress_stream(src, out, threads=2, progress=seen.append) == (2 * len(blob), 2 * len(TEXT))
+    assert files.decompress_stream(src, out, threads=2, progress=seen.append) == (2 * len(blob), 2 * len(TEXT))
     assert out.getvalue() == TEXT + TEXT and seen[-1] == 2 * len(blob) - 17
     assert src.largest <= container.READ_CHUNK
 
@@ -326,7 +326,7 @@ def test_stream_of_a_regular_file_records_its_size(tmp_path):
     path.write_bytes(TEXT)
     with open(path, "rb") as src:
         dst = io.BytesIO()
-        api.compress_stream(src, dst, preset=TINY)
+        files.compress_stream(src, dst, preset=TINY)
     assert dst.getvalue() == shoal.compress(TEXT, preset=TINY)
 
 
@@ -334,7 +334,7 @@ def test_list_archive():
     import numpy as np
     noise = np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes()
     blob = shoal.compress(TEXT[:3000] + noise, preset=TINY, block_size=3000) + shoal.compress(b"", 2)
-    first, second = api.list_archive(io.BytesIO(blob))
+    first, second = files.list_archive(io.BytesIO(blob))
     assert first["blocks"] == 2 and first["stored_blocks"] == 1 and first["original_size"] == 6000
     assert first["block_size"] == 3000 and first["preset"] == TINY.spec
     assert first["preset_digest"] == TINY.digest.hex() and first["preset_name"] is None
@@ -353,17 +353,17 @@ class Failing(io.BytesIO):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_io_errors_propagate_as_oserror(threads):
     with pytest.raises(OSError) as caught:
-        api.compress_stream(Failing(), io.BytesIO(), preset=TINY, threads=threads)
+        files.compress_stream(Failing(), io.BytesIO(), preset=TINY, threads=threads)
     assert caught.value.errno == errno.EIO and not isinstance(caught.value, ShoalError)
     with pytest.raises(OSError) as caught:
-        api.compress_stream(io.BytesIO(b"abc"), Failing(), preset=TINY, threads=threads)
+        files.compress_stream(io.BytesIO(b"abc"), Failing(), preset=TINY, threads=threads)
     assert caught.value.errno == errno.ENOSPC
     with pytest.raises(OSError) as caught:
-        api.decompress_stream(Failing(), io.BytesIO(), threads=threads)
+        files.decompress_stream(Failing(), io.BytesIO(), threads=threads)
     assert caught.value.errno == errno.EIO
     blob = shoal.compress(TEXT[:2000], preset=TINY, block_size=500)
     with pytest.raises(OSError) as caught:
-        api.decompress_stream(io.BytesIO(blob), Failing(), threads=threads)
+        files.decompress_stream(io.BytesIO(blob), Failing(), threads=threads)
     assert caught.value.errno == errno.ENOSPC
     with pytest.raises(OSError), shoal.ShoalFile(Failing(), "w", preset=TINY) as f:
         f.write(b"x")
@@ -387,5 +387,5 @@ def test_a_read_error_midway_comes_after_the_blocks_before_it(threads):
     blob = shoal.compress(TEXT[:4000], preset=TINY, block_size=1000)
     out = io.BytesIO()
     with pytest.raises(OSError):
-        api.decompress_stream(FailsAfter(blob, len(blob) - 30), out, threads=threads)
+        files.decompress_stream(FailsAfter(blob, len(blob) - 30), out, threads=threads)
     assert out.getvalue() == TEXT[:3000]

@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 import shoal
-from shoal import api, school
+from shoal import api, arguments, blocks, files, school
 from shoal.codec import container
 from shoal.errors import MemoryLimitError, ShoalError
 
@@ -66,7 +66,7 @@ def test_an_archive_beyond_the_limit_is_refused_at_its_header(no_decoding):
         assert str(error) == (f"archive needs {-(-need // MiB):,} MiB of memory to decode, "
                               f"more than the limit of {school.DEFAULT_MEMLIMIT // MiB:,} MiB (memlimit)")
     with pytest.raises(MemoryLimitError):
-        api.decompress_stream(io.BytesIO(blob), io.BytesIO(), memlimit=need - 1)
+        files.decompress_stream(io.BytesIO(blob), io.BytesIO(), memlimit=need - 1)
     with pytest.raises(MemoryLimitError):
         shoal.ShoalDecompressor().decompress(blob)
     with shoal.open(io.BytesIO(blob)) as f, pytest.raises(MemoryLimitError):
@@ -95,7 +95,7 @@ def test_a_declared_size_smaller_than_the_block_size_lowers_the_need(no_decoding
 
 def test_memlimit_lets_an_archive_through_or_refuses_it():
     pipe = io.BytesIO()                          # size unknown: its 16 MiB blocks count
-    api.compress_stream(io.BytesIO(b""), pipe, 6)
+    files.compress_stream(io.BytesIO(b""), pipe, 6)
     blob = pipe.getvalue()
     need = school.decode_memory(school.level(6), school.level(6).block_size)
     assert 100 * MiB < need < school.DEFAULT_MEMLIMIT
@@ -105,7 +105,7 @@ def test_memlimit_lets_an_archive_through_or_refuses_it():
         with pytest.raises(MemoryLimitError, match=r"archive needs 1\d\d MiB .* limit of \d+ MiB"):
             shoal.decompress(blob, memlimit=limit)
         with pytest.raises(MemoryLimitError):
-            api.decompress_stream(io.BytesIO(blob), io.BytesIO(), memlimit=limit)
+            files.decompress_stream(io.BytesIO(blob), io.BytesIO(), memlimit=limit)
     small = shoal.compress(TEXT, preset=TINY, block_size=1024)
     assert shoal.decompress(small, memlimit=school.decode_memory(TINY, 1024)) == TEXT
     with pytest.raises(MemoryLimitError):
@@ -121,7 +121,7 @@ def test_memlimit_must_be_positive(memlimit):
     with pytest.raises(ValueError, match="memlimit"):
         shoal.ShoalDecompressor(memlimit=memlimit)
     with pytest.raises(ValueError, match="memlimit"):
-        api.decompress_stream(io.BytesIO(), io.BytesIO(), memlimit=memlimit)
+        files.decompress_stream(io.BytesIO(), io.BytesIO(), memlimit=memlimit)
     for wrong in (1.5, "1G", True):
         with pytest.raises(TypeError, match="memlimit"):
             shoal.decompress(b"", memlimit=wrong)
@@ -135,14 +135,14 @@ def test_a_stream_beyond_the_limit_stops_after_the_streams_before_it(no_decoding
     for threads in (1, 2):
         out = io.BytesIO()
         with pytest.raises(MemoryLimitError):
-            api.decompress_stream(io.BytesIO(first + huge_archive()), out, threads=threads)
+            files.decompress_stream(io.BytesIO(first + huge_archive()), out, threads=threads)
         assert out.getvalue() == data
 
 
 def most_at_once(monkeypatch, name: str) -> list:
-    """api.<name> (a block's job) wrapped to count the blocks in flight: the
+    """blocks.<name> (a block's job) wrapped to count the blocks in flight: the
     list returned holds the most seen at once (reset it to 0 between runs)."""
-    real = getattr(api, name)
+    real = getattr(blocks, name)
     busy, most = [0], [0]
     lock = threading.Lock()
 
@@ -159,7 +159,7 @@ def most_at_once(monkeypatch, name: str) -> list:
             with lock:
                 busy[0] -= 1
 
-    monkeypatch.setattr(api, name, counting)
+    monkeypatch.setattr(blocks, name, counting)
     return most
 
 
@@ -167,7 +167,7 @@ def test_threads_decode_fewer_blocks_at_once_when_all_would_not_fit(monkeypatch)
     """As xz: threads=4 under a limit that holds 2 blocks decodes 2 at a time."""
     blob = shoal.compress(TEXT * 3, preset=TINY, block_size=2048)
     need = school.decode_memory(TINY, 2048)
-    most = most_at_once(monkeypatch, "_decode_block")
+    most = most_at_once(monkeypatch, "decode_block")
     for limit, expected in ((2 * need + need // 2, 2), (need, 1), (10 * need, 4)):
         most[0] = 0
         assert shoal.decompress(blob, threads=4, memlimit=limit) == TEXT * 3
@@ -181,19 +181,19 @@ def test_threads_code_fewer_blocks_at_once_when_all_would_not_fit(monkeypatch):
     the same whatever the limit."""
     one = shoal.compress(TEXT * 3, preset=TINY, block_size=2048)
     need = school.decode_memory(TINY, 2048)
-    most = most_at_once(monkeypatch, "_code_block")
+    most = most_at_once(monkeypatch, "code_block")
     for limit, expected in ((2 * need + need // 2, 2), (need, 1), (need // 2, 1), (10 * need, 4)):
         most[0] = 0
         assert shoal.compress(TEXT * 3, preset=TINY, block_size=2048, threads=4, memlimit=limit) == one
         assert most[0] == expected, limit
         most[0] = 0
         out = io.BytesIO()
-        api.compress_stream(io.BytesIO(TEXT * 3), out, preset=TINY, block_size=2048, threads=4, memlimit=limit)
+        files.compress_stream(io.BytesIO(TEXT * 3), out, preset=TINY, block_size=2048, threads=4, memlimit=limit)
         assert most[0] == expected and shoal.decompress(out.getvalue()) == TEXT * 3
     with pytest.raises(ValueError, match="memlimit"):
         shoal.compress(TEXT, preset=TINY, memlimit=0)
     with pytest.raises(ValueError, match="memlimit"):
-        api.compress_stream(io.BytesIO(TEXT), io.BytesIO(), preset=TINY, block_size=2048, memlimit=-1)
+        files.compress_stream(io.BytesIO(TEXT), io.BytesIO(), preset=TINY, block_size=2048, memlimit=-1)
 
 
 def test_compressing_without_a_limit_may_take_a_quarter_of_the_ram(monkeypatch):
@@ -202,9 +202,9 @@ def test_compressing_without_a_limit_may_take_a_quarter_of_the_ram(monkeypatch):
     machine and the cap never falls below what one level-9 block needs)."""
     need = school.decode_memory(TINY, 2048)
     pages = {"SC_PAGE_SIZE": 4096}
-    monkeypatch.setattr(api.os, "sysconf", lambda name: pages[name])
+    monkeypatch.setattr(arguments.os, "sysconf", lambda name: pages[name])
     monkeypatch.setattr(school, "DEFAULT_MEMLIMIT", need)        # a reader's default: one block
-    most = most_at_once(monkeypatch, "_code_block")
+    most = most_at_once(monkeypatch, "code_block")
     for ram, expected in ((4 * 2 * need + 4 * need // 2, 2), (need, 1), (4 * 10 * need, 4)):
         pages["SC_PHYS_PAGES"] = ram // 4096
         most[0] = 0
@@ -218,35 +218,35 @@ def test_one_block_starts_no_threads(monkeypatch):
     of the command line, too)."""
     blob = shoal.compress(TEXT, preset=TINY, block_size=len(TEXT))
     streamed = io.BytesIO()
-    api.compress_stream(io.BytesIO(TEXT), streamed, preset=TINY, block_size=len(TEXT))   # a pipe: size unknown
+    files.compress_stream(io.BytesIO(TEXT), streamed, preset=TINY, block_size=len(TEXT))   # a pipe: size unknown
     two = shoal.compress(TEXT, preset=TINY, block_size=len(TEXT) // 2 + 1)
 
     def no_pool(*args, **kwargs):
         raise AssertionError("a pool was started for one block")
-    monkeypatch.setattr(api, "ThreadPoolExecutor", no_pool)
+    monkeypatch.setattr(blocks, "ThreadPoolExecutor", no_pool)
     for archive in (blob, streamed.getvalue()):
         assert shoal.decompress(archive, threads=0) == TEXT
     out = io.BytesIO()
-    api.compress_stream(io.BytesIO(TEXT), out, preset=TINY, block_size=len(TEXT), threads=0)
+    files.compress_stream(io.BytesIO(TEXT), out, preset=TINY, block_size=len(TEXT), threads=0)
     assert out.getvalue() == streamed.getvalue()
     with pytest.raises(AssertionError, match="pool"):
         shoal.decompress(two, threads=2)
 
 
 def test_a_deflated_preset_is_inflated_only_up_to_the_bound():
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=api._DICTIONARY)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=arguments._DICTIONARY)
     bomb = b"z" + deflate.compress(b"{" + b" " * 10_000_000) + deflate.flush()
     assert len(bomb) < container.MAX_PRESET_BYTES
     blob = container.encode_header(bomb, TINY.digest, 1024) + container.encode_end(0, 0)
-    api._archive_preset.cache_clear()
+    arguments.archive_preset.cache_clear()
     start = time.perf_counter()
     with pytest.raises(ShoalError, match="inflates to more than 65,535 bytes"):
         shoal.decompress(blob)
     assert time.perf_counter() - start < 1
-    api._archive_preset.cache_clear()
+    arguments.archive_preset.cache_clear()
     assert allocated_while(lambda: shoal.decompress(blob)) < 2 * MiB
-    exact = api._pack(b"{" + b" " * (container.MAX_PRESET_BYTES - 1))   # the most allowed: inflates
-    assert api._unpack(exact) == b"{" + b" " * (container.MAX_PRESET_BYTES - 1)
+    exact = arguments.pack(b"{" + b" " * (container.MAX_PRESET_BYTES - 1))   # the most allowed: inflates
+    assert arguments.unpack(exact) == b"{" + b" " * (container.MAX_PRESET_BYTES - 1)
 
 
 def test_a_huge_declared_size_is_only_a_number():
@@ -264,7 +264,7 @@ def test_a_huge_declared_size_is_only_a_number():
         with pytest.raises(ShoalError, match="header says"):
             d.decompress(blob[-17:])
         with pytest.raises(ShoalError, match="header says"):
-            api.list_archive(io.BytesIO(blob))
+            files.list_archive(io.BytesIO(blob))
         assert time.perf_counter() - start < 2
 
 
@@ -273,6 +273,6 @@ def test_many_empty_streams_decode_in_linear_time():
     blob = one * 20_000
     start = time.perf_counter()
     assert shoal.decompress(blob) == b""
-    assert api.decompress_stream(io.BytesIO(blob), io.BytesIO(), threads=2) == (len(blob), 0)
-    assert len(api.list_archive(io.BytesIO(blob))) == 20_000
+    assert files.decompress_stream(io.BytesIO(blob), io.BytesIO(), threads=2) == (len(blob), 0)
+    assert len(files.list_archive(io.BytesIO(blob))) == 20_000
     assert time.perf_counter() - start < 20      # about 2 s on a busy 2-core machine

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from shoal import api, cli, cli_args, cli_io
+from shoal import api, cli, cli_args, cli_io, files
 from shoal.errors import ShoalError
 
 from cli_helpers import default_signals, shell_status, shoal, writing_into
@@ -46,7 +46,7 @@ def archive(tmp_path):
 
 def api_compress(data, **kwargs):
     out = io.BytesIO()
-    api.compress_stream(io.BytesIO(data), out, 1, **kwargs)
+    files.compress_stream(io.BytesIO(data), out, 1, **kwargs)
     return out.getvalue()
 
 
@@ -89,7 +89,7 @@ def test_stdout_keeps_input(sample, capsysbinary):
     out = capsysbinary.readouterr().out
     assert sample.exists() and not sample.with_name("sample.txt.shoal").exists()
     sink = io.BytesIO()
-    api.decompress_stream(io.BytesIO(out), sink)
+    files.decompress_stream(io.BytesIO(out), sink)
     assert sink.getvalue() == TEXT
 
 
@@ -126,7 +126,7 @@ def test_verify(sample, capsys):
 def test_verify_to_stdout_spools_then_writes(sample, capsysbinary):
     assert shoal("--verify", "-c", sample) == 0
     sink = io.BytesIO()
-    api.decompress_stream(io.BytesIO(capsysbinary.readouterr().out), sink)
+    files.decompress_stream(io.BytesIO(capsysbinary.readouterr().out), sink)
     assert sink.getvalue() == TEXT and sample.exists()
 
 
@@ -134,7 +134,7 @@ def test_failed_verification_keeps_input_and_leaves_no_output(sample, monkeypatc
     def decodes_wrongly(src, dst, **kwargs):
         dst.write(b"not the input")
         return 1, 13
-    monkeypatch.setattr(api, "decompress_stream", decodes_wrongly)
+    monkeypatch.setattr(files, "decompress_stream", decodes_wrongly)
     assert shoal("--verify", sample) == 1
     assert "verification failed" in capsys.readouterr().err
     assert sample.exists() and not sample.with_name("sample.txt.shoal").exists()
@@ -149,8 +149,8 @@ def test_threads_give_identical_output(tmp_path, monkeypatch):
     assert shoal("-k", "-B", "64K", "-T0", "-o", tmp_path / "t0", tmp_path / "big") == 0
     assert shoal("-k", "-B", "64K", "-T3", "-M", "1", "-o", tmp_path / "m", tmp_path / "big") == 0  # one at a time
     seen = []
-    real = api.compress_stream
-    monkeypatch.setattr(api, "compress_stream", lambda *a, **k: seen.append(k) or real(*a, **k))
+    real = files.compress_stream
+    monkeypatch.setattr(files, "compress_stream", lambda *a, **k: seen.append(k) or real(*a, **k))
     assert shoal("-k", "-B", "64K", "-o", tmp_path / "default", tmp_path / "big") == 0   # no -T: one per core
     assert seen[0]["threads"] == cli_args.cores() and "memlimit" not in seen[0]
     for name in ("t2", "t0", "m", "default"):
@@ -275,7 +275,7 @@ def test_failure_midway_leaves_no_output(sample, monkeypatch, capsys, failure):
     def fails_midway(src, dst, *args, **kwargs):
         dst.write(b"partial archive data")
         raise failure
-    monkeypatch.setattr(api, "compress_stream", fails_midway)
+    monkeypatch.setattr(files, "compress_stream", fails_midway)
     expected = 130 if isinstance(failure, KeyboardInterrupt) else 1
     assert shoal(sample) == expected
     assert sample.read_bytes() == TEXT                     # input untouched

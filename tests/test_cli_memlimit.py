@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from shoal import api, cli, cli_args, cli_io
+from shoal import api, cli, cli_args, cli_io, files
 from shoal.errors import MemoryLimitError
 
 from cli_helpers import shoal
@@ -18,7 +18,7 @@ MIB = 1 << 20
 @pytest.fixture
 def archive(tmp_path):
     out = io.BytesIO()
-    api.compress_stream(io.BytesIO(TEXT), out, 1)
+    files.compress_stream(io.BytesIO(TEXT), out, 1)
     path = tmp_path / "data.txt.shoal"
     path.write_bytes(out.getvalue())
     return path
@@ -78,11 +78,11 @@ def test_verify_beyond_the_limit(tmp_path, capsys):
 def test_the_message_as_xz_words_it(archive, monkeypatch, capsys):
     def needs_a_lot(src, dst, **kwargs):
         raise MemoryLimitError(1234 * MIB, 1024 * MIB)
-    monkeypatch.setattr(api, "decompress_stream", needs_a_lot)
+    monkeypatch.setattr(files, "decompress_stream", needs_a_lot)
     assert shoal("-d", archive) == 1
     assert capsys.readouterr().err == (f"shoal: {archive}: needs 1,234 MiB of memory to decode, more than the "
                                        "limit of 1,024 MiB; raise it with -M/--memlimit\n")
-    monkeypatch.setattr(api, "decompress_stream",
+    monkeypatch.setattr(files, "decompress_stream",
                         lambda src, dst, **kwargs: (_ for _ in ()).throw(MemoryLimitError(MIB + 1, 5000)))
     assert shoal("-t", archive) == 1
     assert "needs 2 MiB of memory to decode, more than the limit of 5,000 bytes" in capsys.readouterr().err
@@ -90,12 +90,12 @@ def test_the_message_as_xz_words_it(archive, monkeypatch, capsys):
 
 def test_memlimit_reaches_the_api(archive, monkeypatch):
     seen = []
-    real = api.decompress_stream
+    real = files.decompress_stream
 
     def spy(src, dst, **kwargs):
         seen.append(kwargs)
         return real(src, dst, **kwargs)
-    monkeypatch.setattr(api, "decompress_stream", spy)
+    monkeypatch.setattr(files, "decompress_stream", spy)
     assert shoal("-t", archive) == 0
     assert shoal("-t", "-T", "2", "-M", "512MiB", archive) == 0
     assert shoal("-t", "-M", "0", archive) == 0

@@ -100,7 +100,7 @@ def test_a_small_file_is_one_block(tmp_path):
     path.write_bytes(TEXT[:200])
     out = io.BytesIO()
     with open(path, "rb") as src:
-        assert shoal.api.compress_stream(src, out, 1) == (200, len(out.getvalue()))
+        assert shoal.files.compress_stream(src, out, 1) == (200, len(out.getvalue()))
     assert out.getvalue() == shoal.compress(TEXT[:200], 1)
 
 
@@ -189,7 +189,7 @@ def test_every_single_byte_corruption_of_a_coded_stream_is_an_error():
 
 def test_list_archive_counts_every_byte():
     archive = shoal.compress(TEXT[:500], 6)
-    (info,) = shoal.api.list_archive(io.BytesIO(archive))
+    (info,) = shoal.files.list_archive(io.BytesIO(archive))
     assert info["compressed_size"] == len(archive) and info["original_size"] == 500 and info["blocks"] == 1
     assert info["preset_name"] == "level6"
 

@@ -154,8 +154,8 @@ def test_stream_padding_after_the_last_stream_and_between_streams(pad):
         assert [end.padding for end in ends] == [pad, pad]
         assert sum(item.archive_bytes for item in items) == len(padded)
     sink = io.BytesIO()
-    assert shoal.api.decompress_stream(io.BytesIO(padded), sink) == (len(padded), 5 + len(TEXT + RANDOM))
-    assert [s["compressed_size"] for s in shoal.api.list_archive(io.BytesIO(padded))] == [
+    assert shoal.files.decompress_stream(io.BytesIO(padded), sink) == (len(padded), 5 + len(TEXT + RANDOM))
+    assert [s["compressed_size"] for s in shoal.files.list_archive(io.BytesIO(padded))] == [
         len(first) + pad, len(TWO_BLOCKS) + pad]
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shoal import api, cli, school
+from shoal import api, arguments, cli, school
 from shoal.errors import ShoalError
 from shoal.evolve import pools, search
 from shoal.evolve.fitness import Budget, TrainingSet, measure, shrink_tables, time_cost, time_costs
@@ -223,7 +223,7 @@ def test_evolved_preset_round_trips_through_the_cli(tmp_path, training, capsys):
     source.write_bytes(TEXT * 3)
     assert cli.main(["compress", "-k", "--preset", str(evolved), str(source)]) == 0
     archive = tmp_path / "data.txt.shoal"
-    assert api._pack(best.canonical) in archive.read_bytes()     # the archive carries the preset
+    assert arguments.pack(best.canonical) in archive.read_bytes()     # the archive carries the preset
     source.unlink()                                  # decompress needs nothing but the archive
     assert cli.main(["decompress", "-k", str(archive)]) == 0
     assert source.read_bytes() == TEXT * 3

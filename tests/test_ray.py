@@ -17,7 +17,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 import shoal  # noqa: E402
-from shoal import api, cli, cluster  # noqa: E402
+from shoal import api, blocks, cli, cluster  # noqa: E402
 
 from cli_helpers import shoal as shoal_cli  # noqa: E402   (shoal -1 ARGS, in this process)
 
@@ -111,8 +111,8 @@ def test_shoal_score_maps_files_over_ray(tmp_path, capsys):
 
 # -- workers that die (last: they leave fresh workers to start) ----------------------
 
-def dies_in_a_worker(job, marker=None, real=api._code_block):
-    """api._code_block, but a worker process running it dies (os._exit):
+def dies_in_a_worker(job, marker=None, real=blocks.code_block):
+    """blocks.code_block, but a worker process running it dies (os._exit):
     every time, or with marker only the first time."""
     if os.getpid() != DRIVER and (marker is None or not os.path.exists(marker)):
         if marker is not None:
@@ -126,7 +126,7 @@ def test_a_worker_that_dies_is_retried(tmp_path, monkeypatch):
     source.write_bytes(DATA)
     assert shoal_cli("-k", "-B", "64K", "-T", "1", "-o", tmp_path / "t1", source) == 0
     marker = str(tmp_path / "died")
-    monkeypatch.setattr(api, "_code_block", lambda job: dies_in_a_worker(job, marker))
+    monkeypatch.setattr(blocks, "code_block", lambda job: dies_in_a_worker(job, marker))
     assert shoal_cli("-k", "-B", "64K", "--ray", "-o", tmp_path / "ray", source) == 0
     assert os.path.exists(marker)                # a worker did die
     assert (tmp_path / "ray").read_bytes() == (tmp_path / "t1").read_bytes()
@@ -136,7 +136,7 @@ def test_when_retries_run_out_the_file_fails_and_leaves_nothing(tmp_path, monkey
     source = tmp_path / "big"
     source.write_bytes(DATA[:100_000])           # 2 blocks
     monkeypatch.setattr(cluster, "RETRIES", 1)
-    monkeypatch.setattr(api, "_code_block", dies_in_a_worker)
+    monkeypatch.setattr(blocks, "code_block", dies_in_a_worker)
     assert shoal_cli("-B", "64K", "--ray", source) == 1
     err = capsys.readouterr().err
     assert f"shoal: {source}: a Ray worker failed on a block 2 times (retried 1)" in err, err

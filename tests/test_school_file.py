@@ -69,7 +69,7 @@ def test_every_api_takes_a_school(learned, tmp_path):
     with shoal.open(tmp_path / "r.shoal", "rb", school=learned) as f:
         assert f.read() == data
     out = io.BytesIO()
-    shoal.api.compress_stream(io.BytesIO(data), out, school=learned)
+    shoal.files.compress_stream(io.BytesIO(data), out, school=learned)
     assert shoal.decompress(out.getvalue()) == data
     with pytest.raises(ValueError, match="not both"):
         shoal.compress(data, preset=6, school=learned)

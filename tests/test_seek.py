@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import shoal
-from shoal import api
+from shoal import api, files
 from shoal import school
 from shoal.errors import ShoalError
 
@@ -137,7 +137,7 @@ def test_negative_positions_and_unseekable_sources():
 
 
 def test_list_archive_shows_each_blocks_place():
-    streams = api.list_archive(io.BytesIO(BLOB))
+    streams = files.list_archive(io.BytesIO(BLOB))
     blocks = [b for s in streams for b in s["block_list"]]
     assert [len(s["block_list"]) for s in streams] == [s["blocks"] for s in streams] == [LAST // 8192 + 1, 1, 0, 2]
     assert sum(s["compressed_size"] for s in streams) == len(BLOB)
@@ -159,7 +159,7 @@ def test_cli_lists_the_block_index(tmp_path):
     done = subprocess.run([sys.executable, "-m", "shoal", "-lvv", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     lines = [line.split() for line in done.stdout.splitlines() if line.strip().startswith("block ")]
-    listed = [b for s in api.list_archive(io.BytesIO(BLOB)) for b in s["block_list"]]
+    listed = [b for s in files.list_archive(io.BytesIO(BLOB)) for b in s["block_list"]]
     assert len(lines) == len(listed)
     for words, block in zip(lines, listed):
         assert words[3] == f"{block['original_offset']:,}" and words[5].rstrip(",") == f"{block['original_size']:,}"

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import api, school
+from .. import api, arguments, school
 from ..errors import ShoalError
 
 
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     # A level is named in the archive header ("level6"); any other preset is
     # carried in it (deflated): a fixed cost per archive that small files
     # feel most.
-    carried = len(api._choose_preset(None, preset)[1]) - len(f"level{args.level}")
+    carried = len(arguments.choose_preset(None, preset)[1]) - len(f"level{args.level}")
     without = (sum(r["preset"] for r in rows) - carried * len(rows)) / sum(r["base"] for r in rows) - 1
     text += (f"\n\nthe evolved archives carry the preset: {carried:,} bytes more header each; without "
              f"them the total would be {without:+.2%}.")

@@ -186,7 +186,7 @@ def score_all(models, files, args, notes, runner=None) -> list[report.Result]:
                     results.append(scored(model, data, path, names[path], profiles, args.bucket_size, advance))
                     _say_problem(results[-1], path)
         else:
-            from ..api import _ordered_map
+            from ..blocks import ordered_map as _ordered_map
             hf = tuple(sorted(hf_options(args).items()))
             jobs = ((_portable(spec), hf, inputs.read(path, args.max_bytes), str(path), names[path], profiles,
                      args.bucket_size) for spec in args.model for path in files)

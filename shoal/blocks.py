@@ -1,0 +1,275 @@
+"""Blocks in parallel and in order: the pipeline under api.py and files.py.
+
+    for original, frame in frames(blocks, preset, threads): ...    # coding
+    for item, data in decoded(read_items(read), threads, limit): ...  # decoding, every stream checked
+
+Blocks are independent, so up to `threads` are coded at once (the engine
+releases the GIL), or by a runner elsewhere (cluster.RayRunner); results
+come back in order, so the output is the same bytes for any `threads`.
+The blocks in flight take at most a memory limit together (never fewer
+than one block).
+"""
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from . import school
+from .arguments import archive_preset, memlimit_of, stream_need
+from .codec import container
+from .codec.container import Block, StreamHeader
+from .errors import MemoryLimitError, ShoalError
+
+# ---- blocks, in parallel and in order ----------------------------------------
+#
+# Every argument `threads` is a count of threads on this machine or a
+# runner: an object that codes blocks elsewhere (cluster.RayRunner, on Ray
+# workers) with the contract ordered_map asks of one:
+#
+#     runner.window          calls it keeps in flight at most (driver memory)
+#     runner.submit(fn, job) starts fn(job) somewhere and returns a future:
+#                            result() gives fn's value or raises its error;
+#                            cancel() gives it up (it may still run)
+#
+# fn is a module-level function of shoal and a job is picklable (bytes, not
+# memoryviews; presets, blocks).  ordered_map cancels what it leaves
+# behind; the runner belongs to whoever made it (one for many files).
+
+class _Threads:
+    """Threads of this process as a runner: a pool started at the first
+    submit, shut down by close()."""
+
+    def __init__(self, n: int):
+        self.window = n
+        self._pool = None
+
+    def submit(self, fn, job) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.window, thread_name_prefix="shoal")
+        return self._pool.submit(fn, job)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def window_of(threads) -> int:
+    """Blocks in flight at most: a thread count, or a runner's window."""
+    return threads if isinstance(threads, int) else threads.window
+
+
+# Before any job has gone to a runner, up to this many items are looked at
+# to see whether the input has a second block: one block alone is done on
+# this thread, and no pool (or Ray instance) is started for it.
+_LOOK_AHEAD = 16
+
+
+def ordered_map(fn, items, threads, cost=None, budget: int = 0):
+    """fn over items, results in order: threads == 1 all on this thread;
+    else on a pool of that many threads, or on a runner (see above), at
+    most its window of calls in flight.
+
+    With cost (item -> bytes), the calls in flight also cost at most
+    `budget` together, or are one call (never fewer: a block that does not
+    fit alone runs alone); an item that costs 0 is quick, and is done on
+    this thread (a stream's header and end: an archive of many empty streams
+    would otherwise pay a hand-off for each).  A lone costly item (an input
+    of one block) is done on this thread too: nothing is started for it.
+    A ShoalError or OSError raised while pulling the next item waits until
+    the items before it are done, so every thread count reports the same
+    first error, after the same output."""
+    if isinstance(threads, int) and threads == 1:
+        for item in items:
+            yield fn(item)
+        return
+    runner = _Threads(threads) if isinstance(threads, int) else threads
+    pending: deque = deque()          # [job, its cost, its future; None: not started yet]
+    in_flight = 0
+    source = iter(items)
+    held = None                       # pulled, waiting for room
+    deferred = None
+    waiting = None                    # the first costly job, not started until a second comes
+    started = False                   # whether any job went to the runner
+    try:
+        while True:
+            while deferred is None and len(pending) < (runner.window if started else _LOOK_AHEAD):
+                if held is None:
+                    if source is None:
+                        break
+                    try:
+                        held = (next(source),)
+                    except StopIteration:
+                        source = None
+                        break
+                    except (ShoalError, OSError) as error:
+                        deferred = error
+                        break
+                (job,), held = held, None
+                price = 0 if cost is None else cost(job)
+                if cost is not None and not price:
+                    pending.append([job, 0, _done(fn, job)])
+                    continue
+                if in_flight and in_flight + price > budget:
+                    held = (job,)
+                    break
+                entry = [job, price, None]
+                pending.append(entry)
+                in_flight += price
+                if started:
+                    entry[2] = runner.submit(fn, job)
+                elif waiting is None:
+                    waiting = entry
+                else:                             # a second block: start both
+                    waiting[2], entry[2] = runner.submit(fn, waiting[0]), runner.submit(fn, job)
+                    started, waiting = True, None
+            if not pending:
+                break
+            job, price, future = pending.popleft()
+            in_flight -= price
+            if future is None:                    # the first costly job, not started yet
+                waiting = None
+                if source is not None and deferred is None:
+                    started = True                # more may come: start the runner
+                    future = runner.submit(fn, job)
+                else:
+                    yield fn(job)                 # the input's one block
+                    continue
+            yield future.result()
+        if deferred is not None:
+            raise deferred
+    finally:
+        for _, _, future in pending:
+            if future is not None:
+                future.cancel()
+        if isinstance(threads, int):
+            runner.close()
+
+
+def _done(fn, item) -> Future:
+    """fn(item) called now, as a finished future."""
+    future = Future()
+    try:
+        future.set_result(fn(item))
+    except Exception as error:
+        future.set_exception(error)
+    return future
+
+
+def _coded(data, preset) -> tuple[bytes | None, bool]:
+    """A block's payload (None: it would not shrink), coded by the school
+    its kind calls for, and whether that is the preset's binary school."""
+    chosen = school.school_for(data, preset)
+    return school.compress_block(data, chosen), chosen is preset.binary
+
+
+def code_block(job) -> bytes:
+    """A block's frame: what a worker sends back (not the block again)."""
+    data, preset = job
+    payload, binary = _coded(data, preset)
+    return container.encode_block(data, payload, binary=binary)
+
+
+def one_block_stream(data, preset, name: bytes, learned: bytes | None = None) -> bytes:
+    """A whole stream of at most one block, in the compact one-block form
+    (docs/format.md): what a small file costs is mostly this."""
+    if not len(data):
+        return container.encode_stream(name, preset.digest, data, None, school=learned)
+    payload, binary = _coded(data, preset)
+    return container.encode_stream(name, preset.digest, data, payload, binary=binary, school=learned)
+
+
+def frames(blocks, preset, threads, limit: int | None = None):
+    """(original, frame bytes) for each block of original bytes, in order.
+
+    Coding a block takes what decoding it does (school.decode_memory: the
+    same school, the same buffers), so the blocks coded at once take at most
+    `limit` bytes together (None: compress_default()), or are one block:
+    -M caps compression as it caps decoding.  The limit is checked here, before
+    any block is read."""
+    return _framed(blocks, preset, threads, memlimit_of(limit, compressing=True))
+
+
+def _framed(blocks, preset, threads, limit: int):
+    needs: dict[int, int] = {}
+    originals: deque = deque()        # the blocks pulled, waiting for their frames
+
+    def cost(job) -> int:
+        n = len(job[0])
+        if n not in needs:
+            needs[n] = school.decode_memory(preset, n)
+        return needs[n]
+
+    def jobs():
+        remote = not isinstance(threads, int)
+        for block in blocks:
+            originals.append(block)
+            yield (bytes(block) if remote else block), preset
+
+    for frame in ordered_map(code_block, jobs(), threads, cost, limit):
+        yield originals.popleft(), frame
+
+
+def decode_job(job):
+    """(item, its decoded bytes or None): decode_block beside its item."""
+    return job[0], decode_block(job)
+
+
+def decode_block(job) -> bytes | None:
+    """A block's original bytes, checked (None for a stream's header or end):
+    what a worker sends back (not the block's payload again)."""
+    item, preset, _ = job
+    if not isinstance(item, Block):
+        return None
+    if item.stored:
+        data = item.payload
+    elif item.binary:
+        if preset.binary is None:
+            raise ShoalError(f"corrupted archive: block {item.index} is marked as coded by the preset's school "
+                             "for binary blocks, but the preset has only one school")
+        data = school.decompress_block(item.payload, item.size, preset.binary)
+    else:
+        data = school.decompress_block(item.payload, item.size, preset.text)
+    container.check_block(item, data)
+    return data
+
+
+def with_presets(items, limit: int):
+    """(item, its stream's preset, bytes decoding it takes) for every item.
+
+    A stream whose one block needs more than `limit` is refused at its
+    header, before any of its blocks is read."""
+    preset, need = None, 0
+    for item in items:
+        if isinstance(item, StreamHeader):
+            preset = archive_preset(item.preset, item.digest)
+            need = stream_need(item)
+            if need > limit:
+                raise MemoryLimitError(need, limit)
+        yield item, preset, need if isinstance(item, Block) else 0
+
+
+def job_cost(job) -> int:
+    return job[2]
+
+
+def decoded(items, threads, limit: int):
+    """(item, decoded bytes or None) for every item, checking each stream;
+    the blocks decoded at once take at most `limit` bytes together (or are
+    one block)."""
+    checksum = None
+    pulled: deque = deque()           # the items pulled, waiting for their data
+
+    def jobs():
+        for job in with_presets(items, limit):
+            pulled.append(job[0])
+            yield job
+
+    for data in ordered_map(decode_block, jobs(), threads, job_cost, limit):
+        item = pulled.popleft()
+        if isinstance(item, StreamHeader):
+            checksum = container.StreamChecksum()
+        elif isinstance(item, Block):
+            checksum.update(data)
+        else:
+            checksum.verify(item)
+        yield item, data
