@@ -186,12 +186,12 @@ def score_all(models, files, args, notes, runner=None) -> list[report.Result]:
                     results.append(scored(model, data, path, names[path], profiles, args.bucket_size, advance))
                     _say_problem(results[-1], path)
         else:
-            from ..blocks import ordered_map as _ordered_map
+            from ..blocks import ordered_map
             hf = tuple(sorted(hf_options(args).items()))
             jobs = ((_portable(spec), hf, inputs.read(path, args.max_bytes), str(path), names[path], profiles,
                      args.bucket_size) for spec in args.model for path in files)
             results = []
-            for result, (model, path) in zip(_ordered_map(score_job, jobs, runner),
+            for result, (model, path) in zip(ordered_map(score_job, jobs, runner),
                                              ((m, p) for m in models for p in files)):
                 advance(min(path.stat().st_size, args.max_bytes or sys.maxsize), f"{model.name} {path.name}")
                 results.append(result)
