@@ -20,7 +20,8 @@ from .codec.container import StreamHeader
 from .errors import ShoalError
 
 # memlimit=NO_MEMLIMIT: decode whatever an archive asks for (no preset comes
-# near 2^63 bytes).  memlimit=None is the default, school.DEFAULT_MEMLIMIT.
+# near 2^63 bytes).  memlimit=None is the default: school.DEFAULT_MEMLIMIT to
+# decode, compress_default() to compress.
 NO_MEMLIMIT = (1 << 63) - 1
 
 # A shipped level's preset is written as its name ("level6") rather than its
