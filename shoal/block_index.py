@@ -39,10 +39,6 @@ class IndexedBlock:
     preset: object      # the stream's school.Preset
     need: int           # bytes decoding it takes (its stream's, as blocks.with_presets counts)
 
-    @property
-    def end(self) -> int:
-        return self.start + self.block.size
-
 
 class BlockIndex:
     """The blocks of every stream of the archive in seekable file object fp,
@@ -52,7 +48,7 @@ class BlockIndex:
 
     def __init__(self, fp, limit: int):
         self._fp = fp
-        origin = at = fp.tell()
+        at = fp.tell()
         self.blocks: list[IndexedBlock] = []
         self.size = 0
         for item, preset, need in with_presets(container.read_items(fp.read), limit):
@@ -64,7 +60,6 @@ class BlockIndex:
                                                 payload_size, preset, need))
                 self.size += item.size
             at += item.archive_bytes
-        self.archive_size = at - origin
         self._starts = [b.start for b in self.blocks]
 
     def find(self, offset: int) -> int:
