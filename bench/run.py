@@ -26,7 +26,7 @@ if __package__ in (None, ""):                      # run as a script: python ben
 
 from bench import goals  # noqa: E402
 from shoal.bench import cli  # noqa: E402
-from shoal.cli_tools import run_tool  # noqa: E402
+from shoal.command import run_tool  # noqa: E402
 
 PROG = "bench/run.py"
 

@@ -4,7 +4,7 @@ parse_args(argv) accepts xz's and zstd's spellings: the mode flags -z -d -t -l
 or a first word compress|decompress|test|list, combined short flags (-dkv,
 -T0, -B64K, -9e), levels -0 ... -9 and -e, -S .SUF, -r, --rm, and checks the
 combinations that make no sense (-o with several inputs or -r, -o with -c,
---list on stdin, a bad suffix).  Usage errors raise UsageError; the caller
+--list on stdin, a bad suffix).  Usage errors raise command.UsageError; the caller
 prints them and exits 1 (argparse's own 2 would mean "warning" here).
 
 A word (a mode or a tool) is a command only as the very first argument, as
@@ -17,7 +17,8 @@ import argparse
 import os
 import sys
 
-from .cli_io import parse_memlimit, parse_size
+from .cli_io import parse_memlimit
+from .command import Parser, UsageError, parse_size
 
 SUFFIX = ".shoal"
 # The school's own defaults (school.DEFAULT_LEVEL, school.DEFAULT_MEMLIMIT),
@@ -98,15 +99,6 @@ shoal as it ends xz, by that signal (temporary files removed first): the
 shell reports 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP."""
 
 
-class UsageError(Exception):
-    """The command line itself is wrong; nothing was done."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):           # argparse would exit 2, which means "warning" here
-        raise UsageError(message)
-
-
 class _VersionAction(argparse.Action):
     """-V/--version, printed only when asked for: the package's own
     __version__ (importlib.metadata would take 50 ms, a third of --version;
@@ -122,7 +114,7 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="shoal", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = Parser(prog="shoal", epilog=EPILOG,
                      description="Lossless compression by a school of small context-mixing models.")
     modes = parser.add_argument_group("operation mode")
     for flags, mode, text in ((("-z", "--compress"), "compress", "compress (the default)"),
@@ -199,10 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _size_argument(text: str) -> int:
     from .codec.container import MAX_BLOCK_SIZE      # only for -B: the container's imports take 35 ms
-    try:
-        size = parse_size(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    size = parse_size(text)                          # a command.SizeError is argparse's message too
     if not 1 <= size <= MAX_BLOCK_SIZE:
         raise argparse.ArgumentTypeError(f"block size must be 1 byte .. 1 GiB, got {text}")
     return size

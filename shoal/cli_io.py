@@ -1,20 +1,14 @@
-"""File plumbing for the command-line tool: atomic outputs, counting streams, signals.
-
-The CLI never writes a user-visible file in place.  `AtomicOutput` writes to a
-temporary file in the destination directory (same file system) and only
-`commit()` makes it appear under its real name, after the data is flushed,
-fsynced and given the input's mode and times.  On Linux the temporary file has
-no name at all (O_TMPFILE) until commit() links it in, so nothing can be left
-behind, not even by `kill -9` or a power cut; elsewhere it is a hidden
-`.NAME.XXXXXXXX.shoal-tmp` that any exception (an error, a full disk, Ctrl-C)
-removes.
+"""File plumbing for the command-line tool: what outputs and inputs are, signals.
 
 An output that already exists as a character device, a block device or a FIFO
-(`-o /dev/null`) is written into (`DeviceOutput`), never replaced.  Standard
-output and devices cannot take data back, so --verify holds their archive in a
-spool file first (`SpooledOutput`).
+(`-o /dev/null`) is written into (`DeviceOutput`), never replaced; a new or
+replaced file is an `atomic.AtomicOutput`.  Standard output and devices
+cannot take data back, so --verify holds their archive in a spool file first
+(`SpooledOutput`); `HashingReader` and `HashingSink` count and hash what
+passes, so --verify can compare.
 
-`Signals` is how the command line answers SIGINT, SIGTERM and SIGHUP (as xz).
+`Signals` is how the command line answers SIGINT, SIGTERM and SIGHUP (as xz);
+`parse_memlimit` reads -M; `describe_os_error` words an OSError.
 
 This module is imported before the CLI has set up its signal handling, so it
 imports only what Python has already loaded at start-up, or nearly.
@@ -24,12 +18,13 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import signal
-import stat
 import sys
 import threading
 from contextlib import contextmanager
+
+from .atomic import is_special
+from .command import parse_size
 
 # Friendlier wording than strerror for the errors users meet most.
 _OS_ERROR_TEXT = {
@@ -53,28 +48,6 @@ def describe_os_error(error: OSError) -> str:
     return text[0].lower() + text[1:]
 
 
-# -- sizes --------------------------------------------------------------------
-
-# xz's suffixes: KiB, with Ki, k, K, kB and KB as synonyms (and so on for M, G).
-_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*(?:([kmgt])(i?)(b?))?\s*$", re.IGNORECASE)
-
-
-def _parse_bytes(text: str) -> int:
-    match = _SIZE_PATTERN.match(text)
-    if not match:
-        raise ValueError(f"invalid size {text!r} (use e.g. 65536, 64K, 64KiB, 16M, 1G)")
-    number, unit = int(match.group(1)), (match.group(2) or " ").lower()
-    return number * 1024 ** " kmgt".index(unit)
-
-
-def parse_size(text: str) -> int:
-    """'65536', '64K', '64KiB', '1M', '2GiB' -> bytes (suffixes are powers of 1024, like xz)."""
-    size = _parse_bytes(text)
-    if size <= 0:
-        raise ValueError(f"size must be positive, got {text!r}")
-    return size
-
-
 def physical_memory() -> int:
     """Bytes of RAM in this machine (for -M N%)."""
     try:
@@ -96,7 +69,7 @@ def parse_memlimit(text: str) -> int:
             raise ValueError(f"a memory limit in percent must be 1% to 100%, got {text!r}")
         return max(1, physical_memory() * int(percent) // 100)
     try:
-        return _parse_bytes(word)
+        return parse_size(word, zero=True)
     except ValueError:
         raise ValueError(f"invalid memory limit {text!r} (use e.g. 800MiB, 2G, 50%, or 0 or max for "
                          "no limit)") from None
@@ -198,270 +171,6 @@ class Signals:
             os.kill(os.getpid(), signum)
         finally:
             os._exit(128 + signum)           # if the signal did not end us (it should have)
-
-
-@contextmanager
-def termination_as_interrupt():
-    """SIGTERM and SIGHUP (a batch system ending the job, a closed terminal)
-    stop the work like Ctrl-C: as a KeyboardInterrupt, so the same clean-up
-    runs (temporary outputs removed, a checkpoint kept).  Used by the tools
-    (shoal evolve); the compressor's own command line uses Signals."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    if threading.current_thread() is not threading.main_thread():
-        wanted = []                              # only the main thread may set handlers
-    previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-# -- outputs ------------------------------------------------------------------
-
-def is_special(mode: int) -> bool:
-    """A character device, block device or FIFO: written into, never replaced."""
-    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
-
-
-def _current_umask() -> int:
-    # os.umask can only be read by setting it; put it straight back.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-# Named temporary outputs not yet committed or discarded, so that an
-# interrupt handled on another thread than the one writing can still remove
-# them.  Unnamed (O_TMPFILE) outputs need no such care.
-_live_temporaries: set[str] = set()
-
-
-def remove_temporaries() -> None:
-    """Delete every uncommitted named temporary output (on Ctrl-C / SIGTERM)."""
-    for path in list(_live_temporaries):
-        _live_temporaries.discard(path)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
-def _temporary_name(name: str) -> str:
-    # The name is cut short so a long but legal output name still leaves room.
-    return f".{name[:100]}.{os.urandom(4).hex()}.shoal-tmp"
-
-
-def _unnamed_files_supported() -> bool:
-    return hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
-
-
-def _open_temporary(directory: str, name: str):
-    """A private (0600) temporary file in `directory` for output `name`.
-
-    Returns (path, file): path is None for an unnamed file (Linux O_TMPFILE:
-    it vanishes if the process dies, and commit() links it in); otherwise a
-    hidden file beside `name` that the caller must remove."""
-    if _unnamed_files_supported():
-        try:
-            fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o600)
-        except OSError:
-            pass                  # not on this file system: a named one (a real problem shows again there)
-        else:
-            return None, open(fd, "wb")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        path = os.path.join(directory, _temporary_name(name))
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError:
-            continue
-        return path, open(fd, "wb")
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename or link itself durable; not every platform lets a directory be opened.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-class AtomicOutput(io.RawIOBase):
-    """A writable file that appears at `path` only when `commit()` succeeds.
-
-    Use as a context manager: leaving the block without `commit()` (an
-    exception, KeyboardInterrupt) discards the temporary file.  `write_error`
-    keeps the OSError a write hit, so the caller can name the output in its
-    message rather than the input.  Without `overwrite` an existing `path`
-    is never replaced, even one created while we wrote (the link fails).
-    """
-
-    def __init__(self, path: str, *, overwrite: bool, like: os.stat_result | None = None):
-        super().__init__()
-        self.path = path
-        self.overwrite = overwrite
-        self.like = like                      # copy mode and times from this (the input)
-        self.write_error: OSError | None = None
-        directory, name = os.path.split(os.path.abspath(path))
-        self._directory, self._name = directory, name
-        self.temp_path, self._file = _open_temporary(directory, name)   # temp_path None: unnamed
-        if self.temp_path is not None:
-            _live_temporaries.add(self.temp_path)
-        self._done = False
-
-    # -- io.RawIOBase --------------------------------------------------------
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        try:
-            self._file.write(data)
-        except OSError as error:
-            self.write_error = error
-            raise
-        return len(data)
-
-    def flush(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-
-    # -- life cycle ----------------------------------------------------------
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if not self._done:
-            self.discard()
-        return False
-
-    def finish(self) -> None:
-        """Flush and fsync the temporary file and give it its final mode and times."""
-        try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        except OSError as error:
-            self.write_error = error
-            raise
-        self._copy_metadata(self._file.fileno())
-
-    def open_written(self):
-        """The finished temporary file, opened for reading (for --verify)."""
-        if self.temp_path is None:
-            return open(f"/proc/self/fd/{self._file.fileno()}", "rb")
-        return open(self.temp_path, "rb")
-
-    def commit(self) -> None:
-        """Give the finished temporary file its real name (call `finish()` first)."""
-        try:
-            if self.temp_path is None:
-                self._link_unnamed()
-            elif self.overwrite:
-                os.replace(self.temp_path, self.path)
-            else:
-                self._rename_without_clobbering()
-        except OSError as error:
-            self.write_error = error             # e.g. the name was taken meanwhile
-            raise
-        if self.temp_path is not None:
-            _live_temporaries.discard(self.temp_path)
-            self.temp_path = None
-        self._done = True
-        self._file.close()
-        _fsync_directory(self._directory)
-        super().close()
-
-    def discard(self) -> None:
-        """Close and delete the temporary file; safe to call more than once."""
-        self._done = True
-        try:
-            self._file.close()                   # an unnamed file is gone with its last descriptor
-        except OSError:
-            pass                                 # the data is being thrown away anyway
-        if self.temp_path is not None:
-            _live_temporaries.discard(self.temp_path)
-            try:
-                os.unlink(self.temp_path)
-            except FileNotFoundError:
-                pass
-            self.temp_path = None
-        super().close()
-
-    def _link_unnamed(self) -> None:
-        # linkat() through /proc names the unnamed file, and fails if the
-        # name exists: nothing is clobbered without -f.  With -f it gets a
-        # temporary name first, then a rename replaces the old file at once.
-        # (os.link only calls linkat, which follows the /proc link, when
-        # given a directory descriptor.)
-        source = f"/proc/self/fd/{self._file.fileno()}"
-        directory = os.open(self._directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            try:
-                os.link(source, self._name, dst_dir_fd=directory, follow_symlinks=True)
-                return
-            except FileExistsError:
-                if not self.overwrite:
-                    raise
-            for _ in range(100):
-                temporary = os.path.join(self._directory, _temporary_name(self._name))
-                _live_temporaries.add(temporary)
-                try:
-                    os.link(source, os.path.basename(temporary), dst_dir_fd=directory, follow_symlinks=True)
-                except FileExistsError:
-                    _live_temporaries.discard(temporary)
-                    continue
-                try:
-                    os.replace(temporary, self.path)
-                except OSError:
-                    try:
-                        os.unlink(temporary)
-                    except OSError:
-                        pass
-                    raise
-                finally:
-                    _live_temporaries.discard(temporary)
-                return
-            raise FileExistsError(errno.EEXIST, "no free temporary file name", self._directory)
-        finally:
-            os.close(directory)
-
-    def _rename_without_clobbering(self) -> None:
-        # A hard link fails if the name exists, closing the window between our
-        # "file exists?" check and the rename.  File systems without hard links
-        # fall back to that check.
-        try:
-            os.link(self.temp_path, self.path)
-        except FileExistsError:
-            raise
-        except OSError:
-            if os.path.lexists(self.path):
-                raise FileExistsError(errno.EEXIST, "file exists", self.path) from None
-            os.replace(self.temp_path, self.path)
-            return
-        os.unlink(self.temp_path)
-
-    def _copy_metadata(self, fd: int) -> None:
-        # Like xz: the output keeps the input's permission bits and times.
-        # setuid/setgid/sticky are dropped; a new file follows the umask.
-        if self.like is not None:
-            mode = stat.S_IMODE(self.like.st_mode) & 0o777
-        else:
-            mode = 0o666 & ~_current_umask()
-        os.chmod(fd, mode)
-        if self.like is not None:
-            try:
-                os.utime(fd, ns=(self.like.st_atime_ns, self.like.st_mtime_ns))
-            except OSError:
-                pass                             # times are a courtesy, not a requirement
 
 
 class HashingReader(io.RawIOBase):

@@ -26,7 +26,10 @@ import sys
 import time
 from pathlib import Path
 
+from .command import ERROR, Parser, run_tool
+
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample.md"
+PROG = "shoal --demo"
 SAMPLE_ABOUT = "a copy of docs/format.md, MIT like shoal"
 COMPILE_SECONDS = "30 to 40"    # a cold compile of the default level on a loaded 2-core VM: 32-40 s
 
@@ -92,21 +95,21 @@ def run(path: Path = SAMPLE, level: int | None = None, out=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m shoal.demo", usage="%(prog)s [-1 ... -9] [FILE]",
-                                 description=__doc__.split("\n")[0],
-                                 epilog="Without FILE: the sample shipped in the package, " + str(SAMPLE))
+    return run_tool(PROG, _work, sys.argv[1:] if argv is None else argv)
+
+
+def _work(argv: list[str]) -> int:
+    ap = Parser(prog=PROG, usage="%(prog)s [-1 ... -9] [FILE]", description=__doc__.split("\n")[0],
+                epilog="Without FILE: the sample shipped in the package, " + str(SAMPLE))
     for n in range(1, 10):
         ap.add_argument(f"-{n}", dest="level", action="store_const", const=n, help=argparse.SUPPRESS)
     ap.add_argument("file", nargs="?", type=Path, default=SAMPLE, help="a file to compress instead of the sample")
-    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    args = ap.parse_args(argv)
     try:
         return run(args.file, args.level)
     except BrokenPipeError:                   # python -m shoal.demo | head
         sys.stdout = None
-        return 1
-    except OSError as error:
-        print(f"shoal demo: {args.file}: {error.strerror or error}", file=sys.stderr)
-        return 1
+        return ERROR
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import io
 import sys
 from dataclasses import dataclass, field
 
+from .atomic import write_bytes
+
 
 class Cell(str):
     """A cell that reads differently in the brief (80-column) rendering:
@@ -195,9 +197,8 @@ def console(wide: bool = True, **kwargs):
 
 
 def write_text(path: str, text: str) -> None:
-    """Write an output file, or standard output when path is '-'."""
+    """Write an output file (atomically: whole or not at all), or standard output when path is '-'."""
     if path == "-":
         sys.stdout.write(text)
     else:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        write_bytes(path, text.encode("utf-8"))

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from . import school
+from .atomic import write_bytes
 from .errors import ShoalError
 from .school import primer
 
@@ -188,12 +189,9 @@ def write(path, spec: dict, text: bytes, made: dict) -> SchoolFile:
     data = save({"preset": np.frombuffer(preset.canonical, dtype=np.uint8),
                  "primer": np.frombuffer(bytes(text), dtype=np.uint8)}, metadata=meta)
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        write_bytes(path, data)
     except OSError as e:
-        temporary.unlink(missing_ok=True)
         raise ShoalError(f"{path}: cannot write school file: {e.strerror or e}") from None
     return read(path)
 

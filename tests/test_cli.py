@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from shoal import api, cli, cli_args, cli_io, files
+from shoal import api, atomic, cli, cli_args, command, files
 from shoal.errors import ShoalError
 
 from cli_helpers import default_signals, shell_status, shoal, writing_into
@@ -244,13 +244,14 @@ def test_refuses_compressed_data_to_a_terminal(sample, monkeypatch, capsys):
 
 
 def test_sizes():
-    assert cli_io.parse_size("65536") == 65536
-    assert cli_io.parse_size("64K") == cli_io.parse_size("64KiB") == 65536
-    assert cli_io.parse_size("16M") == 16 << 20 and cli_io.parse_size("1GiB") == 1 << 30
+    assert command.parse_size("65536") == 65536
+    assert command.parse_size("64K") == command.parse_size("64KiB") == 65536
+    assert command.parse_size("16M") == 16 << 20 and command.parse_size("1GiB") == 1 << 30
     for bad in ("", "12X", "-5", "0"):
         with pytest.raises(ValueError):
-            cli_io.parse_size(bad)
-    assert cli_io.parse_size("1Ki") == cli_io.parse_size("1kB") == cli_io.parse_size("1k") == 1024
+            command.parse_size(bad)
+    assert command.parse_size("1Ki") == command.parse_size("1kB") == command.parse_size("1k") == 1024
+    assert command.parse_size("0", zero=True) == 0
     assert cli.main(["-B", "12X", "-"]) == 1
     assert cli_args.parse_args(["-T0"]).threads == cli_args.cores() == cli_args.parse_args([]).threads
     assert cli_args.parse_args(["-dkT2", "x"]).threads == 2
@@ -289,8 +290,8 @@ def temporary_kind(request, monkeypatch):
     """Run a test with each kind of temporary output: unnamed (Linux O_TMPFILE,
     linked in when complete) and the named fallback (renamed into place)."""
     if request.param == "named":
-        monkeypatch.setattr(cli_io, "_unnamed_files_supported", lambda: False)
-    elif not cli_io._unnamed_files_supported():
+        monkeypatch.setattr(atomic, "_unnamed_files_supported", lambda: False)
+    elif not atomic._unnamed_files_supported():
         pytest.skip("no O_TMPFILE here")
     return request.param
 
@@ -305,13 +306,13 @@ def test_disk_full_removes_temporary_file(sample, monkeypatch, capsys, temporary
 
         def __getattr__(self, name):
             return getattr(self._file, name)
-    real_open_temporary = cli_io._open_temporary
+    real_open_temporary = atomic._open_temporary
 
     def open_on_full_disk(directory, name):
         path, file = real_open_temporary(directory, name)
         assert (path is None) == (temporary_kind == "unnamed")
         return path, FullDisk(file)
-    monkeypatch.setattr(cli_io, "_open_temporary", open_on_full_disk)
+    monkeypatch.setattr(atomic, "_open_temporary", open_on_full_disk)
     assert shoal(sample) == 1
     err = capsys.readouterr().err
     assert err == f"shoal: {sample}.shoal: no space left on device\n"

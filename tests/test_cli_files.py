@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from shoal import cli_io
+from shoal import atomic
 
 from cli_helpers import packed, shoal, unpacked, writing_into
 
@@ -224,7 +224,7 @@ def test_the_same_skips_as_xz(tmp_path):
 
 # -- temporary outputs -------------------------------------------------------------
 
-@pytest.mark.skipif(not cli_io._unnamed_files_supported(), reason="needs O_TMPFILE and /proc")
+@pytest.mark.skipif(not atomic._unnamed_files_supported(), reason="needs O_TMPFILE and /proc")
 def test_kill_9_mid_compression_leaves_nothing_behind(tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 << 20))
@@ -242,10 +242,10 @@ def test_kill_9_mid_compression_leaves_nothing_behind(tmp_path):
 
 
 def test_unnamed_output_is_invisible_until_committed(tmp_path):
-    if not cli_io._unnamed_files_supported():
+    if not atomic._unnamed_files_supported():
         pytest.skip("needs O_TMPFILE and /proc")
     target = tmp_path / "out"
-    with cli_io.AtomicOutput(str(target), overwrite=False) as output:
+    with atomic.AtomicOutput(str(target), overwrite=False) as output:
         output.write(b"abc")
         output.finish()
         assert output.temp_path is None and os.listdir(tmp_path) == []

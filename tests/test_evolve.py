@@ -246,7 +246,7 @@ def test_help_and_merge(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--sample", "lots"], "invalid size"),
-    (["--seed", "0"], "must be positive"),
+    (["--seed", "0"], "expected a whole number >= 1"),
     (["--table-shift", "x"], "auto"),
     (["nosuchfile"], "cannot read training file"),
     ([], "no training files"),

@@ -11,7 +11,7 @@ import torch
 import shoal
 from shoal import cli
 from shoal.evolve.merge_recipe import Merger, RecipeSpace, trim
-from shoal.train import train as train_cli
+from shoal.train import cli as train_cli
 from shoal.train.lineage import Trained, fish_lineage
 
 TINY = ["--layers", "1", "--width", "16", "--heads", "2", "--kv-heads", "1", "--segment", "8", "--memory", "8",

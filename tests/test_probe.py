@@ -201,7 +201,8 @@ def test_help_exits_0(capsys):
 def test_bad_arguments_exit_1_with_one_message(argv, capsys):
     assert probe_main(argv) == 1
     err = capsys.readouterr().err
-    assert err.startswith("shoal probe: ") and "Traceback" not in err
+    # named by the (sub)command whose --help the hint points to: shoal probe, or shoal probe sentiment
+    assert err.startswith(("shoal probe: ", "shoal probe sentiment: ")) and "Traceback" not in err
     assert len(err.strip().splitlines()) == 2 and "--help" in err.splitlines()[1]   # the message, then the hint
 
 

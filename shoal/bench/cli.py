@@ -29,7 +29,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..cli_tools import ERROR, OK, ToolParser, UsageError, run_tool, say
+from ..command import ERROR, OK, Parser, UsageError, run_tool, say
 from ..report_table import console, fmt, to_markdown, to_rich, write_text
 from . import corpus, measure, per_file, per_file_report, report
 
@@ -41,12 +41,12 @@ PEERS_HELP = "\n".join(f"  {name:<8}{peer.name:<22}{peer.compress}" + ("  (slow:
 
 
 def build_parser(prog: str = PROG, doc: str = __doc__, peers: list[str] | None = None,
-                 inputs_required: bool = True, small_files: bool = False) -> ToolParser:
+                 inputs_required: bool = True, small_files: bool = False) -> Parser:
     """The options of a bench run; bench/run.py adds its own to the same parser.
     small_files: with --per-file and its options (shoal bench's own parser)."""
     peers = list(measure.PEERS) if peers is None else peers
-    ap = ToolParser(prog=prog, description=doc.split("\n")[0],
-                    epilog="\n".join(doc.split("\n")[2:]) + f"\nPeers (run when installed):\n{PEERS_HELP}")
+    ap = Parser(prog=prog, description=doc.split("\n")[0],
+                epilog="\n".join(doc.split("\n")[2:]) + f"\nPeers (run when installed):\n{PEERS_HELP}")
     ap.add_argument("inputs", nargs="+" if inputs_required else "*", metavar="FILE|DIR",
                     help="files, or folders of files, to measure")
     ap.add_argument("--levels", default=None, metavar="LIST",
@@ -76,7 +76,7 @@ def build_parser(prog: str = PROG, doc: str = __doc__, peers: list[str] | None =
     return ap
 
 
-def parse_args(parser: ToolParser, argv: list[str]):
+def parse_args(parser: Parser, argv: list[str]):
     args = parser.parse_args(argv)
     small = getattr(args, "per_file", False)
     if args.levels is None:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import inputs
-from ..cli_tools import UsageError, size_argument
+from ..command import UsageError, parse_size
 from ..errors import ShoalError
 from . import corpus, measure
 
@@ -108,7 +108,7 @@ def add_options(ap) -> None:
     ap.add_argument("--school", dest="schools", action="extend", nargs="+", default=[], metavar="NAME.school",
                     help="--per-file: add 'shoal -D NAME', each file compressed with this school file (what "
                          "shoal learn makes); one for all measured DIRs, or one per DIR in their order")
-    ap.add_argument("--maxdict", type=size_argument, default=ZSTD_MAXDICT, metavar="BYTES",
+    ap.add_argument("--maxdict", type=parse_size, default=ZSTD_MAXDICT, metavar="BYTES",
                     help=f"--per-file: the zstd dictionary's size (default {ZSTD_MAXDICT:,}, zstd's)")
 
 

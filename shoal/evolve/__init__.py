@@ -14,6 +14,7 @@ The pieces, each a layer over the one before:
                          in local worker processes, or on Ray
   search.py              the pycma ask/tell loop, checkpoints, log, best preset
   report.py              progress bar and fitness plot
+  options.py             the option types and result-deciding defaults
   cli.py, driver.py      the command line, and the run it drives
   check.py               the acceptance comparison on evaluation files
   timing.py              fits the time proxy (python -m shoal.evolve.timing)

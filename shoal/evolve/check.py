@@ -15,14 +15,17 @@ Exit status 0: pass, 2: fail, 1: an error.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
 from pathlib import Path
 
 from .. import api, arguments, school
+from ..atomic import write_bytes
+from ..command import Parser, run_tool
 from ..errors import ShoalError
+
+PROG = "shoal evolve check"
 
 
 def _compress_timed(data: bytes, preset) -> tuple[bytes, float]:
@@ -59,30 +62,31 @@ def table(rows: list[dict], level: int) -> str:
     return "\n".join(lines)
 
 
+def parser() -> Parser:
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("preset", metavar="PRESET.yaml", help="the evolved preset")
+    p.add_argument("files", nargs="+", metavar="FILE", help="held-back evaluation files")
+    p.add_argument("--level", type=int, default=school.DEFAULT_LEVEL, help="the level to beat (6)")
+    p.add_argument("--repeats", type=int, default=3, help="compressions per file and preset (3)")
+    p.add_argument("--target", type=float, default=2.0, help="percent smaller required in total (2)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table to FILE")
+    return p
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="shoal evolve check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("preset", metavar="PRESET.yaml", help="the evolved preset")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="held-back evaluation files")
-    parser.add_argument("--level", type=int, default=school.DEFAULT_LEVEL, help="the level to beat (6)")
-    parser.add_argument("--repeats", type=int, default=3, help="compressions per file and preset (3)")
-    parser.add_argument("--target", type=float, default=2.0, help="percent smaller required in total (2)")
-    parser.add_argument("--markdown", metavar="FILE", help="also write the table to FILE")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as done:
-        return 1 if done.code else 0
-    try:
-        preset, base = school.load(args.preset), school.level(args.level)
-        for warm_up in school.WARM_UP_BLOCKS:      # both schools of both presets, compiled before any timing
-            for p in (base, preset):
-                api.decompress(api.compress(warm_up, preset=p))
-        rows = []
-        for name in args.files:
-            rows.append(measure_file(Path(name), base, preset, max(1, args.repeats)))
-            print(f"{name}: {rows[-1]['base']:,} -> {rows[-1]['preset']:,} bytes", file=sys.stderr)
-    except ShoalError as e:
-        print(f"shoal evolve check: {e}", file=sys.stderr)
-        return 1
+    return run_tool(PROG, _work, argv)
+
+
+def _work(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    preset, base = school.load(args.preset), school.level(args.level)
+    for warm_up in school.WARM_UP_BLOCKS:      # both schools of both presets, compiled before any timing
+        for p in (base, preset):
+            api.decompress(api.compress(warm_up, preset=p))
+    rows = []
+    for name in args.files:
+        rows.append(measure_file(Path(name), base, preset, max(1, args.repeats)))
+        print(f"{name}: {rows[-1]['base']:,} -> {rows[-1]['preset']:,} bytes", file=sys.stderr)
     text = table(rows, args.level)
     size = sum(r["preset"] for r in rows) / sum(r["base"] for r in rows) - 1
     cpu = sum(r["preset_s"] for r in rows) / sum(r["base_s"] for r in rows)
@@ -101,5 +105,5 @@ def main(argv: list[str]) -> int:
              f"or time): {'PASS' if verdict else 'FAIL'}\n")
     print(text)
     if args.markdown:
-        Path(args.markdown).write_text(text)
+        write_bytes(args.markdown, text.encode())
     return 0 if verdict else 2

@@ -4,7 +4,7 @@
 
 A fresh run is checkpointed before its first measurement, so from the very
 start there is always a checkpoint to --resume.  A resumed run keeps every
-option that decides its result (cli.RESULT_OPTIONS, the training files and
+option that decides its result (options.RESULT_OPTIONS, the training files and
 the search space); giving one with another value is an error, not a silent
 new experiment.  How it runs (workers, Ray, the plot, -g, --time-limit) may
 change freely.
@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli_io import termination_as_interrupt
+from ..command import UsageError, interrupted_status
 from ..errors import ShoalError
 from . import report, search
-from .cli import DEFAULT_GENERATIONS, UsageError, resolved
+from .options import DEFAULT_GENERATIONS, resolved
 from .fitness import TrainingSet, auto_table_shift, measure
 from .pools import open_pool
 from .space import Space, describe
-
-INTERRUPTED = 130
 
 
 def _settings(args, options: dict, files: list[str]) -> search.Settings:
@@ -41,7 +39,7 @@ def _settings(args, options: dict, files: list[str]) -> search.Settings:
 
 def _start(args, run_dir: Path):
     if not args.files:
-        raise UsageError("shoal evolve school: no training files given (or --resume a run)")
+        raise UsageError("no training files given (or --resume a run)")
     run_dir.mkdir(parents=True, exist_ok=True)
     ours = [run_dir / name for name in (search.CHECKPOINT, search.LOG, search.BEST)]
     existing = [path for path in ours if path.exists()]
@@ -74,10 +72,10 @@ def _resume(args, run_dir: Path):
         same = (search.memory_budget(value, 1 << 30) == search.memory_budget(old, 1 << 30)
                 if field == "memory_budget" else value == old)
         if not same:
-            raise UsageError(f"shoal evolve school: --resume keeps the run's settings; {field} was {old!r}, "
+            raise UsageError(f"--resume keeps the run's settings; {field} was {old!r}, "
                              f"not {value!r} (start a new run in another --run-dir to change it)")
     if args.space and Space.load(args.space).digest != run.space.digest:
-        raise UsageError(f"shoal evolve school: --resume keeps the run's search space; {args.space} differs")
+        raise UsageError(f"--resume keeps the run's search space; {args.space} differs")
     data = TrainingSet.from_files(stored.files, stored.sample, stored.slices)
     if data.digest != run.data_digest:
         raise ShoalError("the training files have changed since the run started; they must stay the same "
@@ -122,11 +120,8 @@ def _summary(run, reason: str, time_ratio: float | None, run_dir: Path, args) ->
 
 
 def evolve_school(args) -> int:
-    with termination_as_interrupt():
-        return _evolve_school(args)
-
-
-def _evolve_school(args) -> int:
+    """The run as parsed (under command.run_tool, which also makes SIGTERM
+    and SIGHUP a KeyboardInterrupt): its exit status."""
     if args.show_space:
         print(describe(Space.load(args.space)))
         return 0
@@ -160,10 +155,10 @@ def _evolve_school(args) -> int:
                 shown.generation(summary)
                 if args.plot:
                     report.plot(run, args.plot)
-    except KeyboardInterrupt:
-        print(f"shoal evolve: interrupted after generation {run.generation}; continue with: "
+    except KeyboardInterrupt as stop:
+        print(f"shoal evolve school: interrupted after generation {run.generation}; continue with: "
               f"shoal evolve school --resume -o {run_dir}", flush=True, file=sys.stderr)
-        return INTERRUPTED
+        return interrupted_status(stop)
     finally:
         pool.close()
     _write_best(run, run_dir, args.best)            # also after a resume of a finished run

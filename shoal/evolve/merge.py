@@ -20,18 +20,17 @@ the cores it is given (--threads), and the models are small.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ..atomic import atomic_write
+from ..command import Parser, UsageError, parse_size, positive_float, positive_int, run_tool
 from ..errors import ShoalError
 from . import report
 from .report import fitness_chart
-from .cli import UsageError, _Parser, _positive, _size, reporting_errors
 
 EXAMPLES = """\
 example:
@@ -44,12 +43,14 @@ example:
 Fitness = bits per byte of the merged float model on the dev files (the same
 bytes from each).  See docs/evolve.md."""
 
+PROG = "shoal evolve merge"
 
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="shoal evolve merge", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-                description="Evolutionary merging of neural fish fine-tuned from one base: per-group\n"
-                            "coefficients of their task vectors (optionally TIES / DARE), found by CMA-ES\n"
-                            "on the dev set's bits per byte.  Writes OUT/fish.safetensors.")
+
+def parser() -> Parser:
+    p = Parser(prog=PROG, epilog=EXAMPLES,
+               description="Evolutionary merging of neural fish fine-tuned from one base: per-group\n"
+                           "coefficients of their task vectors (optionally TIES / DARE), found by CMA-ES\n"
+                           "on the dev set's bits per byte.  Writes OUT/fish.safetensors.")
     p.add_argument("fish", nargs="+", metavar="FISH",
                    help="parents: shoal train directories, their ckpt.pt, or fish files with ckpt.pt beside them")
     p.add_argument("--dev", nargs="+", required=True, metavar="FILE",
@@ -65,17 +66,17 @@ def parser() -> argparse.ArgumentParser:
     s = p.add_argument_group("the search")
     s.add_argument("-g", "--generations", type=int, default=30, metavar="N",
                    help="CMA-ES generations (30; 0: write the start, uniform averaging)")
-    s.add_argument("--popsize", type=_positive(int), metavar="N", help="candidates per generation (pycma's default)")
-    s.add_argument("--sigma", type=_positive(float), default=0.1, metavar="S",
+    s.add_argument("--popsize", type=positive_int, metavar="N", help="candidates per generation (pycma's default)")
+    s.add_argument("--sigma", type=positive_float, default=0.1, metavar="S",
                    help="initial step size, in units of each parameter's range (0.1)")
-    s.add_argument("--seed", type=_positive(int), default=1, metavar="N", help="seed of CMA-ES and of DARE (1)")
-    s.add_argument("--time-limit", type=_positive(float), metavar="MINUTES",
+    s.add_argument("--seed", type=positive_int, default=1, metavar="N", help="seed of CMA-ES and of DARE (1)")
+    s.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
                    help="start no generation that would end after MINUTES")
     d = p.add_argument_group("dev set and running")
-    d.add_argument("--dev-bytes", type=_size, default=16384, metavar="SIZE", help="bytes from each dev file (16K)")
-    d.add_argument("--dev-lanes", type=_positive(int), default=16, metavar="N",
+    d.add_argument("--dev-bytes", type=parse_size, default=16384, metavar="SIZE", help="bytes from each dev file (16K)")
+    d.add_argument("--dev-lanes", type=positive_int, default=16, metavar="N",
                    help="streams per dev file, spread over it (16)")
-    d.add_argument("--threads", type=_positive(int), metavar="N", help="torch CPU threads (torch's default)")
+    d.add_argument("--threads", type=positive_int, metavar="N", help="torch CPU threads (torch's default)")
     d.add_argument("--plot", metavar="FILE.png", help="plot fitness per generation (updated every generation)")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     return p
@@ -89,17 +90,16 @@ class StartLines(report.LineReporter):
 
 
 def main(argv: list[str]) -> int:
-    def merge():
-        args = parser().parse_args(argv)
-        if len(args.fish) < 2:
-            raise UsageError("shoal evolve merge: name at least two fish to merge")
-        if args.generations < 0:
-            raise UsageError("shoal evolve merge: --generations must be 0 or more")
-        return _merge(args)
-    try:
-        return reporting_errors(merge, "shoal evolve merge", "shoal evolve merge")
-    except SystemExit as done:                  # --help
-        return done.code or 0
+    return run_tool(PROG, _work, argv)
+
+
+def _work(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if len(args.fish) < 2:
+        raise UsageError("name at least two fish to merge")
+    if args.generations < 0:
+        raise UsageError("--generations must be 0 or more")
+    return _merge(args)
 
 
 def _prepare(out: Path, force: bool) -> None:
@@ -115,7 +115,6 @@ def _prepare(out: Path, force: bool) -> None:
 def _merge(args) -> int:
     import torch
 
-    from ..cli_io import termination_as_interrupt
     from .merge_run import DevSet, MergeRun, Settings, family
     if args.plot:                   # matplotlib missing? say so now, not after the first generation
         importlib.import_module("matplotlib")
@@ -132,7 +131,7 @@ def _merge(args) -> int:
     # report.reporter's choice, with the line reporter saying "start" where the school says "base"
     shown = (report.RichReporter if not args.quiet and sys.stderr.isatty() else StartLines)(
         run, args.generations, args.quiet)
-    with termination_as_interrupt(), shown:
+    with shown:
         shown.note(f"merging {len(parents)} fish on base {base.name} ({base.weights[:12]}): "
                    f"{run.space.dimension} parameters ({len(run.space.groups)} groups"
                    f"{', TIES' * args.ties}{', DARE' * args.dare}), {run.es.popsize} candidates a generation, "
@@ -151,7 +150,7 @@ def _finish(run, out: Path, reason: str, args) -> int:
     import torch
 
     from ..train import train as trainer
-    from .search import _atomic_write, log
+    from .search import log
     model = run.best_model()
     was_quiet, trainer.console.quiet = trainer.console.quiet, args.quiet   # -q: its report too
     try:
@@ -160,14 +159,14 @@ def _finish(run, out: Path, reason: str, args) -> int:
         trainer.console.quiet = was_quiet
     recipe = {"recipe": run.best["recipe"], "settings": asdict(run.settings), "groups": run.space.groups,
               "parents": [p.name for p in run.parents], "base": run.base.name, "generation": run.best["generation"]}
-    tmp = out / "ckpt.pt.tmp"
-    torch.save({"model": model.state_dict(), "config": asdict(model.cfg), "lineage": run.lineage(),
-                "merge": json.loads(json.dumps(recipe))}, tmp)
-    os.replace(tmp, out / "ckpt.pt")
+    with atomic_write(out / "ckpt.pt") as file:
+        torch.save({"model": model.state_dict(), "config": asdict(model.cfg), "lineage": run.lineage(),
+                    "merge": json.loads(json.dumps(recipe))}, file)
     scores = dict(run.refs, **{"evolved merge": {"bpb": run.best["bpb"], "per_file": run.best["per_file"]}})
     result = dict(recipe, reason=reason, dev_files=run.dev.names, dev_bytes=run.dev.total_bytes, dev_bpb=scores,
                   integer_fish={k: check[k] for k in ("float", "fake_quant", "integer", "digest")})
-    _atomic_write(out / "merge.json", (json.dumps(result, indent=2) + "\n").encode())
+    with atomic_write(out / "merge.json") as file:
+        file.write((json.dumps(result, indent=2) + "\n").encode())
     log(out, [{"event": "done", "generation": run.generation, "reason": reason, "best_bpb": run.best["bpb"],
                "integer_fish": result["integer_fish"]}])
     if args.plot and run.history:

@@ -23,9 +23,7 @@ vectors that decode to the same preset).
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,7 +33,8 @@ import numpy as np
 import yaml
 
 from .. import school
-from ..cli_io import parse_size
+from ..atomic import write_bytes
+from ..command import parse_size
 from ..errors import ShoalError
 from ..school import engine
 from .fitness import Budget, TrainingSet, time_costs
@@ -113,28 +112,8 @@ def memory_budget(text: str, base_bytes: int) -> int:
 
 # -- files ----------------------------------------------------------------------
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o666 & ~_umask())        # mkstemp makes it 0600; be an ordinary file
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)           # the only way to read it is to set it
-    os.umask(mask)
-    return mask
-
-
 def save(run: Run, run_dir: Path) -> None:
-    _atomic_write(run_dir / CHECKPOINT, pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
+    write_bytes(run_dir / CHECKPOINT, pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load(run_dir: Path) -> Run:
@@ -175,7 +154,7 @@ def trim_log(run_dir: Path, generation: int, keep_baseline: bool) -> None:
             continue
         if record.get("generation", 0) <= generation and (keep_baseline or record.get("event") != "baseline"):
             kept.append(line)
-    _atomic_write(path, "".join(kept).encode())
+    write_bytes(path, "".join(kept).encode())
 
 
 def preset_yaml(spec: dict, header: list[str]) -> str:
@@ -197,7 +176,7 @@ def write_best(run: Run, path: Path, run_dir: Path) -> None:
               f"level {run.space.base_level} ({base['bits'] / run.total_bytes:.4f})",
               f"memory {best['memory'] / run.budget.memory:.3f}x and time proxy "
               f"{best['time']:.3f}x the budgets"]
-    _atomic_write(path, preset_yaml(best["preset"], header).encode())
+    write_bytes(path, preset_yaml(best["preset"], header).encode())
 
 
 # -- the loop -------------------------------------------------------------------

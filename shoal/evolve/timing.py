@@ -15,7 +15,6 @@ it after the engine changes how its time splits between fish and mixers.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import sys
@@ -24,8 +23,10 @@ import time
 import numpy as np
 
 from .. import school
-from ..cli_io import parse_size
+from ..command import Parser, parse_size, run_tool
 from .fitness import TrainingSet, time_cost, time_features
+
+PROG = "python -m shoal.evolve.timing"
 
 
 def variants() -> dict:
@@ -86,12 +87,17 @@ def fit(rows: list[tuple[dict, float]], text_share: float) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shoal.evolve.timing", description=__doc__.split("\n\n")[0])
+    return run_tool(PROG, _work, sys.argv[1:] if argv is None else argv)
+
+
+def _work(argv: list[str]) -> int:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", metavar="FILE", help="training files")
-    parser.add_argument("--sample", default="256K", help="bytes taken from the middle of each file (256K)")
+    parser.add_argument("--sample", type=parse_size, default="256K",
+                        help="bytes taken from the middle of each file (256K)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per preset; the best counts (3)")
     args = parser.parse_args(argv)
-    data = TrainingSet.from_files(args.files, parse_size(args.sample))
+    data = TrainingSet.from_files(args.files, args.sample)
     pieces, total = data.pieces, data.total_bytes
     named = variants()
     seconds = best_times(pieces, list(named.values()), args.repeats)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..cli_tools import ToolParser, UsageError, run_tool, size_argument
+from ..command import Parser, UsageError, parse_size, run_tool
 from ..errors import ShoalError
 
 PROG = "shoal learn"
@@ -33,8 +33,8 @@ _RESERVE = 0.1
 _SPEED_PIECES = 200
 
 
-def parser() -> ToolParser:
-    p = ToolParser(prog=PROG, formatter_class=argparse.HelpFormatter, description=(
+def parser() -> Parser:
+    p = Parser(prog=PROG, formatter_class=argparse.HelpFormatter, description=(
         "Learn a school from sample files of one kind of data (JSON records, logs, CSV, man pages, ...): a "
         "primer chosen from them and a preset tuned on them.  Compress with it: shoal -D NAME.school FILE; "
         "decompress: shoal -d -D NAME.school FILE.shoal (or put it in a folder of $SHOAL_SCHOOL_PATH)."),
@@ -48,7 +48,7 @@ def parser() -> ToolParser:
                    help="the base level: its fish, tables and speed (default 6)")
     p.add_argument("--time", type=float, default=DEFAULT_TIME, metavar="SECONDS",
                    help=f"time for the whole run (default {DEFAULT_TIME}); the search stops in time")
-    p.add_argument("--primer-size", type=size_argument, default=DEFAULT_PRIMER, metavar="SIZE",
+    p.add_argument("--primer-size", type=parse_size, default=DEFAULT_PRIMER, metavar="SIZE",
                    help="the largest primer to try (default 512K; halves of it down to 32K are tried too): "
                         "larger primers help more and take longer per file")
     p.add_argument("--max-ms", type=float, default=DEFAULT_MAX_MS, metavar="MS",
@@ -78,7 +78,7 @@ def _budgets(largest: int) -> list[int]:
 
 
 def main(argv: list[str]) -> int:
-    """Exit status 0, or 1 with one line on stderr (cli_tools.run_tool); a
+    """Exit status 0, or 1 with one line on stderr (command.run_tool); a
     school file is written whole or not at all."""
     return run_tool(PROG, _work, argv)
 

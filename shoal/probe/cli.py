@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli_tools import OK, ToolParser, UsageError, positive_int, run_tool, size_argument
+from ..command import OK, Parser, UsageError, parse_size, positive_int, run_tool
 from .data import DEFAULT_ROOT
 
 PROG = "shoal probe"
@@ -46,9 +46,9 @@ def fraction(text: str) -> float:
     return value
 
 
-def build_parser() -> ToolParser:
-    ap = ToolParser(prog=PROG, description="Probe a fish's hidden units with linear classifiers.")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=ToolParser)
+def build_parser() -> Parser:
+    ap = Parser(prog=PROG, description="Probe a fish's hidden units with linear classifiers.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sp = sub.add_parser("sentiment", help="the sentiment neuron (Radford et al. 2017)", epilog=EPILOG,
                         description="Train a byte LM on Amazon reviews, probe its units for sentiment, "
                                     "find the single best unit.",
@@ -65,7 +65,7 @@ def build_parser() -> ToolParser:
                     help="at most N texts of each set (a seeded, label-balanced sample): quick runs only")
     io.add_argument("--folds", type=positive_int, default=10, metavar="K",
                     help="cross-validation folds for MR and Kotzias (default: 10)")
-    io.add_argument("--max-text-bytes", type=size_argument, default=4096, metavar="N",
+    io.add_argument("--max-text-bytes", type=parse_size, default=4096, metavar="N",
                     help="read the first N bytes of each text (default: 4096)")
     io.add_argument("--mlp-units", choices=("all", "last"), default="all",
                     help="the MLP units read beside the final norm's: every block's, or the last block's "
@@ -89,7 +89,7 @@ def build_parser() -> ToolParser:
     t.add_argument("--weight-decay", metavar="X", type=float, default=0.1, help="AdamW decay, matrices (default: 0.1)")
     t.add_argument("--clip", metavar="X", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
     t.add_argument("--checkpoint-every", metavar="N", type=positive_int, default=250, help="steps (default: 250)")
-    t.add_argument("--eval-bytes", metavar="N", type=size_argument, default=65536, help="held-out bytes scored (default: 64K)")
+    t.add_argument("--eval-bytes", metavar="N", type=parse_size, default=65536, help="held-out bytes scored (default: 64K)")
     r = sp.add_argument_group("running")
     r.add_argument("--seed", metavar="N", type=int, default=1, help="the split, the LM, the probes' validation (default: 1)")
     r.add_argument("--threads", metavar="N", type=positive_int, default=1, help="torch CPU threads (default: 1)")
@@ -120,4 +120,4 @@ def work(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv)
+    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv, extras={"torch": "experiments"})

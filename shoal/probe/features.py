@@ -30,6 +30,7 @@ import os
 import numpy as np
 import torch
 
+from ..atomic import atomic_write
 from ..fish.neural import START_BYTE
 
 POOLINGS = ("mean", "last")
@@ -136,7 +137,6 @@ def cached(model, texts: list[str], max_bytes: int, folder: str, name: str, adva
             return {p: saved[p] for p in POOLINGS}
     pooled = extract(model, texts, max_bytes, advance=advance, layers=layers)
     os.makedirs(folder, exist_ok=True)
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, **pooled)
-    os.replace(tmp, path)
+    with atomic_write(path) as file:
+        np.savez(file, **pooled)
     return pooled

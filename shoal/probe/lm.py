@@ -25,6 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from ..atomic import atomic_write
 from ..errors import ShoalError
 from ..fish.neural import START_BYTE, NeuralConfig
 from ..train.model import ByteTransformer
@@ -64,10 +65,9 @@ def held_out_bpb(model, held: np.ndarray, nbytes: int, lanes: int = 16) -> float
 
 
 def _save(path, model, opt, step, gen, rec, log):
-    tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step, "gen": gen.get_state(),
-                "recipe": rec, "log": log}, tmp)
-    os.replace(tmp, path)          # atomic: an interrupted save leaves the last good checkpoint
+    with atomic_write(path) as file:  # an interrupted save leaves the last good checkpoint
+        torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step, "gen": gen.get_state(),
+                    "recipe": rec, "log": log}, file)
 
 
 def load_or_train(args, cfg: NeuralConfig, stream: np.ndarray, held: np.ndarray, say, bar):

@@ -6,9 +6,9 @@ values beyond are counted in the end bins, so a few outliers do not squash
 the rest."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+from ..atomic import atomic_write
 
 PANELS = (("amazon/test", "Amazon reviews, held out"), ("sst2/dev", "SST-2 dev"),
           ("rt_polarity", "MR (rt_polarity)"), ("kotzias", "Kotzias: Amazon, IMDB, Yelp"))
@@ -49,7 +49,6 @@ def plot(result, sets, feats, path: str) -> None:
     fig.text(0.5, 0.005, "The first and last bins also count the 0.5% of texts beyond them.", ha="center",
              fontsize=8)
     fig.tight_layout(rect=(0, 0.02, 1, 1))
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
+    with atomic_write(path) as file:
+        fig.savefig(file, dpi=110, format="png")
     plt.close(fig)
-    os.replace(tmp, path)

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli_tools import OK, ToolParser, UsageError, progress, run_tool, say, size_argument
+from ..command import OK, Parser, UsageError, parse_size, progress, run_tool, say
 from ..report_table import Table, console, fmt, fmt_int, to_rich, write_text
 
 PROG = "shoal scaling"
@@ -57,19 +57,19 @@ def int_list(text: str) -> list[int]:
 
 
 def size_list(text: str) -> list[int]:
-    return [size_argument(v) for v in text.split(",")]
+    return [parse_size(v) for v in text.split(",")]
 
 
 def target_argument(text: str) -> tuple[int, int]:
     width, _, budget = text.partition(":")
     if not width.isdigit() or not budget:
         raise argparse.ArgumentTypeError(f"expected WIDTH:BUDGET such as 128:8M, got {text!r}")
-    return int(width), size_argument(budget)
+    return int(width), parse_size(budget)
 
 
-def build_parser() -> ToolParser:
-    ap = ToolParser(prog=PROG, description=__doc__.split("\n")[0], epilog=EPILOG,
-                    usage="%(prog)s [FILE|DIR...] [options]")
+def build_parser() -> Parser:
+    ap = Parser(prog=PROG, description=__doc__.split("\n")[0], epilog=EPILOG,
+                usage="%(prog)s [FILE|DIR...] [options]")
     ap.add_argument("inputs", nargs="*", metavar="FILE|DIR", help="training files (default: see below)")
     g = ap.add_argument_group("the family")
     g.add_argument("--sizes", type=int_list, default=[32, 48, 64, 96], metavar="W,W,...",
@@ -84,9 +84,9 @@ def build_parser() -> ToolParser:
     g.add_argument("--batch", type=int, default=16, help="samples per step (default 16)")
     g.add_argument("--segments", type=int, default=2, help="consecutive segments per sample (default 2)")
     g.add_argument("--lr", type=float, default=2e-3, help="peak learning rate, every size (default 2e-3)")
-    g.add_argument("--holdout", type=size_argument, default=200 << 10, metavar="BYTES",
+    g.add_argument("--holdout", type=parse_size, default=200 << 10, metavar="BYTES",
                    help="held out at the end of each file (default 200K)")
-    g.add_argument("--eval-bytes", type=size_argument, default=32 << 10, metavar="BYTES",
+    g.add_argument("--eval-bytes", type=parse_size, default=32 << 10, metavar="BYTES",
                    help="held-out bytes scored per file (default 32K)")
     g.add_argument("--seed", type=int, default=1, help="seed of the weights and of the data order (default 1)")
     r = ap.add_argument_group("running and output")
@@ -254,4 +254,4 @@ def table(summary) -> Table:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv)
+    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv, extras={"torch": "experiments"})

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import ShoalError
 
 
@@ -134,9 +134,7 @@ def store(out: Path, result: dict, s: Settings) -> None:
     """Atomically: an interrupted write leaves no half-written run behind."""
     path = out / "runs" / f"{run_name(result['width'], result['budget'])}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"settings": settings_dict(s), "result": result}, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_bytes(path, (json.dumps({"settings": settings_dict(s), "result": result}, indent=2) + "\n").encode())
 
 
 def settings_dict(s: Settings) -> dict:

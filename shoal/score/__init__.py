@@ -16,7 +16,8 @@ report.py makes tables, JSON, CSV, position profiles and the plot;
 ablate.py and ablate_report.py take a school apart (shoal score --ablate:
 each fish alone, the school without each fish).
 """
-from .models import Score, resolve
+from .costs import Score
+from .models import resolve
 
 __all__ = ["Score", "resolve", "main"]
 

@@ -20,8 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import inputs
-from ..cli_tools import (ERROR, OK, ToolParser, UsageError, positive_int, progress, run_tool, size_argument,
-                         say)
+from ..command import ERROR, OK, Parser, UsageError, parse_size, positive_int, progress, run_tool, say
 from ..errors import ShoalError
 from ..report_table import console, split_columns, to_rich, write_text
 from . import report
@@ -67,12 +66,12 @@ Exit status: 0 ok, 1 error (bad input, or a coded size that disagrees with
 the ideal length)."""
 
 
-def build_parser() -> ToolParser:
-    ap = ToolParser(prog=PROG, description=__doc__.split("\n")[0], epilog=EPILOG,
-                    usage="%(prog)s [-m MODEL]... [options] [MODEL] FILE|DIR...")
+def build_parser() -> Parser:
+    ap = Parser(prog=PROG, description=__doc__.split("\n")[0], epilog=EPILOG,
+                usage="%(prog)s [-m MODEL]... [options] [MODEL] FILE|DIR...")
     ap.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="inputs (MODEL first when no -m is given)")
     ap.add_argument("-m", "--model", action="append", default=[], metavar="MODEL", help="a model; repeat for more")
-    ap.add_argument("--max-bytes", type=size_argument, metavar="N",
+    ap.add_argument("--max-bytes", type=parse_size, metavar="N",
                     help="score only the first N bytes of each file (suffixes K, M, G)")
     ap.add_argument("--ray", action="store_true",
                     help="score the files on a local Ray instance, a (model, file) pair per task (shoal[ray])")
@@ -82,7 +81,7 @@ def build_parser() -> ToolParser:
     out.add_argument("--csv", metavar="FILE", help="write the per-file rows as CSV ('-': stdout, no table)")
     out.add_argument("--by-position", action="store_true",
                      help="also bpb by position in the file (buckets 0-128, 128-256, 256-512, ... bytes)")
-    out.add_argument("--bucket-size", type=size_argument, metavar="N",
+    out.add_argument("--bucket-size", type=parse_size, metavar="N",
                      help="with --by-position/--plot: equal buckets of N bytes instead")
     out.add_argument("--plot", metavar="FILE.png", help="plot bpb by position, one line per model (matplotlib); "
                                                         "with --ablate: bars per fish and kind of file")
@@ -108,7 +107,7 @@ def build_parser() -> ToolParser:
                         help="where in each file, as a fraction of it (default 0.5)")
     mixers.add_argument("--stuck-value", type=int, default=512, metavar="V",
                         help="the stuck fish's constant vote, 1/256 nat (default 512: p = 0.88)")
-    mixers.add_argument("--shuffle", type=size_argument, default=16384, metavar="N",
+    mixers.add_argument("--shuffle", type=parse_size, default=16384, metavar="N",
                         help="deal the mixer's inputs in a new order every N bytes (default 16K)")
     hf = ap.add_argument_group("Hugging Face models (hf:DIR)")
     hf.add_argument("--context", type=int, metavar="N", help="window in tokens (default: the model's maximum)")
@@ -353,4 +352,4 @@ def work(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv)
+    return run_tool(PROG, work, sys.argv[1:] if argv is None else argv, extras={"torch": "hf"})

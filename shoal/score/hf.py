@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ShoalError
-from .models import Score
+from .costs import Score
 
 
 def _load(path: Path):

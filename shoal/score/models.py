@@ -18,13 +18,13 @@ MODEL spellings (resolve):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ShoalError
+from .costs import Score
 
 if TYPE_CHECKING:
     from .. import school
@@ -40,29 +40,6 @@ FISH_NAMES = ("order0..order12 (last k bytes), word0..word3 (words), sparseMASK 
               "whose bits are set), record0..record3 (tables), textcol0..textcol1 (text columns), "
               "match or matchN (longest earlier match, min length N), column (arithmetic progressions); "
               f"':BITS' sets the table to 2**BITS slots (default {FISH_BITS})")
-
-
-@dataclass
-class Score:
-    """One model on one input."""
-    size: int                          # bytes scored
-    costs: np.ndarray                  # bits of each unit (float64)
-    ends: np.ndarray | None = None     # byte offset after each unit; None: every unit is one byte
-    coded: int | None = None           # real coded payload bytes (shoal models)
-    blocks: int = 1                    # independent blocks the data was coded in
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def bits(self) -> float:
-        return float(self.costs.sum())
-
-    @property
-    def bpb(self) -> float:
-        return self.bits / self.size
-
-    def unit_positions(self) -> np.ndarray:
-        """The byte position each unit's bits are charged to (its last byte)."""
-        return np.arange(self.size) if self.ends is None else self.ends - 1
 
 
 def coded_size_problem(score: Score) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..report_table import Table, fmt_int, split_columns, to_csv
-from .models import Score
+from .costs import Score
 
 FIRST_BUCKET = 128          # bytes in the first power-of-two bucket
 

@@ -1,6 +1,7 @@
 """shoal train: train a neural fish (torch, the `train` extra).
 
 cli.py      the command line (shoal train --help), which needs no torch
+shape.py    the shape flags (--layers, --width, ...) and the config they make
 model.py    the byte-level transformer (RoPE, XL memory, fake quantisation)
 train.py    the training loop
 export.py   trained model -> the integer fish's weights file

@@ -4,19 +4,15 @@ is work to do (it takes seconds to load)."""
 import argparse
 import sys
 
-# the shape flags: flag, NeuralConfig field, default, help
-SHAPE = [("--layers", "n_layer", 2, "transformer blocks"), ("--width", "n_embd", 128, "model width (n_embd)"),
-         ("--heads", "n_head", 4, "query heads"),
-         ("--kv-heads", "n_kv_head", 1, "key/value heads, shared by groups of query heads"),
-         ("--segment", "seg_len", 64, "segment length in bytes"),
-         ("--memory", "mem_len", 64, "XL memory: positions kept from before the segment"),
-         ("--mlp-ratio", "mlp_ratio", 4, "MLP hidden width / width")]
+from ..command import Parser, run_tool
+from .shape import SHAPE
+
+PROG = "shoal train"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="shoal train", description="Train a neural fish (a small byte-level "
-                                "transformer) on FILES and export it as an integer fish.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog=PROG, description="Train a neural fish (a small byte-level transformer) on FILES and "
+               "export it as an integer fish.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="training data (use ../shared/corpus/train/ only)")
     p.add_argument("--out", default="neural-fish", metavar="DIR", help="checkpoint and export directory")
     p.add_argument("--resume", action="store_true", help="continue from DIR/ckpt.pt")
@@ -49,13 +45,10 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        from .train import run
-    except ModuleNotFoundError as missing:          # the `train` extra is not installed
-        if (missing.name or "").startswith("shoal"):
-            raise
-        print(f"shoal train: this needs {missing.name}, which is not installed: pip install 'shoal[train]'",
-              file=sys.stderr)
-        return 1
+    return run_tool(PROG, _work, sys.argv[1:] if argv is None else argv)
+
+
+def _work(argv) -> int:
+    args = parse_args(argv)
+    from .train import run                      # torch: the `train` extra (run_tool says if it is missing)
     return run(args)

@@ -39,30 +39,17 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from shoal.atomic import atomic_write
+from shoal.command import interrupted_status
 from shoal.fish.neural import FREQ_TOTAL, START_BYTE, NeuralConfig, NeuralFish
 
-from .cli import SHAPE, main, parse_args  # noqa: F401  (shoal.train.train.main: the command, as before)
 from .export import export
 from .lineage import LineageError, check_init, export_lineage, init_lineage
 from .model import ByteTransformer
+from .shape import shape_config
 
 LN2 = math.log(2)
 console = Console(stderr=True)
-
-
-def shape_config(args, given: NeuralConfig | None = None) -> NeuralConfig:
-    """The shape flags as a config; with a given config (--init, --resume), a flag
-    that disagrees with it is an error rather than silently ignored."""
-    flags = {flag: (field, getattr(args, flag[2:].replace("-", "_"), None)) for flag, field, _, _ in SHAPE}
-    if given is None:
-        return NeuralConfig(**{field: default if flags[flag][1] is None else flags[flag][1]
-                               for flag, field, default, _ in SHAPE})
-    wrong = [f"{flag} {value} (it is {getattr(given, field)})" for flag, (field, value) in flags.items()
-             if value is not None and value != getattr(given, field)]
-    if wrong:
-        raise ValueError(f"the shape comes from {'--init BASE' if args.init else 'the checkpoint'}: "
-                         f"leave out {', '.join(wrong)}")
-    return given
 
 
 def load_data(paths, holdout):
@@ -159,11 +146,10 @@ def pick_device(name):
 
 
 def save_checkpoint(path, model, opt, step, gen, args, lineage):
-    tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
-                "config": dataclasses.asdict(model.cfg), "gen": gen.get_state(), "args": vars(args),
-                "lineage": lineage}, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as file:
+        torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
+                    "config": dataclasses.asdict(model.cfg), "gen": gen.get_state(), "args": vars(args),
+                    "lineage": lineage}, file)
 
 
 def train(args):
@@ -267,7 +253,7 @@ def run(args) -> int:
     except (ValueError, OSError, LineageError) as e:
         print(f"shoal train: {e}", file=sys.stderr)       # one line, not wrapped by rich
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         console.print("shoal train: interrupted (resume with --resume)")
-        return 130
+        return interrupted_status(stop)
     return report(model, ex, ey, args.out, history)["status"]
