@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from shoal.command import Parser, run_tool
+
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["school/swim.py", "school/engine.py", "school/mixer.py", "school/apm.py", "fish/contextmap.py",
            "fish/statemap.py", "fish/contexts.py", "fish/match.py", "fish/column.py",
@@ -77,17 +79,22 @@ def samples(perf_data: Path):
         yield float(m.group(1)), int(m.group(2), 16)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    return run_tool("bench/profile_engine.py", work, sys.argv[1:] if argv is None else argv)
+
+
+def work(argv: list[str]) -> int:
+    ap = Parser(prog="bench/profile_engine.py", description=__doc__.splitlines()[0])
     ap.add_argument("file")
     ap.add_argument("--level", type=int, default=6)
     ap.add_argument("--preset", help="a preset file instead of a level")
     ap.add_argument("--bytes", type=int, default=1_500_000, help="profile the first N bytes")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--child", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.child:
-        return child(args, Path(args.child))
+        child(args, Path(args.child))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = dict(os.environ, NUMBA_DEBUGINFO="1", NUMBA_CACHE_DIR=str(work / "cache"))
@@ -112,7 +119,8 @@ def main() -> None:
             for name, text in sources.items():
                 if line <= len(text) and text[line - 1].strip():
                     print(f"         {name}:{line}: {text[line - 1].strip()[:90]}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,7 +15,6 @@ not; its text and binaries are the mix the levels meet).
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -29,8 +28,10 @@ from bench.goals import CORPUS, threads_check, threads_table  # noqa: E402
 
 import shoal  # noqa: E402
 from shoal import blocks, school  # noqa: E402
+from shoal.atomic import write_bytes  # noqa: E402
 from shoal.codec import container  # noqa: E402
 from shoal.codec.container import Block  # noqa: E402
+from shoal.command import Parser, run_tool  # noqa: E402
 from shoal.report_table import to_markdown  # noqa: E402
 
 SIZE = 64 << 20
@@ -82,7 +83,11 @@ def seek_check(path: Path, log) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    return run_tool("bench/scale.py", work, sys.argv[1:] if argv is None else argv)
+
+
+def work(argv: list[str]) -> int:
+    p = Parser(prog="bench/scale.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, default=Path("/tmp/shoal-scale"), help="where the input is built")
     p.add_argument("--ray", action="store_true", help="also compress with --ray (a local Ray instance)")
     p.add_argument("--repeat", type=int, default=1, help="runs per threads setting (the fastest counts)")
@@ -109,7 +114,7 @@ def main(argv=None) -> int:
     print(f"seek into the last of 5 blocks and read 1 KB: {seek['seek_and_read_1KB_s']:.2f} s; decoding that block "
           f"alone: {seek['decode_last_block_s']:.2f} s; correct: {seek['correct']}")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        write_bytes(args.json, (json.dumps(results, indent=2) + "\n").encode())
     ok = check.get("identical") and results["cli_identical"] and seek["correct"]
     return 0 if ok else 1
 

@@ -97,8 +97,8 @@ def test_cases_are_deterministic_and_records_round_trip():
     for i in (0, 7, 33):
         a, b = fuzz.mutated_case(SEED, i, seeds), fuzz.mutated_case(SEED, i, seeds)
         assert (a.blob, a.desc, a.outputs) == (b.blob, b.desc, b.outputs)
-    assert fuzz.parse_size("4G") == 4 << 30 and fuzz.parse_size("512MiB") == 512 << 20
-    assert fuzz.parse_size("0") == 0
+    assert fuzz.as_limit("4G") == 4 << 30 and fuzz.as_limit("512MiB") == 512 << 20
+    assert fuzz.as_limit("0") == 0 and fuzz.as_limit("none") == 0
 
 
 def test_classify_counts_wrong_output_as_silent():
