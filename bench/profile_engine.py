@@ -29,7 +29,8 @@ from pathlib import Path
 from shoal.command import Parser, run_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["school/swim.py", "school/engine.py", "school/mixer.py", "school/apm.py", "fish/contextmap.py",
+MODULES = ["school/swim.py", "school/engine.py", "school/mixer.py", "school/apm.py", "fish/voters.py",
+           "fish/context_fish.py", "fish/contextmap.py",
            "fish/statemap.py", "fish/contexts.py", "fish/match.py", "fish/column.py",
            "codec/rangecoder.py"]
 

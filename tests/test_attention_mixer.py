@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from shoal import school
 from shoal.errors import ShoalError
+from shoal.fish import match
 from shoal.school import attention, layout
 
 FISH = [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 18},
@@ -109,7 +110,7 @@ def test_presets_name_the_mixer():
 
 def test_perturb_validation_and_mapping():
     p = make(perturb={"blind": 5, "blind_at": 100, "blind_value": -300, "shuffle": 4096})
-    assert p.cfg[layout.C_BLIND_INPUT] == 5 and p.cfg[layout.C_BLIND_COUNT] == layout.MATCH_INPUTS
+    assert p.cfg[layout.C_BLIND_INPUT] == 5 and p.cfg[layout.C_BLIND_COUNT] == match.VOTES
     assert p.cfg[layout.C_BLIND_VALUE] == -300 and p.cfg[layout.C_SHUFFLE] == 4096
     p = make(perturb={"blind": 2}, mixer={"runs": True})
     assert (p.cfg[layout.C_BLIND_INPUT], p.cfg[layout.C_BLIND_COUNT]) == (4, 2)

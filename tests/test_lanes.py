@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import shoal
 from shoal import school
 from shoal.fish.contexts import KINDS
-from shoal.school import preset as preset_module
+from shoal.fish import context_fish
 
 from fresh import FreshDecoder
 
@@ -43,7 +43,7 @@ def test_a_far_sparse_fish_in_lanes_decodes_in_a_fresh_process(fresh):
 
 
 def _arg(kind: str):
-    hi = preset_module.MAX_ORDER if kind == "order" else preset_module.MAX_ARG
+    hi = context_fish.MAX_ORDER if kind == "order" else context_fish.MAX_ARG
     return st.integers(0, hi)
 
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal import school
+from shoal.fish import column, voters
 from shoal.school import engine, layout, primer
 from shoal.errors import ShoalError
 
@@ -294,8 +295,8 @@ def test_column_fish_can_keep_its_integer_predictors_to_binary_blocks():
     assert preset.spec["fish"][1] == {"kind": "column", "integers": "binary"} and plain.spec["fish"][1] == {
         "kind": "column"}
     assert plain.binary is None and preset.binary is not None and preset.digest != plain.digest
-    assert preset.text.cfg[layout.C_COLUMN] == layout.COLUMN_SMALL
-    assert preset.binary.cfg[layout.C_COLUMN] == plain.cfg[layout.C_COLUMN] == layout.COLUMN_FULL
+    assert layout.modes(preset.text.cfg)[voters.COLUMN] == column.SMALL
+    assert layout.modes(preset.binary.cfg)[voters.COLUMN] == layout.modes(plain.cfg)[voters.COLUMN] == column.FULL
     ints = np.arange(1000, 5000, 7, dtype="<i4").tobytes()        # an arithmetic sequence, binary
     numbers = b"".join(b"%d\n" % n for n in range(1000, 5000, 7))  # the same, written out: text
     assert school.school_for(ints, preset) is preset.binary and school.school_for(numbers, preset) is preset.text

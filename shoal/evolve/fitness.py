@@ -42,7 +42,7 @@ from pathlib import Path
 from .. import school
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
-from ..school.layout import MATCH_INPUTS
+from ..fish.match import VOTES as MATCH_INPUTS
 from ..school.preset import swims_in
 
 REFERENCE_SIZE = 4 << 20           # the file size --table-shift auto emulates

@@ -24,12 +24,28 @@ which keeps the mixer small.  Integer arithmetic only.
 The five fixed-width predictors are most of the fish's cost (twenty phases
 tracked at every byte) and rarely help text: a preset can keep them to
 binary blocks (column.integers), and text then keeps RECORD and DECIMAL.
+
+It tells the mixer's gates the longest run among its voters and the bit
+that one predicts.  This module follows the voter contract of
+fish/voters.py.
 """
+from typing import NamedTuple
+
 import numpy as np
 
+from ..errors import ShoalError
 from ..jit import njit
 from .contexts import H_RLEN, predicted_bit
-from .tables import U
+from .entry import check_keys
+from .statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
+from .tables import STRETCH, U
+
+KINDS = ("column",)
+FINAL = True                      # with mixer.final: votes the final mixer hears it too
+SETTINGS = ()
+# mode: the whole fish, or the fish without its fixed-width integer
+# predictors (a text school of a preset with column.integers: binary)
+FULL, SMALL = 1, 2
 
 LE2, LE4, LE8, BE2, BE4, RECORD, DECIMAL = range(7)
 COLUMN_PREDICTORS = 7
@@ -72,6 +88,79 @@ def column_new_state(lanes):
         state[:, _PH_PRED + k] = -1
     state[:, _DEC_EXP_POS] = -1
     return state, np.full((lanes, COLUMN_PREDICTORS), -1, dtype=np.int64)
+
+
+class ColumnFish(NamedTuple):
+    state: np.ndarray     # int64[lanes, _STATE_SIZE]: the predictors' runs and memory
+    pred: np.ndarray      # int64[lanes, COLUMN_PREDICTORS]: each one's byte (-1: none)
+    sm: np.ndarray        # int32[COLUMN_PREDICTORS * 64]: confidence by run bucket and bit
+    sm_at: np.ndarray     # int64[lanes, COLUMN_VOTES]: the entry each vote came from (-1: none)
+
+
+def read(entry: dict, carried: bool) -> dict:
+    """A preset's column-fish entry, checked, in canonical form."""
+    check_keys(entry, {"kind", "integers"}, "fish column")
+    integers = entry.get("integers", "any")
+    if integers not in ("any", "binary"):
+        raise ShoalError(f"preset: column.integers must be any or binary, got {integers!r}")
+    # integers: any is left out of the canonical form
+    return {"kind": "column"} if integers == "any" else {"kind": "column", "integers": integers}
+
+
+def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:
+    """(mode,): 0 without a column fish, else FULL or SMALL (see above)."""
+    if len(entries) > 1:
+        raise ShoalError("preset: at most one column fish")
+    if not entries:
+        return (0,)
+    return (SMALL if school_kind == "text" and entries[0].get("integers") == "binary" else FULL,)
+
+
+def inputs(mode: int, nf: int) -> int:
+    return COLUMN_VOTES if mode else 0
+
+
+@njit(cache=True, nogil=True)
+def new_state(lanes):
+    state, pred = column_new_state(lanes)
+    return ColumnFish(state, pred, new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32)),
+                      np.zeros((lanes, COLUMN_VOTES), dtype=np.int64))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def at_byte(st, lane, mode, buf, pos, hist, lo):
+    column_update(st.state[lane], st.pred[lane], buf, pos, hist, lo, mode == FULL)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def vote(st, lane, xs, at, c0, bitpos):
+    """Its votes at xs[at...]; returns (run bucket, predicted bit) of the
+    surest voter for the gates: (0, -1) when none speaks."""
+    state = st.state[lane]
+    sm_at = st.sm_at[lane]
+    best_bucket = 0
+    best_bit = -1
+    for v in range(COLUMN_VOTES):
+        j = column_voter(state, v)
+        bit = column_expected(st.pred[lane], j, c0, bitpos) if j >= 0 else -1
+        if bit >= 0:
+            bucket = column_run_bucket(state, j)
+            sm_at[v] = j * 64 + bucket * 2 + bit
+            xs[at + v] = STRETCH[sm_p12(st.sm, sm_at[v])]
+            if bucket > best_bucket:
+                best_bucket = bucket
+                best_bit = bit
+        else:
+            sm_at[v] = -1
+            xs[at + v] = 0
+    return best_bucket, best_bit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def learn(st, lane, bit):
+    for v in range(COLUMN_VOTES):
+        if st.sm_at[lane, v] >= 0:
+            sm_update(st.sm, st.sm_at[lane, v], bit, COUNT_LIMIT)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -11,22 +11,103 @@ Its prediction for the next bit is the matching
 bit of the byte that followed; how much to trust it is learnt by a StateMap
 indexed by the match length (bucketed) and the predicted bit.  A mispredicted
 bit ends the match until the next byte boundary.
+
+It votes twice: stretch(P) from that StateMap, and the predicted bit's sign
+times the match length (capped at 32); silent (0, 0) without a match.  It
+tells the mixer's gates the match length and the bit it predicts.  This
+module follows the voter contract of fish/voters.py.
 """
+from typing import NamedTuple
+
 import numpy as np
 
+from ..errors import ShoalError
 from ..jit import njit
 from .contexts import H_C4, H_C8, combine, hash3, predicted_bit
+from .entry import check_int, check_keys
 from .prefetch import prefetch
+from .statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
+from .tables import STRETCH
 
-PTR, LENGTH, PREDICTED, PENDING = 0, 1, 2, 3   # PENDING: hash prefetched, not yet read
+KINDS = ("match",)
+FINAL = True                     # with mixer.final: votes the final mixer hears it too
+SETTINGS = ("bits", "min_len")   # the table's size (2^bits entries) and the shortest match
+VOTES = 2
+BITS_RANGE = (4, 26)
+# per lane: PENDING: a hash prefetched, not yet read; SM_AT: the StateMap
+# entry this bit's vote came from (-1: none)
+PTR, LENGTH, PREDICTED, PENDING, SM_AT = range(5)
 MAX_VERIFY = 48
 
 
+class MatchFish(NamedTuple):
+    table: np.ndarray     # int32[2^bits]: the position after each hash's last occurrence
+    state: np.ndarray     # int64[lanes, 5]: PTR, LENGTH, PREDICTED, PENDING, SM_AT
+    sm: np.ndarray        # int32[64]: confidence by length bucket and predicted bit
+
+
+def read(entry: dict, carried: bool) -> dict:
+    """A preset's match-fish entry, checked, in canonical form."""
+    check_keys(entry, {"kind", "min_len", "bits"}, "fish match")
+    return {"kind": "match", "min_len": check_int(entry.get("min_len", 6), "match.min_len", 2, 64),
+            "bits": check_int(entry.get("bits", 20), "match.bits", *BITS_RANGE)}
+
+
+def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:
+    """(mode, bits, min_len): mode 1 when the school has a match fish."""
+    if len(entries) > 1:
+        raise ShoalError("preset: at most one match fish")
+    return (1, entries[0]["bits"], entries[0]["min_len"]) if entries else (0, 0, 0)
+
+
+def inputs(mode: int, nf: int) -> int:
+    return VOTES if mode else 0
+
+
 @njit(cache=True, nogil=True)
-def new_match_state(lanes):
-    state = np.zeros((lanes, 4), dtype=np.int64)
+def table_size(n_fit_bits, bits):
+    """Entries of the match table for a block whose tables fit n_fit_bits."""
+    return 1 << min(bits, n_fit_bits) if bits > 0 else 1
+
+
+@njit(cache=True, nogil=True)
+def new_state(lanes, table):
+    """The match fish of a block; table: zeroed, table_size() entries."""
+    state = np.zeros((lanes, 5), dtype=np.int64)
     state[:, PENDING] = -1
-    return state
+    return MatchFish(table, state, new_statemap(np.full(64, 32768, dtype=np.int32)))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def at_byte(st, lane, min_len, buf, n, pos, hist, lo, seg, step):
+    """At each byte of a lane but its first: extend or look for a match."""
+    if pos > lo:
+        match_update(st.table, st.state[lane], buf, n, pos, min_len, hist, lo, seg, step)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def vote(st, lane, xs, at, c0, bitpos):
+    """Its two votes at xs[at], xs[at + 1]; returns (length, predicted bit)
+    for the gates: (0, -1) without a match."""
+    state = st.state[lane]
+    bit = match_expected_bit(state, c0, bitpos)
+    if bit >= 0:
+        i = length_bucket(state[LENGTH]) * 2 + bit
+        state[SM_AT] = i
+        xs[at] = STRETCH[sm_p12(st.sm, i)]
+        xs[at + 1] = (2 * bit - 1) * min(state[LENGTH], 32) * 32
+        return state[LENGTH], bit
+    state[SM_AT] = -1
+    xs[at] = 0
+    xs[at + 1] = 0
+    return 0, -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def learn(st, lane, bit):
+    i = st.state[lane, SM_AT]
+    if i >= 0:
+        sm_update(st.sm, i, bit, COUNT_LIMIT)
 
 
 @njit(cache=True, nogil=True, inline="always")

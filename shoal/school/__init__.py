@@ -181,7 +181,7 @@ _primed: dict = {}              # key -> _Snapshot of the school the primer left
 
 
 class _Snapshot:
-    """A block's school (nested tuples of arrays and numbers), kept to be
+    """A block's school (engine.Block: named tuples of arrays and numbers), kept to be
     copied.  A small school (at most WORKING_COPIES bytes: levels 1-6 with
     64 KiB of primer, or a learned one of up to 256 KiB: 30-118 MB) hands
     out working copies that are kept too: each block refreshes one with a
@@ -217,7 +217,7 @@ class _Snapshot:
 
     def _keep(self, part):
         if isinstance(part, tuple):
-            return tuple(self._keep(p) for p in part)
+            return _like(part, (self._keep(p) for p in part))
         if isinstance(part, np.ndarray):
             if not self._reuse and part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
                 return _MemoryFile(part)
@@ -226,7 +226,7 @@ class _Snapshot:
 
     def _give(self, part):
         if isinstance(part, tuple):
-            return tuple(self._give(p) for p in part)
+            return _like(part, (self._give(p) for p in part))
         if isinstance(part, _MemoryFile):
             return part.private_copy()
         return part.copy() if isinstance(part, np.ndarray) else part
@@ -236,8 +236,13 @@ class _Snapshot:
         left other numbers in its tuples' places (tuples are rebuilt, not
         written, so the kept ones are as they were)."""
         if isinstance(kept, tuple):
-            return tuple(self._rebuild(k, w) for k, w in zip(kept, working))
+            return _like(kept, (self._rebuild(k, w) for k, w in zip(kept, working)))
         return working if isinstance(kept, np.ndarray) else kept
+
+
+def _like(part: tuple, items) -> tuple:
+    """items as a tuple of part's kind (a block's parts are named tuples)."""
+    return type(part)(*items) if hasattr(part, "_fields") else tuple(items)
 
 
 def _arrays(part):
@@ -320,17 +325,17 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
-    school = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
-    starts, ends, steps = school[0][:3]
+    block = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
+    starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
     cum = np.zeros((starts.size, 257), dtype=np.int64)
     seen = run.start_bytes()
     written = 0
     for step in range(steps):
         np.cumsum(run.step(seen), axis=1, out=cum[:, 1:])
-        written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, school, step, step + 1, cum)
+        written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
         if written < 0 or (decode and written > payload.size + 4):
             break           # out of room; or read past the payload: damaged
         # what each lane just coded is what its fish sees next (finished
         # lanes are fed anything: their predictions are never used)
         seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]
-    return engine.close_block(school, payload, decode, written)
+    return engine.close_block(block, payload, decode, written)

@@ -2,8 +2,9 @@
 
 A block is coded by one call of the loop in swim.py, which predicts, codes
 and learns each bit (read its docstring first).  This module sets the block
-up: where each fish's table lies (_layout), the school's fresh arrays
-(open_block), and the coder's last bytes (close_block).
+up: the voters' large tables (new_tables), the school's fresh arrays, a
+named tuple of named parts (open_block: Block), and the coder's last bytes
+(close_block).
 
   code_block      any school, in one compiled call (costs too, for scoring)
   code_block_for  the same, by the loop compiled for the school's shape
@@ -16,21 +17,19 @@ up: where each fish's table lies (_layout), the school's fresh arrays
 Tables are allocated by NumPy (new_tables), so the kernel can back them with
 huge pages.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from ..codec.rangecoder import decode_end, decode_start, encode_flush, new_state
-from ..fish.column import COLUMN_PREDICTORS, COLUMN_VOTES, column_new_state
+from ..fish import context_fish, match, voters
 from ..fish.contextmap import SLOT_BYTES
 from ..fish.contexts import LANE_TABLE, new_history
-from ..fish.match import new_match_state
-from ..fish.statemap import new_statemap
-from ..fish.tables import STATE_P0
 from ..jit import njit
 from .apm import new_apm
 from .attention import new_attention, row_width
-from .layout import (C_APM2_BITS, C_ATT_HEADS, C_COLUMN, C_FINAL_VOTES, C_GATE0, C_LANES, C_MATCH_BITS, C_NEURAL,
-                     C_NGATES, C_RUNS, FINAL_VOTE_SETS, GATE_SETS, MATCH_INPUTS, mixer_inputs, padded_width,
-                     side_votes)
+from .layout import (C_APM2_BITS, C_ATT_HEADS, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES,
+                     FINAL_VOTE_SETS, GATE_SETS, padded_width)
 from .swim import general_swim, make_swim
 
 # From the first release on, bumped whenever a change alters any probability
@@ -45,9 +44,14 @@ MODEL_VERSION = 2
 def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
     """Bytes of the large tables one block may use (at most: see fit_bits)."""
     tables = sum((1 << int(b)) * SLOT_BYTES for b in fish[:, 2])
-    match = 4 << int(cfg[C_MATCH_BITS]) if cfg[C_MATCH_BITS] else 0
+    match_bits = _match_bits(cfg)
     apm = 33 * 2 * ((1 << int(cfg[C_APM2_BITS])) + 256)
-    return tables + match + apm
+    return tables + (4 << match_bits if match_bits else 0) + apm
+
+
+def _match_bits(cfg: np.ndarray) -> int:
+    """The match fish's table bits (0: no match fish)."""
+    return int(cfg[voters.slot(voters.MATCH, voters.SETTING0)])
 
 
 def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
@@ -58,39 +62,18 @@ def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
     64 KiB allowance."""
     nf, lanes, fit = fish.shape[0], int(cfg[C_LANES]), fit_bits(n)
     tables = sum((1 << min(int(b), fit)) * SLOT_BYTES for b in fish[:, 2])
-    match = 4 << min(int(cfg[C_MATCH_BITS]), fit) if cfg[C_MATCH_BITS] else 4
-    width = padded_width(mixer_inputs(nf, cfg[C_MATCH_BITS] > 0, cfg[C_COLUMN] > 0, cfg[C_RUNS] > 0,
-                                      cfg[C_NEURAL] > 0))
+    match = 4 << min(_match_bits(cfg), fit) if _match_bits(cfg) else 4
+    width = padded_width(int(cfg[C_VOTES]) + 1)
     ngates, heads = int(cfg[C_NGATES]), int(cfg[C_ATT_HEADS])
     sets = sum(int(GATE_SETS[cfg[C_GATE0 + g]]) for g in range(ngates))
     if heads:       # attention.new_attention: int64 parameters, per-lane work
         mixer = sets * row_width(heads) * 8 + lanes * width * (5 + 18 + ngates * heads) * 8
     else:
         mixer = sets * width * 4
-    final = (FINAL_VOTE_SETS if cfg[C_FINAL_VOTES] else 256) * (ngates + 1 + MATCH_INPUTS + COLUMN_VOTES) * 4
+    final = (FINAL_VOTE_SETS if cfg[C_FINAL_VOTES] else 256) * (ngates + 1 + voters.FINAL_VOTES) * 4
     apm = 33 * 2 * (256 + (1 << min(int(cfg[C_APM2_BITS]), fit + 4)))
     per_lane = LANE_TABLE * 8 + width * (4 + 8 + 4) + nf * 24 + 1024
     return tables + match + mixer + final + apm + nf * 256 * 4 + lanes * per_lane + (64 << 10)
-
-
-@njit(cache=True, nogil=True)
-def _layout(n, fish, cfg):
-    """Where each context fish's table starts in the one array that holds
-    them all, its slots, and the match table's entries, for a block of n
-    bytes.  A block touches at most 2n slots per fish: tables larger than
-    that only cost time, so small blocks get small tables.  Both sides know
-    n, so they agree."""
-    nf = fish.shape[0]
-    fit_bits = 12
-    while (1 << fit_bits) < 2 * n and fit_bits < 30:
-        fit_bits += 1
-    base = np.zeros(nf + 1, dtype=np.int64)
-    nslots = np.zeros(nf, dtype=np.int64)
-    for i in range(nf):
-        nslots[i] = 1 << min(fish[i, 2], fit_bits)
-        base[i + 1] = base[i] + nslots[i] * SLOT_BYTES
-    match_slots = 1 << min(cfg[C_MATCH_BITS], fit_bits) if cfg[C_MATCH_BITS] > 0 else 1
-    return base, nslots, match_slots, fit_bits
 
 
 def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,8 +81,9 @@ def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, n
     match fish's index.  Allocated here, by NumPy, because NumPy asks the
     kernel for huge pages (madvise) and Numba's allocator does not: with
     4 KB pages nearly every slot lookup also misses the TLB."""
-    base, _, match_slots, _ = _layout(n, fish, cfg)
-    return np.zeros(int(base[-1]), dtype=np.uint8), np.zeros(int(match_slots), dtype=np.int32)
+    base, _ = context_fish.layout(n, fish)
+    return (np.zeros(int(base[-1]), dtype=np.uint8),
+            np.zeros(int(match.table_size(fit_bits(n), _match_bits(cfg))), dtype=np.int32))
 
 
 @njit(cache=True, nogil=True)
@@ -147,29 +131,23 @@ def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):
     copy of it serves every block of that fit (school._Snapshot).  None if
     its code outgrew the room it is given (-1 for the block, as any coder
     out of room)."""
-    school = open_block(buf, n, NO_PAYLOAD, False, fish, cfg, tables, match_table)
-    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    swim = _swim_for(shape)
-    if swim(buf, n, _primer_room(primed), False, fish, cfg, coder, NO_COST, geometry, context_fish, history, match,
-            column, mixer, attention, perturb, apms, 0, primed, NO_NEURAL) < 0:
+    block = open_block(buf, n, NO_PAYLOAD, False, fish, cfg, tables, match_table)
+    if _swim_for(shape)(buf, n, _primer_room(primed), False, fish, cfg, NO_COST, block, 0, primed, NO_NEURAL) < 0:
         return None
-    return school
+    return block
 
 
-def code_after_primer(shape, school, buf, n, payload, decode, fish, cfg, cost, primed):
+def code_after_primer(shape, block, buf, n, payload, decode, fish, cfg, cost, primed):
     """Code buf[primed:n] (or decode payload into it) with a one-lane school
     that has read buf[:primed] (read_primer; a copy of it will do): bytes
     written or consumed, -1 if out of room.  shape None: the general loop,
     which also fills cost."""
-    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    geometry[1][0] = n                         # the block ends here (one lane: seg = n)
-    geometry = geometry[:2] + (n,) + geometry[3:]
-    restart_coder(coder, payload, decode)
-    swim = _swim_for(shape)
-    written = swim(buf, n, payload, decode, fish, cfg, coder, cost if shape is None else NO_COST, geometry,
-                   context_fish, history, match, column, mixer, attention, perturb, apms, primed, n, NO_NEURAL)
-    return close_block((geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder),
-                       payload, decode, written)
+    block.geometry.ends[0] = n                  # the block ends here (one lane: seg = n)
+    block = block._replace(geometry=block.geometry._replace(seg=n))
+    restart_coder(block.coder, payload, decode)
+    written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, cost if shape is None else NO_COST, block,
+                               primed, n, NO_NEURAL)
+    return close_block(block, payload, decode, written)
 
 
 def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table, primed=0):
@@ -177,15 +155,13 @@ def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_tabl
     be layout.structure(fish, cfg).  The first call for a shape compiles it
     (tens of seconds; then cached on disk like the rest)."""
     if primed > 0:
-        school = read_primer(shape, buf, n, fish, cfg, tables, match_table, primed)
-        if school is None:
+        block = read_primer(shape, buf, n, fish, cfg, tables, match_table, primed)
+        if block is None:
             return -1
-        return code_after_primer(shape, school, buf, n, payload, decode, fish, cfg, NO_COST, primed)
-    school = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
-    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, coder, NO_COST, geometry, context_fish, history,
-                               match, column, mixer, attention, perturb, apms, 0, geometry[2], NO_NEURAL)
-    return close_block(school, payload, decode, written)
+        return code_after_primer(shape, block, buf, n, payload, decode, fish, cfg, NO_COST, primed)
+    block = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
+    written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, NO_COST, block, 0, block.geometry.seg, NO_NEURAL)
+    return close_block(block, payload, decode, written)
 
 
 @njit(cache=True, nogil=True)
@@ -216,19 +192,19 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table, pr
     school reads it, learning as if coding it, and coding starts after it.
     A school with a neural fish is coded step by step instead (open_block,
     code_steps, close_block), since the fish runs outside compiled code."""
-    school = open_block(buf, n, payload, decode and primed == 0, fish, cfg, tables, match_table)
+    block = open_block(buf, n, payload, decode and primed == 0, fish, cfg, tables, match_table)
     if primed > 0:
-        if code_steps(buf, n, _primer_room(primed), False, fish, cfg, cost, school, 0, primed, NO_NEURAL) < 0:
+        if code_steps(buf, n, _primer_room(primed), False, fish, cfg, cost, block, 0, primed, NO_NEURAL) < 0:
             return -1
-        restart_coder(school[-1], payload, decode)
-    written = code_steps(buf, n, payload, decode, fish, cfg, cost, school, primed, school[0][2], NO_NEURAL)
-    return close_block(school, payload, decode, written)
+        restart_coder(block.coder, payload, decode)
+    written = code_steps(buf, n, payload, decode, fish, cfg, cost, block, primed, block.geometry.seg, NO_NEURAL)
+    return close_block(block, payload, decode, written)
 
 
 @njit(cache=True, nogil=True)
-def close_block(school, payload, decode, written):
+def close_block(block, payload, decode, written):
     """What code_block returns, once every step is coded."""
-    coder = school[-1]
+    coder = block.coder
     if written < 0:
         return written
     if decode:
@@ -239,47 +215,66 @@ def close_block(school, payload, decode, written):
 
 
 @njit(cache=True, nogil=True)
-def code_steps(buf, n, payload, decode, fish, cfg, cost, school, step_lo, step_hi, neural):
+def code_steps(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi, neural):
     """Code steps step_lo .. step_hi - 1 of an open block (a step is one byte
     of every lane); neural: int64[lanes, 257], the cumulative frequencies of
     the neural fish's distribution for each lane's byte (one step at a time
     then), or an empty array.  Returns the coder's position, -1 when out of
     room."""
-    geometry, context_fish, history, match, column, mixer, attention, perturb, apms, coder = school
-    return general_swim(buf, n, payload, decode, fish, cfg, coder, cost, geometry, context_fish, history, match,
-                        column, mixer, attention, perturb, apms, step_lo, step_hi, neural)
+    return general_swim(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi, neural)
+
+
+class Geometry(NamedTuple):
+    """The block's lanes, and each lane's byte in flight."""
+    starts: np.ndarray       # int64[lanes]: lane k codes bytes starts[k] .. ends[k] - 1
+    ends: np.ndarray
+    seg: int                 # the steps: every lane's length but the last's
+    c0s: np.ndarray          # int64[lanes]: the partial byte (1, then its bits so far)
+    c1s: np.ndarray          # the previous byte
+    c2s: np.ndarray          # the byte before it
+    apm2_bytes: np.ndarray   # the order-2 APM's context
+    bytes_: np.ndarray       # the byte being coded (encoder)
+
+
+class History(NamedTuple):
+    """What the voters share about the bytes coded (fish/contexts.py)."""
+    hist: np.ndarray         # int64[lanes, HISTORY_SLOTS]: words, record length, lines
+    record: np.ndarray       # int64[lanes, LANE_TABLE]: per-byte-value tables
+
+
+class Mixer(NamedTuple):
+    """The gated mixers (school/mixer.py) and the final one."""
+    x: np.ndarray            # int32[lanes, width]: the votes, the bias, zero pads
+    gate_base: np.ndarray    # int64[ngates + 1]: where each gate's weight sets start
+    weights: np.ndarray      # int32: every gate's weight sets, one row each
+    gate_sel: np.ndarray     # int64[lanes, ngates]: the row each gate picked for this bit
+    gate_dot: np.ndarray     # int64[lanes, ...]: their dots, [votes,] the bias: the final mixer's inputs
+    gate_p: np.ndarray       # int64[lanes, ngates]: their P(1)
+    final_w: np.ndarray      # int32: the final mixer's weight sets
+
+
+class Experiments(NamedTuple):
+    """State of what only experiments use: the attention mixer (school/
+    attention.py) and perturbations (experiments.py)."""
+    attention: tuple
+    order: np.ndarray        # int64[lanes, width]: each lane's input order
+    order_span: np.ndarray   # int64[lanes]: the span it was drawn for
+    shuffled: np.ndarray     # int32[lanes, width]: scratch
+
+
+class Block(NamedTuple):
+    """Everything one block's school holds while it codes (open_block)."""
+    geometry: Geometry
+    voters: voters.Voters
+    history: History
+    mixer: Mixer
+    experiments: Experiments
+    apms: tuple              # (order-1 APM, order-2 APM): school/apm.py
+    coder: np.ndarray        # the range coder's state (codec/rangecoder.py)
 
 
 @njit(cache=True, nogil=True)
-def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
-    """Every array of a block's school, fresh; the decoder's coder primed."""
-    nf = fish.shape[0]
-    lanes = cfg[C_LANES]
-    starts, ends, seg = lane_starts(n, lanes)
-    base, nslots, _, fit_bits = _layout(n, fish, cfg)
-    slot = np.zeros((lanes, nf), dtype=np.int64)
-    hashes = np.zeros((lanes, nf), dtype=np.int64)
-    states = np.zeros((lanes, nf), dtype=np.int64)
-    sm = np.zeros(nf * 256, dtype=np.int32)
-    for i in range(nf):
-        sm[i * 256:(i + 1) * 256] = new_statemap(STATE_P0)
-    hist, record = new_history(lanes, starts)
-
-    use_match = cfg[C_MATCH_BITS] > 0
-    match_state = new_match_state(lanes)
-    match_sm = new_statemap(np.full(64, 32768, dtype=np.int32))
-
-    use_column = cfg[C_COLUMN] > 0
-    col_state, col_pred = column_new_state(lanes)
-    col_sm = new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32))
-    col_idx = np.zeros((lanes, COLUMN_VOTES), dtype=np.int64)
-
-    nin = mixer_inputs(nf, use_match, use_column, cfg[C_RUNS] > 0, cfg[C_NEURAL] > 0)
-    width = padded_width(nin)
-    x = np.zeros((lanes, width), dtype=np.int32)
-
-    ngates = cfg[C_NGATES]
-    heads = cfg[C_ATT_HEADS]
+def _new_mixer(lanes, nin, width, ngates, heads, cfg):
     # a gate's context selects a row: the gated mixer's weights, or the
     # attention mixer's query, gains and bias
     row = width if heads == 0 else row_width(heads)
@@ -287,21 +282,11 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     for g in range(ngates):
         gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * row
     weights = np.full(gate_base[ngates] if heads == 0 else 0, (1 << 17) // nin, dtype=np.int32)
-    attention = new_attention(lanes, width, ngates, heads, gate_base[ngates] // row if heads else 0)
-    # perturbations (experiments only): each lane's input order, and the
-    # span it was drawn for
-    order = np.zeros((lanes, width), dtype=np.int64)
-    for lane in range(lanes):
-        order[lane] = np.arange(width)
-    order_span = np.full(lanes, -1, dtype=np.int64)
-    shuffled = np.zeros((lanes, width), dtype=np.int32)
-    gate_sel = np.zeros((lanes, ngates), dtype=np.int64)
     # the final mixer's inputs: the gated mixers' dots, [votes,] the bias
-    gate_dot = np.zeros((lanes, ngates + 1 + MATCH_INPUTS + COLUMN_VOTES), dtype=np.int64)
-    gate_p = np.zeros((lanes, ngates), dtype=np.int64)
+    gate_dot = np.zeros((lanes, ngates + 1 + voters.FINAL_VOTES), dtype=np.int64)
     if cfg[C_FINAL_VOTES]:
         # starts as the gated mixers' average, deaf to the votes
-        final_row = ngates + side_votes(use_match, use_column) + 1
+        final_row = ngates + cfg[C_FINAL_COUNT] + 1
         final_w = np.zeros(FINAL_VOTE_SETS * final_row, dtype=np.int32)
         for k in range(FINAL_VOTE_SETS):
             final_w[k * final_row:k * final_row + ngates] = (1 << 16) // ngates
@@ -309,26 +294,42 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
         final_w = np.full((ngates + 1) * 256, (1 << 16) // ngates, dtype=np.int32)
         for k in range(256):
             final_w[k * (ngates + 1) + ngates] = 0
+    return Mixer(np.zeros((lanes, width), dtype=np.int32), gate_base, weights,
+                 np.zeros((lanes, ngates), dtype=np.int64), gate_dot, np.zeros((lanes, ngates), dtype=np.int64),
+                 final_w)
 
-    apm1 = new_apm(256)
-    apm2_mask = (1 << min(cfg[C_APM2_BITS], fit_bits + 4)) - 1
-    apm2 = new_apm(apm2_mask + 1)
 
+@njit(cache=True, nogil=True)
+def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
+    """Every array of a block's school, fresh; the decoder's coder primed."""
+    lanes = cfg[C_LANES]
+    starts, ends, seg = lane_starts(n, lanes)
+    nin = cfg[C_VOTES] + 1
+    width = padded_width(nin)
+    ngates = cfg[C_NGATES]
+    heads = cfg[C_ATT_HEADS]
+    sets = 0
+    for g in range(ngates):
+        sets += GATE_SETS[cfg[C_GATE0 + g]]
+    # perturbations (experiments only): each lane's input order, and the
+    # span it was drawn for
+    order = np.zeros((lanes, width), dtype=np.int64)
+    for lane in range(lanes):
+        order[lane] = np.arange(width)
+    experiments = Experiments(new_attention(lanes, width, ngates, heads, sets if heads else 0), order,
+                              np.full(lanes, -1, dtype=np.int64), np.zeros((lanes, width), dtype=np.int32))
+    apm2_mask = (1 << min(cfg[C_APM2_BITS], context_fish.fit_bits(n) + 4)) - 1
     coder = new_state()
     if decode:
         decode_start(coder, payload)
-    # per lane: the partial byte, the previous byte, the order-2 APM's
-    # context, the byte being coded (encoder)
+    # per lane: the partial byte, the previous byte, the byte before, the
+    # order-2 APM's context, the byte being coded (encoder)
     c0s, c1s, c2s, apm2_bytes, bytes_ = np.zeros((5, lanes), dtype=np.int64)
-    return ((starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_),
-            (tables, base, nslots, slot, hashes, states, sm),
-            (hist, record),
-            (match_table, match_state, match_sm),
-            (col_state, col_pred, col_sm, col_idx),
-            (x, gate_base, weights, gate_sel, gate_dot, gate_p, final_w),
-            attention,
-            (order, order_span, shuffled),
-            (apm1, apm2),
-            coder)
-
-
+    hist, record = new_history(lanes, starts)
+    return Block(Geometry(starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_),
+                 voters.new_states(n, lanes, fish, tables, match_table),
+                 History(hist, record),
+                 _new_mixer(lanes, nin, width, ngates, heads, cfg),
+                 experiments,
+                 (new_apm(256), new_apm(apm2_mask + 1)),
+                 coder)

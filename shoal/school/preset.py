@@ -44,11 +44,8 @@ block (school/primer.py), or only its last `bytes`, only before blocks
 shorter than `below`; the binary school does not, so a primed preset is
 always two schools.  A primer needs one lane and no neural fish.
 
-`perturb` is for robustness experiments, not for archiving:
-    perturb: {blind: 3, blind_at: 100000, blind_value: noise, shuffle: 65536}
-from byte blind_at on, the mixer inputs of fish 3 (its place in `fish`,
-from 0) read blind_value (an integer vote, or noise) instead of the fish;
-every `shuffle` bytes the mixer's inputs are dealt in a new order.
+`perturb` is for robustness experiments, not for archiving: school/
+experiments.py says what it does.
 
 Context-fish kinds and their arguments are described in fish/contexts.py;
 the gates in school/swim.py.  Levels 1..9 are the files presets/level<N>.yaml;
@@ -75,9 +72,10 @@ import numpy as np
 import yaml
 
 from ..errors import ShoalError
-from ..fish.column import COLUMN_VOTES
+from ..fish import voters
 from ..fish.contexts import KINDS, SPARSE_V1
-from . import engine, layout, neural, primer
+from ..fish.entry import check_bool, check_int, check_keys
+from . import engine, experiments, layout, neural, primer
 
 DEFAULT_LEVEL = 6
 LEVELS = range(1, 10)
@@ -97,18 +95,13 @@ OMITTED_DEFAULTS = {"mixer": {"final": "gates", "boost_from": "primer"}}
 # boost is spent by the time the block starts) or the block's
 BOOST_ORIGINS = ("primer", "block")
 FISH_OMITTED_DEFAULTS = {"only": "any", "integers": "any"}
-BLOCK_KINDS = ("any", "text", "binary")
-_PERTURB_KEYS = {"blind", "blind_at", "blind_value", "shuffle"}
 MIXER_KINDS = ("gated", "attention")
-_BITS_RANGE = (4, 26)
 # Bounds on what a preset (and so an archive) may ask for.  Memory is
 # bounded by the reader's limit (school.decode_memory); these bound the work
-# per byte: every fish costs a table lookup per bit, and an order-k fish
-# hashes k bytes per byte.
+# per byte: every fish costs a table lookup per bit (and each fish's own
+# bounds: fish/context_fish.py, fish/match.py).
 MAX_LANES = 1024
 MAX_FISH = 64
-MAX_ORDER = 64
-MAX_ARG = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -173,40 +166,23 @@ class Preset:
                       self.own_loop)
 
 
-def _int(value, name, lo, hi) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ShoalError(f"preset: {name} must be an integer in {lo}..{hi}, got {value!r}")
-    return value
-
-
-def _bool(value, name) -> bool:
-    if not isinstance(value, bool):
-        raise ShoalError(f"preset: {name} must be true or false, got {value!r}")
-    return value
-
-
 def _section(raw: dict, key: str, defaults: dict) -> dict:
     """raw[key] (a mapping, or absent) laid over its defaults."""
     given = raw.get(key) or {}
     if not isinstance(given, dict):
         raise ShoalError(f"preset: {key} must be a mapping, got {given!r}")
-    _only(given, defaults, key)
+    check_keys(given, defaults, key)
     return dict(defaults, **given)
-
-
-def _only(mapping: dict, allowed, where: str) -> None:
-    unknown = set(mapping) - set(allowed)
-    if unknown:
-        raise ShoalError(f"preset: {where}: unknown keys {sorted(unknown)}")
 
 
 def _normalise(raw, carried: bool = False) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
-    _only(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb", "primer"},
+    check_keys(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb",
+                     "primer"},
           "top level")
-    spec = {"block_size": _int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
-            "lanes": _int(raw.get("lanes", 1), "lanes", 1, MAX_LANES)}
+    spec = {"block_size": check_int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
+            "lanes": check_int(raw.get("lanes", 1), "lanes", 1, MAX_LANES)}
     fish_list = raw.get("fish")
     if not isinstance(fish_list, list) or not fish_list:
         raise ShoalError("preset: 'fish' must be a non-empty list")
@@ -216,36 +192,11 @@ def _normalise(raw, carried: bool = False) -> dict:
     for entry in fish_list:
         if not isinstance(entry, dict) or "kind" not in entry:
             raise ShoalError(f"preset: each fish needs a kind, got {entry!r}")
-        kind = entry["kind"]
-        if kind in KINDS:
-            _only(entry, {"kind", "arg", "bits", "only"}, f"fish {kind}")
-            fish.append({"kind": kind, "arg": _int(entry.get("arg", 0), f"{kind}.arg", 0,
-                                                   MAX_ORDER if kind == "order" else MAX_ARG),
-                         "bits": _int(entry.get("bits", 20), f"{kind}.bits", *_BITS_RANGE)})
-            only = entry.get("only", "any")
-            if only not in BLOCK_KINDS:
-                raise ShoalError(f"preset: {kind}.only must be one of {', '.join(BLOCK_KINDS)}, got {only!r}")
-            if only != "any":
-                fish[-1]["only"] = only        # only then in the canonical form
-        elif kind == "match":
-            _only(entry, {"kind", "min_len", "bits"}, "fish match")
-            fish.append({"kind": "match", "min_len": _int(entry.get("min_len", 6), "match.min_len", 2, 64),
-                         "bits": _int(entry.get("bits", 20), "match.bits", *_BITS_RANGE)})
-        elif kind == "column":
-            _only(entry, {"kind", "integers"}, "fish column")
-            fish.append({"kind": "column"})
-            integers = entry.get("integers", "any")
-            if integers not in ("any", "binary"):
-                raise ShoalError(f"preset: column.integers must be any or binary, got {integers!r}")
-            if integers != "any":
-                fish[-1]["integers"] = integers      # only then in the canonical form
-        elif kind == "neural":
-            # a preset an archive carries names its fish by digest only: an
-            # archive must not make its reader open a file it names
-            _only(entry, {"kind", "digest"} if carried else {"kind", "file", "digest"}, "fish neural")
-            fish.append({"kind": "neural", "digest": neural.identify(entry)})
-        else:
-            raise ShoalError(f"preset: unknown fish kind {kind!r}")
+        if entry["kind"] not in voters.KINDS:
+            raise ShoalError(f"preset: unknown fish kind {entry['kind']!r}")
+        fish.append(voters.KINDS[entry["kind"]].read(entry, carried))
+        if fish[-1]["kind"] == "neural":
+            fish[-1] = {"kind": "neural", "digest": neural.identify(fish[-1])}
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in ("match", "column", "neural")):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
     if not swims_everywhere(fish):
@@ -263,13 +214,13 @@ def _normalise(raw, carried: bool = False) -> dict:
         raise ShoalError(f"preset: mixer.gates must be 1..{layout.MAX_GATES} of {sorted(layout.GATES)}")
     spec["mixer"] = {
         "gates": list(gates),
-        "lr": _int(mixer["lr"], "mixer.lr", 1, 64),
-        "lr_boost": _int(mixer["lr_boost"], "mixer.lr_boost", 0, 256),
-        "lr_halflife": _int(mixer["lr_halflife"], "mixer.lr_halflife", 8, 30),
-        "final_lr": _int(mixer["final_lr"], "mixer.final_lr", 1, 64),
-        "counter_limit": _int(mixer["counter_limit"], "mixer.counter_limit", 1, 1023),
-        "skip": _int(mixer["skip"], "mixer.skip", 0, 2048),
-        "runs": _bool(mixer["runs"], "mixer.runs"),
+        "lr": check_int(mixer["lr"], "mixer.lr", 1, 64),
+        "lr_boost": check_int(mixer["lr_boost"], "mixer.lr_boost", 0, 256),
+        "lr_halflife": check_int(mixer["lr_halflife"], "mixer.lr_halflife", 8, 30),
+        "final_lr": check_int(mixer["final_lr"], "mixer.final_lr", 1, 64),
+        "counter_limit": check_int(mixer["counter_limit"], "mixer.counter_limit", 1, 1023),
+        "skip": check_int(mixer["skip"], "mixer.skip", 0, 2048),
+        "runs": check_bool(mixer["runs"], "mixer.runs"),
     }
     # Only a non-default mixer kind or final enters the canonical form, so
     # the presets of earlier archives keep their identity.
@@ -283,16 +234,16 @@ def _normalise(raw, carried: bool = False) -> dict:
     if mixer["boost_from"] == "block":
         spec["mixer"]["boost_from"] = "block"
     if mixer["kind"] == "attention":
-        spec["mixer"].update(kind="attention", heads=_int(mixer["heads"], "mixer.heads", 1, 8))
+        spec["mixer"].update(kind="attention", heads=check_int(mixer["heads"], "mixer.heads", 1, 8))
     elif mixer["heads"] != _ATTENTION_DEFAULTS["heads"]:
         raise ShoalError("preset: mixer.heads goes with mixer.kind: attention")
     apm = _section(raw, "apm", _APM_DEFAULTS)
-    spec["apm"] = {"rate": _int(apm["rate"], "apm.rate", 1, 14),
-                   "order2_bits": _int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
+    spec["apm"] = {"rate": check_int(apm["rate"], "apm.rate", 1, 14),
+                   "order2_bits": check_int(apm["order2_bits"], "apm.order2_bits", 8, 24)}
     if raw.get("perturb"):
         if any("only" in f for f in fish):
             raise ShoalError("preset: perturb and fish with only: do not go together")
-        spec["perturb"] = _perturb(raw["perturb"], len(fish))
+        spec["perturb"] = experiments.read_perturb(raw["perturb"], len(fish))
     if raw.get("primer") is not None:
         if spec["lanes"] != 1 or any(f["kind"] == "neural" for f in fish):
             raise ShoalError("preset: a primer goes with one lane and no neural fish")
@@ -349,37 +300,17 @@ def unmark_if_stranded(fish: list[dict]) -> list[dict]:
     return [{k: v for k, v in f.items() if k != "only"} for f in fish]
 
 
-def _perturb(given, nfish: int) -> dict:
-    if not isinstance(given, dict):
-        raise ShoalError(f"preset: perturb must be a mapping, got {given!r}")
-    _only(given, _PERTURB_KEYS, "perturb")
-    out = {"shuffle": _int(given.get("shuffle", 0), "perturb.shuffle", 0, 1 << 30)}
-    if "blind" in given:
-        value = given.get("blind_value", "noise")
-        if value != "noise":
-            value = _int(value, "perturb.blind_value (an integer vote or noise)", -2047, 2047)
-        out.update(blind=_int(given["blind"], "perturb.blind (a fish's place in the list)", 0, nfish - 1),
-                   blind_at=_int(given.get("blind_at", 0), "perturb.blind_at", 0, 1 << 40), blind_value=value)
-    elif set(given) & {"blind_at", "blind_value"}:
-        raise ShoalError("preset: perturb.blind_at and blind_value go with perturb.blind")
-    return out
-
-
-def _mixer_inputs(spec: dict, index: int) -> tuple[int, int]:
-    """The first mixer input of the fish at `index` in the preset's list, and how many it has
-    (engine.open_block's order: context fish, match, column, neural)."""
-    per_context = 1 + int(spec["mixer"]["runs"])
-    sizes = {"match": layout.MATCH_INPUTS, "column": COLUMN_VOTES, "neural": 1}
+def _mixer_inputs(spec: dict, cfg: np.ndarray, index: int) -> tuple[int, int]:
+    """The first mixer input of the fish at `index` in the preset's list, and
+    how many it has (fish/voters.py's order, set in cfg)."""
     fish = spec["fish"]
-    ranked = sorted(range(len(fish)), key=lambda i: ("match", "column", "neural").index(fish[i]["kind"]) + 1
-                    if fish[i]["kind"] in sizes else 0)
-    first = 0
-    for i in ranked:
-        count = sizes.get(fish[i]["kind"], per_context)
-        if i == index:
-            return first, count
-        first += count
-    raise IndexError(index)
+    kind = fish[index]["kind"]
+    voter = voters.VOTERS.index(voters.KINDS[kind])
+    first = int(cfg[voters.slot(voter, voters.AT)])
+    if kind not in KINDS:
+        return first, voters.VOTERS[voter].inputs(int(cfg[voters.slot(voter, voters.MODE)]), 1)
+    per_fish = voters.VOTERS[voter].inputs(int(cfg[voters.slot(voter, voters.MODE)]), 1)
+    return first + per_fish * sum(f["kind"] in KINDS for f in fish[:index]), per_fish
 
 
 def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
@@ -390,14 +321,8 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
     fish = np.array([[SPARSE_V1 if legacy and f["kind"] == "sparse" and f["arg"] >= 256 else KINDS[f["kind"]],
                       f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
     cfg = np.zeros(layout.CFG_SIZE, dtype=np.int64)
-    for f in spec["fish"]:
-        if f["kind"] == "match":
-            cfg[layout.C_MATCH_BITS] = f["bits"]
-            cfg[layout.C_MATCH_MIN] = f["min_len"]
-        elif f["kind"] == "column":
-            cfg[layout.C_COLUMN] = layout.COLUMN_SMALL if _drops_integers([f], kind) else layout.COLUMN_FULL
-        elif f["kind"] == "neural":
-            cfg[layout.C_NEURAL] = 1
+    cfg[layout.C_VOTES], cfg[layout.C_FINAL_AT], cfg[layout.C_FINAL_COUNT] = voters.configure(
+        spec, spec["fish"], kind, cfg)
     m = spec["mixer"]
     cfg[layout.C_NGATES] = len(m["gates"])
     for i, g in enumerate(m["gates"]):
@@ -411,17 +336,13 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
     cfg[layout.C_APM_RATE] = spec["apm"]["rate"]
     cfg[layout.C_APM2_BITS] = spec["apm"]["order2_bits"]
     cfg[layout.C_LANES] = spec["lanes"]
-    cfg[layout.C_RUNS] = int(m["runs"])
     cfg[layout.C_FINAL_VOTES] = int(m.get("final") == "votes")
     cfg[layout.C_BOOST_FROM_BLOCK] = int(m.get("boost_from") == "block")
     cfg[layout.C_ATT_HEADS] = m.get("heads", 0)
-    perturb = spec.get("perturb", {})
-    cfg[layout.C_SHUFFLE] = perturb.get("shuffle", 0)
-    if "blind" in perturb:
-        cfg[layout.C_BLIND_INPUT], cfg[layout.C_BLIND_COUNT] = _mixer_inputs(spec, perturb["blind"])
-        cfg[layout.C_BLIND_AT] = perturb["blind_at"]
-        value = perturb["blind_value"]
-        cfg[layout.C_BLIND_VALUE] = layout.BLIND_NOISE if value == "noise" else value
+    if "perturb" in spec:
+        blind = spec["perturb"].get("blind")
+        experiments.configure_perturb(spec["perturb"], cfg, _mixer_inputs(spec, cfg, blind) if blind is not None
+                                      else (0, 0))
     return fish, cfg
 
 
