@@ -237,3 +237,20 @@ def test_run_child_exit_code_and_rss(tmp_path, monkeypatch, gnu_time):
         pytest.skip("GNU time not installed")
     rc, seconds, rss = measure.run_child(["sh", "-c", "exit 3"], tmp_path / "out", tmp_path / "err")
     assert rc == 3 and seconds > 0 and rss > 0
+
+
+def test_specialist_set_is_the_files_measured(tmp_path):
+    """bench/specialist_set.py copies each named file of each named wheel,
+    checked by size and SHA-256, into one folder per kind; a file whose
+    package has another version installed is refused, naming the version."""
+    from bench import specialist_set
+    from shoal.command import UsageError
+    try:
+        written = specialist_set.build(tmp_path / "set")
+    except UsageError as e:
+        assert "pip download" in str(e)
+        pytest.skip(f"another version is installed: {e}")
+    assert sorted({p.parent.name for p in written}) == ["csv", "json", "source", "x86-64", "xml", "yaml"]
+    assert [p.stat().st_size for p in written] == [entry[4] for entry in specialist_set.FILES]
+    with pytest.raises(UsageError, match="numpy==0.0.1"):
+        specialist_set.fetch("numpy", "0.0.1", specialist_set.FILES[-2][3], 1, "0" * 64)
