@@ -120,6 +120,15 @@ def new_state(n, lanes, fish, tables):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def any_of_kind(fish, kind):
+    """Whether some context fish is of this kind (contexts.py)."""
+    for i in range(fish.shape[0]):
+        if fish[i, 0] == kind:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, inline="always")
 def hash_byte(st, lane, kinds, nf, h, record, buf, pos, lo):
     """Every fish's hash for the byte at pos, and a request for the bucket
     each will search (the tables' likeliest cache misses)."""

@@ -24,6 +24,15 @@ TEXTCOL v     text laid out in lines: v=0 the column and the byte above it
 INDIRECT v    what followed before: v=1 the previous byte and the two bytes
               that followed its last two occurrences, v=2 the same for the
               last two bytes (paq's indirect contexts).
+STRUCT v      structured text (JSON, CSV, YAML-like records): v=0 the
+              current key (the last string before a `:`), the nesting depth
+              and the last two bytes; v=1 the path of open brackets and
+              their keys, and how far into the current value; v=2 the key
+              and the string being read (or, outside strings, the byte
+              before); v=3 the field's number in its line (fields end at
+              `,`, tab or `;` outside strings) and how far into it.
+              History of the structure is kept only while a school has a
+              STRUCT fish (update_history's `structured`).
 
 History that several fish share (words, record length, line starts) lives in
 one int64 array per lane, and per-byte-value tables (the record detector's,
@@ -35,10 +44,11 @@ import numpy as np
 from ..jit import njit
 
 ORDER, SPARSE, WORD, RECORD, TEXTCOL, INDIRECT = 0, 1, 2, 3, 4, 5
+STRUCT = 7
 # record fish v=3 speaks from this many votes for the record length on
 RECORD_SURE = 16
 KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL,
-         "indirect": INDIRECT}
+         "indirect": INDIRECT, "struct": STRUCT}
 # A sparse fish as model version 1 computed it, for its archives: bytes 9 to
 # 16 back read as 0 before byte `near` (the mask of the bytes 1 to 4 back) of
 # the block.  Right in one lane, and decodable; with several lanes it read
@@ -47,14 +57,24 @@ SPARSE_V1 = 6
 
 # Per-lane tables beside the shared history: the record detector's two
 # per-byte-value arrays, then the indirect fish's memory of the two bytes
-# that followed each byte (IND1) and each pair of bytes (IND2).
+# that followed each byte (IND1) and each pair of bytes (IND2), then the
+# structure's stack: the path and key of each open bracket (STRUCT fish).
 _IND1, _IND2 = 512, 768
-LANE_TABLE = _IND2 + 65536
+_PATHS = _IND2 + 65536
+MAX_DEPTH = 64
+_KEYS = _PATHS + MAX_DEPTH
+LANE_TABLE = _KEYS + MAX_DEPTH
 
 # Slots of the shared history array.
 (H_C4, H_C8, H_WORD0, H_WORD1, H_WORD2, H_RLEN, H_RCAND, H_RVOTES, H_LINE0,
  H_LINE1) = range(10)
-HISTORY_SLOTS = 10
+# the structure (STRUCT fish): inside a string (and after its backslash),
+# the string's hash so far and the last whole string's, the current key,
+# the nesting depth and path, where the current value and field began, and
+# the field's number in its line
+(H_IN_STRING, H_ESCAPE, H_STRING, H_LAST_STRING, H_KEY, H_DEPTH, H_PATH, H_VALUE_AT, H_FIELD,
+ H_FIELD_AT) = range(10, 20)
+HISTORY_SLOTS = 20
 
 MASK32 = 0xFFFFFFFF
 
@@ -123,9 +143,57 @@ def _is_letter(c):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def update_history(hist, record, buf, pos):
-    """Fold in the byte buf[pos - 1] that has just been coded."""
+def _update_structure(hist, record, c, pos):
+    """The structure after byte c, at pos - 1 (STRUCT fish)."""
+    if hist[H_IN_STRING]:
+        if hist[H_ESCAPE]:
+            hist[H_ESCAPE] = 0
+            hist[H_STRING] = combine(hist[H_STRING], c)
+        elif c == 92:                                   # backslash
+            hist[H_ESCAPE] = 1
+        elif c == 34:                                   # the string ends
+            hist[H_IN_STRING] = 0
+            hist[H_LAST_STRING] = hist[H_STRING]
+        else:
+            hist[H_STRING] = combine(hist[H_STRING], c)
+        return
+    d = hist[H_DEPTH]
+    if c == 34:
+        hist[H_IN_STRING] = 1
+        hist[H_STRING] = 0
+    elif c == 58:                                       # ':' a key was the last string
+        hist[H_KEY] = hist[H_LAST_STRING]
+        hist[H_VALUE_AT] = pos
+    elif c == 123 or c == 91:                           # { [
+        if d < MAX_DEPTH:
+            record[_PATHS + d] = hist[H_PATH]
+            record[_KEYS + d] = hist[H_KEY]
+        hist[H_DEPTH] = d + 1
+        hist[H_PATH] = hash3(hist[H_PATH], hist[H_KEY], c)
+        hist[H_VALUE_AT] = pos
+    elif c == 125 or c == 93:                           # } ]
+        if d > 0:
+            d -= 1
+            hist[H_DEPTH] = d
+            if d < MAX_DEPTH:
+                hist[H_PATH] = record[_PATHS + d]
+                hist[H_KEY] = record[_KEYS + d]
+    elif c == 44 or c == 9 or c == 59:                  # , tab ;
+        hist[H_VALUE_AT] = pos
+        hist[H_FIELD] += 1
+        hist[H_FIELD_AT] = pos
+    elif c == 10:
+        hist[H_FIELD] = 0
+        hist[H_FIELD_AT] = pos
+
+
+@njit(cache=True, nogil=True, inline="always")
+def update_history(hist, record, buf, pos, structured):
+    """Fold in the byte buf[pos - 1] that has just been coded (and the
+    structure too when `structured`: a school with a STRUCT fish)."""
     c = buf[pos - 1]
+    if structured:
+        _update_structure(hist, record, c, pos)
     # the last eight bytes, packed (c1 in the low byte of H_C4)
     hist[H_C8] = ((hist[H_C8] << 8) | (hist[H_C4] >> 24)) & MASK32
     hist[H_C4] = ((hist[H_C4] << 8) | c) & MASK32
@@ -225,4 +293,13 @@ def context_hash(kind, arg, hist, record, buf, pos, lo):
         if arg == 0:
             return hash3(h, min(col, 255), above)
         return hash3(h, above, hist[H_C4] & 0xFF)
+    elif kind == STRUCT:
+        if arg == 0:
+            return hash3(h, hist[H_KEY], (hist[H_C4] & 0xFFFF) | (min(hist[H_DEPTH], 255) << 16))
+        if arg == 1:
+            return hash3(h, hist[H_PATH], (hist[H_C4] & 0xFF) | (min(pos - hist[H_VALUE_AT], 31) << 8))
+        if arg == 2:
+            inside = hist[H_STRING] if hist[H_IN_STRING] else (hist[H_C4] & 0xFF) | 0x100
+            return hash3(h, hist[H_KEY], inside & MASK32)
+        return hash3(h, min(hist[H_FIELD], 255) | (min(pos - hist[H_FIELD_AT], 31) << 8), hist[H_C4] & 0xFF)
     return mix32(h)

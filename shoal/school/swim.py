@@ -70,7 +70,7 @@ import numpy as np
 
 from ..codec.rangecoder import decode_bit, encode_bit
 from ..fish import context_fish, voters
-from ..fish.contexts import hash3, update_history
+from ..fish.contexts import STRUCT, hash3, update_history
 from ..fish.match import length_bucket
 from ..fish.prefetch import prefetch
 from ..fish.tables import U
@@ -177,7 +177,7 @@ def _refine(apms, c0, apm2_byte, apm2_mask, logit, pm):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _look_ahead(block, lane, kinds, nf, buf, pos, c0, c1, apm2_mask, decode):
+def _look_ahead(block, lane, kinds, nf, structured, buf, pos, c0, c1, apm2_mask, decode):
     """Once the last bit of the byte at pos is known, and before the school
     learns from it: fold the byte into the history, hash the next byte's
     contexts and ask for their buckets and its order-2 APM row.  The
@@ -189,7 +189,7 @@ def _look_ahead(block, lane, kinds, nf, buf, pos, c0, c1, apm2_mask, decode):
         buf[pos] = byte
     h = block.history.hist[lane]
     record = block.history.record[lane]
-    update_history(h, record, buf, pos + 1)
+    update_history(h, record, buf, pos + 1, structured)
     context_fish.hash_byte(block.voters.contexts, lane, kinds, nf, h, record, buf, pos + 1,
                            block.geometry.starts[lane])
     apm2 = block.apms[1]
@@ -237,6 +237,7 @@ def make_swim(shape):
     S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
     S_GATES = np.array(gates, dtype=np.int64)
     S_NF = len(kinds) if STATIC else 0
+    S_STRUCTURED = STATIC and any(kind == STRUCT for kind, _ in kinds)
     S_NGATES = len(gates)
     S_WIDTH = padded_width(S_VOTES + 1) if STATIC else 0
 
@@ -266,6 +267,8 @@ def make_swim(shape):
         row = nin if heads == 0 else row_width(heads)
         perturbed = not STATIC and (cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0)
         kinds = S_FISH if STATIC else fish
+        # the structure's history is kept only for a school with a STRUCT fish
+        structured = S_STRUCTURED if STATIC else context_fish.any_of_kind(fish, STRUCT)
         final_votes = S_FINAL_VOTES if STATIC else cfg[C_FINAL_VOTES] > 0
         final_at = S_FINAL_AT if STATIC else cfg[C_FINAL_AT]
         final_count = S_FINAL_COUNT if STATIC else cfg[C_FINAL_COUNT]
@@ -316,7 +319,8 @@ def make_swim(shape):
                     if scoring:
                         cost[pos] -= math.log2((p if bit else 4096 - p) / 4096.0)
                     if bitpos == 7 and pos + 1 < ends[lane]:
-                        _look_ahead(block, lane, kinds, nf, buf, pos, (c0 << 1) | bit, c1, apm2_mask, decode)
+                        _look_ahead(block, lane, kinds, nf, structured, buf, pos, (c0 << 1) | bit, c1, apm2_mask,
+                                    decode)
                     # 5. learn; first ask for the rows the next bit's partial byte
                     # selects, so they arrive while the learning runs.
                     if bitpos < 7:
