@@ -31,6 +31,7 @@ import numpy as np
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
+from ...atomic import write_bytes
 from ...errors import ShoalError
 from .config import EXP_ONE, EXP_SIZE, GELU_HALF, ROPE_ONE, ROPE_PERIOD, SCHEME, NeuralConfig
 
@@ -105,10 +106,7 @@ def save(path: str, cfg: NeuralConfig, tensors: dict[str, np.ndarray], extra: di
     check(cfg, tensors)
     meta = {**(extra or {}), "format": FORMAT, "scheme": str(SCHEME), "config": cfg.to_json()}
     blob = _canonical(st_save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=meta))
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(blob)
-    os.replace(tmp, path)
+    write_bytes(path, blob)
     return digest(blob)
 
 
