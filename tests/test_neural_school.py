@@ -88,7 +88,7 @@ def test_same_output_whatever_the_blas_threads(fish_file, tmp_path):
 def test_with_neural_adds_the_fish_and_lanes(fish_file):
     preset = shoal.school.with_neural(3, fish=fish_file)
     assert preset.neural == shoal.school.from_dict(neural_preset(fish_file, 1)).neural
-    assert preset.spec["lanes"] == shoal.school.preset.NEURAL_LANES
+    assert preset.spec["lanes"] == shoal.school.levels.NEURAL_LANES
     assert [f for f in preset.spec["fish"] if f["kind"] != "neural"] == shoal.school.level(3).spec["fish"]
     assert shoal.decompress(shoal.compress(TEXT, preset=preset)) == TEXT
     with pytest.raises(shoal.ShoalError, match="already has a neural fish"):

@@ -163,7 +163,7 @@ def _plans() -> list[Plan]:
     neural = school.with_neural(6)
     plans.append(Plan(f"neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
                       {"how": "shoal.compress(data, preset=school.with_neural(6)) (--neural: the shipped fish, "
-                              f"{school.preset.NEURAL_LANES} lanes)", "preset": "with_neural(6)",
+                              f"{school.levels.NEURAL_LANES} lanes)", "preset": "with_neural(6)",
                        "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
                        "options": {"level": 6, "neural": True}},
                       lambda data: shoal.compress(data, preset=school.with_neural(6))))

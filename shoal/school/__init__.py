@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import ShoalError
 from . import engine, layout, neural, primer
-from .preset import DEFAULT_LEVEL, Preset, from_canonical, from_dict, level, load, retired_level, with_neural
+from .levels import DEFAULT_LEVEL, level, load, retired_level, with_neural
+from .preset import Preset, from_canonical, from_dict
 
 __all__ = ["compress_block", "decompress_block", "score_block", "school_for", "looks_like_text", "Preset", "level",
            "retired_level", "load", "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL", "decode_memory",

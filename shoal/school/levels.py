@@ -1,0 +1,89 @@
+"""Where presets come from: the shipped levels, preset files, retired levels.
+
+Levels 1..9 are the files presets/level<N>.yaml.  When a release redefines
+a level, the old definition moves to presets/retired/level<N>-<k>.yaml, so
+archives made with it still decode (retired_level).  A preset file is any
+YAML or JSON a user writes (preset.py says what it holds); with_neural()
+adds a neural fish to a level or preset.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..errors import ShoalError
+from . import neural
+from .preset import Preset, from_dict
+
+DEFAULT_LEVEL = 6
+LEVELS = range(1, 10)
+
+
+def load(name_or_path: str | Path) -> Preset:
+    """A preset file (YAML or JSON)."""
+    path = Path(name_or_path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ShoalError(f"{path}: cannot read preset: {e.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ShoalError(f"{path}: not a valid preset: {e}") from None
+    if isinstance(raw, dict) and isinstance(raw.get("fish"), list):
+        # a neural fish's file is relative to the preset that names it
+        for entry in raw["fish"]:
+            if isinstance(entry, dict) and entry.get("kind") == "neural" and isinstance(entry.get("file"), str):
+                entry["file"] = str(path.parent / Path(entry["file"]).expanduser())
+    return dataclasses.replace(from_dict(raw), own_loop=True)
+
+
+# A block with a neural fish is cut into this many lanes (default): the fish
+# predicts them together, which pays for its weights; more lanes cost the
+# classic fish context (docs/neural.md).
+NEURAL_LANES = 16
+
+
+def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int = NEURAL_LANES) -> Preset:
+    """base (a preset, or a level's number) with a neural fish swimming too:
+    the fish that ships with shoal, or the weights file `fish`; the block is
+    cut into at least `lanes` lanes."""
+    base = level(base) if isinstance(base, int) else base
+    if base.neural:
+        raise ShoalError("the preset already has a neural fish")
+    path = Path(fish) if fish is not None else neural.DEFAULT_FISH
+    spec = json.loads(base.canonical)
+    spec.pop("primer", None)        # a neural fish brings its own knowledge, and needs lanes
+    spec["fish"].append({"kind": "neural", "file": str(path)})
+    spec["lanes"] = max(spec.get("lanes", 1), lanes)
+    return from_dict(spec)
+
+
+_level_cache: dict[int, Preset] = {}
+
+
+def level(n: int) -> Preset:
+    """The shipped preset of level n (1..9)."""
+    if n not in LEVELS:
+        raise ShoalError(f"level must be 1..9, got {n}")
+    if n not in _level_cache:
+        text = resources.files(__package__).joinpath(f"presets/level{n}.yaml").read_text()
+        _level_cache[n] = dataclasses.replace(from_dict(yaml.safe_load(text)), own_loop=True)
+    return _level_cache[n]
+
+
+def retired_level(n: int, digest: bytes) -> Preset | None:
+    """What level n was in an earlier release, if its digest is `digest`.
+    Archives name a shipped level by its number; when a release redefines a
+    level, the old definition moves to presets/retired/level<N>-<k>.yaml, so
+    archives made with it still decode."""
+    for entry in sorted(resources.files(__package__).joinpath("presets/retired").iterdir(), key=lambda e: e.name):
+        if entry.name.startswith(f"level{n}-") and entry.name.endswith(".yaml"):
+            preset = from_dict(yaml.safe_load(entry.read_text()))
+            if preset.digest == digest:
+                return preset
+    return None
