@@ -25,7 +25,10 @@ general loop share one name) can both pick number 1: one index entry then
 names the other's machine code, and a later run executes the wrong loop
 (it crashed in testing).  So each data file here is named by a digest of
 its index key (signature, bytecode, closure), and the index is updated
-under a lock: a key can only ever point at its own code.
+under a lock: a key can only ever point at its own code.  The machine code
+itself names functions by name, argument types and a per-process counter,
+so variants of one function would share symbols across processes; the
+loop's variants therefore have names of their own (swim.make_swim).
 
 The engine's modules use `from ..jit import njit` in place of Numba's.
 """

@@ -141,3 +141,20 @@ def test_a_stale_view_of_the_index_cannot_point_a_key_at_another_keys_code(tmp_p
     assert reader.load(("sig-a",)) in (None, b"code of a")
     assert reader.load(("sig-b",)) == b"code of b"
     assert len(list(tmp_path.glob("f-1.py311.*.nbc"))) == 2
+
+
+def test_no_two_compiled_loops_share_a_name():
+    """Numba names compiled code by the function's name, argument types and a
+    counter that restarts in every process; every loop takes the same
+    arguments.  Two loops of one name, each compiled first by its own process,
+    were the same symbol once both were loaded from the cache, and code that
+    called one ran the other (a crash).  So each shape's loop is named by its
+    shape (swim.make_swim), and the general loop by none."""
+    from shoal import school
+    from shoal.school import engine, layout, swim
+    schools = [s for n in range(1, 10) for s in (school.level(n).text, school.level(n).binary) if s is not None]
+    shapes = {layout.structure(s.fish, s.cfg) for s in schools} - {None}
+    names = [swim.make_swim(shape).py_func.__qualname__ for shape in shapes] + [swim.general_swim.py_func.__qualname__]
+    assert len(set(names)) == len(names) == len(shapes) + 1
+    assert all(name.startswith("swim_") for name in names[:-1])
+    assert engine._swim_for(next(iter(shapes))).py_func.__qualname__ in names

@@ -64,6 +64,7 @@ byte history they share, the mixer, the experiments' state, the APMs and
 the coder.
 """
 
+import hashlib
 import math
 
 import numpy as np
@@ -241,7 +242,6 @@ def make_swim(shape):
     S_NGATES = len(gates)
     S_WIDTH = padded_width(S_VOTES + 1) if STATIC else 0
 
-    @njit(cache=True, nogil=True, _nrt=False)
     def swim(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi, neural):
         """The loop over the block's bytes and bits (see the module docstring).
         With several lanes, each step codes one byte of every lane, bit by bit
@@ -353,7 +353,16 @@ def make_swim(shape):
                     return coder[3]
         return coder[3]
 
-    return swim
+    # Each shape's loop has a name of its own.  Numba names compiled code by
+    # the function's name, its argument types and a counter that restarts in
+    # every process, and every shape's loop takes the same arguments: the
+    # general loop and level 7's, each the first loop its process compiled,
+    # were both `swim` number 1 in the cache, and a process that had loaded
+    # level 7's then linked code_steps to it instead of the general loop
+    # (it crashed).  Named by the shape's digest, no two loops share a name.
+    if STATIC:
+        swim.__name__ = swim.__qualname__ = "swim_" + hashlib.blake2b(repr(shape).encode(), digest_size=8).hexdigest()
+    return njit(cache=True, nogil=True, _nrt=False)(swim)
 
 
 general_swim = make_swim(None)
