@@ -109,8 +109,6 @@ def read(entry: dict, carried: bool) -> dict:
 
 def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:
     """(mode,): 0 without a column fish, else FULL or SMALL (see above)."""
-    if len(entries) > 1:
-        raise ShoalError("preset: at most one column fish")
     if not entries:
         return (0,)
     return (SMALL if school_kind == "text" and entries[0].get("integers") == "binary" else FULL,)

@@ -21,7 +21,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import ShoalError
 from ..jit import njit
 from .contexts import H_C4, H_C8, combine, hash3, predicted_bit
 from .entry import check_int, check_keys
@@ -55,8 +54,6 @@ def read(entry: dict, carried: bool) -> dict:
 
 def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:
     """(mode, bits, min_len): mode 1 when the school has a match fish."""
-    if len(entries) > 1:
-        raise ShoalError("preset: at most one match fish")
     return (1, entries[0]["bits"], entries[0]["min_len"]) if entries else (0, 0, 0)
 
 

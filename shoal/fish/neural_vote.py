@@ -9,7 +9,6 @@ byte coded so far; it learns nothing bit by bit (it reads the bytes coded).
 This module follows the voter contract of fish/voters.py; its state is the
 step's distribution, which the loop receives as an argument.
 """
-from ..errors import ShoalError
 from ..jit import njit
 from .entry import check_keys
 from .tables import STRETCH
@@ -30,8 +29,6 @@ def read(entry: dict, carried: bool) -> dict:
 
 def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:
     """(mode,): 1 when the school has a neural fish."""
-    if len(entries) > 1:
-        raise ShoalError("preset: at most one neural fish")
     return (1 if entries else 0,)
 
 

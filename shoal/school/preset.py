@@ -191,7 +191,8 @@ def _normalise(raw, carried: bool = False) -> dict:
         fish.append(voters.KINDS[entry["kind"]].read(entry, carried))
         if fish[-1]["kind"] == "neural":
             fish[-1] = {"kind": "neural", "digest": neural.identify(fish[-1])}
-    if any(sum(f["kind"] == kind for f in fish) > 1 for kind in ("match", "column", "neural")):
+    # one fish of each kind but the context fish (each voter's state holds one)
+    if any(sum(f["kind"] == kind for f in fish) > 1 for kind in voters.KINDS if kind not in KINDS):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
     if not swims_everywhere(fish):
         raise ShoalError("preset: with only:, some blocks (text or binary) would have no fish at all")
