@@ -24,7 +24,7 @@ Knows nothing of models.
 """
 import numpy as np
 
-from ..jit import njit
+from ..jit import into_general_loop, njit
 
 MASK32 = 0xFFFFFFFF
 
@@ -36,13 +36,13 @@ def new_state():
     return state
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _split(x1, x2, p16):
     r = x2 - x1
     return x1 + (r >> 16) * p16 + (((r & 0xFFFF) * p16) >> 16)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def encode_bit(state, out, bit, p16):
     """Code one bit; p16 in [1, 65535] is P(bit == 1). False if out is full."""
     x1 = state[0]
@@ -66,7 +66,7 @@ def encode_bit(state, out, bit, p16):
     return True
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _flush_value(x1):
     """The shortest code that pins the final interval [x1, x2]: the decoder
     reads zeros past the end, so 0 bytes if x1 is 0, else the one byte that
@@ -132,7 +132,7 @@ def decode_start(state, inp):
     state[3] = pos
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def decode_bit(state, inp, p16):
     """Decode one bit coded with the same p16 the encoder used."""
     x1 = state[0]

@@ -37,7 +37,8 @@ this with a toy fish, in a copy of the package):
      mixer should hear it), read() (its preset entry, checked and in
      canonical form), settings() (its mode, 0 when absent, and up to two
      settings), inputs() (its votes), a NamedTuple state and new_state(),
-     and the compiled at_byte(), vote() and learn() (inline="always").
+     and the compiled at_byte(), vote() and learn() (LLVM inlines them into
+     the loop: shoal/jit.py).
   2. In voters.py: append it to VOTERS (appending keeps every earlier
      voter's mixer inputs where they were), give Voters a field for its
      state, and call it from new_states, at_byte, vote and learn, each call

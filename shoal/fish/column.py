@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ShoalError
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .contexts import H_RLEN, predicted_bit
 from .entry import check_keys
 from .statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
@@ -125,12 +125,12 @@ def new_state(lanes):
                       np.zeros((lanes, COLUMN_VOTES), dtype=np.int64))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def at_byte(st, lane, mode, buf, pos, hist, lo):
     column_update(st.state[lane], st.pred[lane], buf, pos, hist, lo, mode == FULL)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def vote(st, lane, xs, at, c0, bitpos):
     """Its votes at xs[at...]; returns (run bucket, predicted bit) of the
     surest voter for the gates: (0, -1) when none speaks."""
@@ -154,25 +154,25 @@ def vote(st, lane, xs, at, c0, bitpos):
     return best_bucket, best_bit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def learn(st, lane, bit):
     for v in range(COLUMN_VOTES):
         if st.sm_at[lane, v] >= 0:
             sm_update(st.sm, st.sm_at[lane, v], bit, COUNT_LIMIT)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _bump(state, at, hit):
     state[U(at)] = min(state[U(at)] + 1, 255) if hit else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _byte_shift(b, width, big_endian):
     """Where byte b of a width-byte record lies in its integer value."""
     return 8 * (width - 1 - b) if big_endian else 8 * b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _predict_record(state, k, buf, start, width, big_endian):
     """Predict the record that starts at `start` under phase k: 2*v1 - v2
     (its bytes are read out of the integer as they come)."""
@@ -211,7 +211,7 @@ def _decimal_spell(state, f):
     state[_DEC_SPELL_LEN + f] = digits + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _decimal_arm(state):
     """Expect the current field's next number from here on, if it has one."""
     f = state[_DEC_FIELD]
@@ -222,7 +222,7 @@ def _decimal_arm(state):
         state[_DEC_EXP_POS] = -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _decimal_expected(state):
     """The byte the decimal predictor expects next (-1: none)."""
     ep = state[_DEC_EXP_POS]
@@ -269,7 +269,7 @@ def _decimal_update(state, c):
     return hit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def column_update(state, pred, buf, pos, hist, lo, integers):
     """At a byte boundary of a lane that starts at lo: score the last
     predictions, make the next ones.  Without `integers` the fixed-width
@@ -328,18 +328,18 @@ def column_update(state, pred, buf, pos, hist, lo, integers):
     state[_TOP + 1] = second
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def column_voter(state, v):
     """The predictor casting vote v this byte (-1: none)."""
     return state[_TOP + v]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def column_expected(pred, j, c0, bitpos):
     """-1 if input j has no opinion on this bit, else the bit it predicts."""
     return predicted_bit(pred[j], c0, bitpos)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def column_run_bucket(state, j):
     return min(state[_RUN + j], 31)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ShoalError
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, prefetch_slot
 from .contexts import KINDS as _CONTEXT_KINDS
 from .contexts import context_hash
@@ -119,7 +119,7 @@ def new_state(n, lanes, fish, tables):
                        np.zeros((lanes, nf), dtype=np.int64), np.zeros((lanes, nf), dtype=np.int64), sm)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def any_of_kind(fish, kind):
     """Whether some context fish is of this kind (contexts.py)."""
     for i in range(fish.shape[0]):
@@ -128,7 +128,7 @@ def any_of_kind(fish, kind):
     return False
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def hash_byte(st, lane, kinds, nf, h, record, buf, pos, lo):
     """Every fish's hash for the byte at pos, and a request for the bucket
     each will search (the tables' likeliest cache misses)."""
@@ -137,7 +137,7 @@ def hash_byte(st, lane, kinds, nf, h, record, buf, pos, lo):
         prefetch_slot(st.tables, st.base[i], st.nslots[i], st.hashes[lane, i])
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def vote(st, lane, mode, nf, xs, at, c0, bitpos):
     """Each fish's vote (and run vote) at xs[at...]; returns how many fish
     have seen their context before."""
@@ -169,7 +169,7 @@ def vote(st, lane, mode, nf, xs, at, c0, bitpos):
     return known
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def learn(st, lane, nf, bit, c0, bitpos, limit):
     """Each fish's state steps on, and its StateMap learns (counts up to limit)."""
     slot = st.slot[lane]

@@ -9,14 +9,14 @@ checksum matches, or else evicts the one whose first node has seen the least.
 The table never grows: its size is the fish's memory, set by the preset.
 """
 
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .prefetch import prefetch
 from .tables import STATE_PRIORITY, U
 
 SLOT_BYTES = 16
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def find_slot(table, base, nslots, h):
     """Byte offset of the slot for 32-bit hash h (claimed if absent) in the
     table of `nslots` slots (a power of two) that starts at byte `base`."""
@@ -40,13 +40,13 @@ def find_slot(table, base, nslots, h):
     return victim
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def prefetch_slot(table, base, nslots, h):
     """Ask for the bucket find_slot(table, base, nslots, h) will search."""
     prefetch(table, base + (((h & (nslots - 1)) & ~3) << 4))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def nibble_hash(h, c0):
     """The second nibble's hash from the byte's context hash and the first
     nibble (c0 = 16..31).  The byte hash is already well mixed, so one
@@ -55,7 +55,7 @@ def nibble_hash(h, c0):
     return (h + c0 * 0x9E3779B1 + (c0 << 24)) & 0xFFFFFFFF
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def nibble_node(c0, bitpos):
     """Index (1..15) of the current bit's node inside its nibble's slot."""
     if bitpos < 4:

@@ -41,7 +41,7 @@ update_history().
 """
 import numpy as np
 
-from ..jit import njit
+from ..jit import into_general_loop, njit
 
 ORDER, SPARSE, WORD, RECORD, TEXTCOL, INDIRECT = 0, 1, 2, 3, 4, 5
 STRUCT = 7
@@ -90,7 +90,7 @@ def new_history(lanes, starts):
     return hist, np.zeros((lanes, LANE_TABLE), dtype=np.int64)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def mix32(h):
     h &= MASK32
     h ^= h >> 16
@@ -101,31 +101,31 @@ def mix32(h):
     return h
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def combine(h, x):
     return mix32(h * 0x2F0B3C55 + x + 0x9E3779B9)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def hash3(a, b, c):
     """One mixing round over three values below 2**32 (products wrap)."""
     return mix32(a * 0x9E3779B1 + b * 0x85EBCA77 + c * 0xC2B2AE3D + (a >> 7) + (b >> 11))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _low_bytes(v, k):
     """The k (0..4) low bytes of a packed 32-bit history word."""
     return v & ((1 << (8 * k)) - 1)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def byte_at(buf, pos, distance, lo):
     """The byte `distance` back in a lane that starts at lo (0 before it)."""
     i = pos - distance
     return buf[i] if i >= lo else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def predicted_bit(byte, c0, bitpos):
     """The bit a fish that predicts `byte` (-1: none) bets on next, or -1 if
     the bits of this byte coded so far (c0) already contradict it."""
@@ -137,12 +137,12 @@ def predicted_bit(byte, c0, bitpos):
     return (b >> (7 - bitpos)) & 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _is_letter(c):
     return (97 <= c <= 122) or (65 <= c <= 90) or c >= 128
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _update_structure(hist, record, c, pos):
     """The structure after byte c, at pos - 1 (STRUCT fish)."""
     if hist[H_IN_STRING]:
@@ -187,7 +187,7 @@ def _update_structure(hist, record, c, pos):
         hist[H_FIELD_AT] = pos
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def update_history(hist, record, buf, pos, structured):
     """Fold in the byte buf[pos - 1] that has just been coded (and the
     structure too when `structured`: a school with a STRUCT fish)."""
@@ -233,7 +233,7 @@ def update_history(hist, record, buf, pos, structured):
     record[c] = pos
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def context_hash(kind, arg, hist, record, buf, pos, lo):
     """The 32-bit context hash of one fish for the byte at pos, in a lane
     that starts at lo."""

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .contexts import H_C4, H_C8, combine, hash3, predicted_bit
 from .entry import check_int, check_keys
 from .prefetch import prefetch
@@ -75,14 +75,14 @@ def new_state(lanes, table):
     return MatchFish(table, state, new_statemap(np.full(64, 32768, dtype=np.int32)))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def at_byte(st, lane, min_len, buf, n, pos, hist, lo, seg, step):
     """At each byte of a lane but its first: extend or look for a match."""
     if pos > lo:
         match_update(st.table, st.state[lane], buf, n, pos, min_len, hist, lo, seg, step)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def vote(st, lane, xs, at, c0, bitpos):
     """Its two votes at xs[at], xs[at + 1]; returns (length, predicted bit)
     for the gates: (0, -1) without a match."""
@@ -100,14 +100,14 @@ def vote(st, lane, xs, at, c0, bitpos):
     return 0, -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def learn(st, lane, bit):
     i = st.state[lane, SM_AT]
     if i >= 0:
         sm_update(st.sm, i, bit, COUNT_LIMIT)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def length_bucket(length):
     """0 for no match, then 1..15 growing roughly logarithmically."""
     if length == 0:
@@ -127,7 +127,7 @@ def length_bucket(length):
     return 15
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _known(q, n, seg, step):
     """Whether byte q of an n-byte block is known (coded, or decoded) once
     its lanes of seg bytes have all coded `step` bytes.  The last lane may be
@@ -135,7 +135,7 @@ def _known(q, n, seg, step):
     return q < n and q % seg < step
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def match_update(table, state, buf, n, pos, min_len, hist, lo, seg, step):
     """At a byte boundary of a lane that starts at lo, in a block of n bytes:
     extend, or look for, a match.  The table is shared by the lanes, and an
@@ -182,7 +182,7 @@ def match_update(table, state, buf, n, pos, min_len, hist, lo, seg, step):
     state[PREDICTED] = buf[ptr] if length > 0 else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def match_expected_bit(state, c0, bitpos):
     """-1 if the match has no opinion, else the bit it predicts."""
     if state[LENGTH] == 0:

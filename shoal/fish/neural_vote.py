@@ -9,7 +9,7 @@ byte coded so far; it learns nothing bit by bit (it reads the bytes coded).
 This module follows the voter contract of fish/voters.py; its state is the
 step's distribution, which the loop receives as an argument.
 """
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .entry import check_keys
 from .tables import STRETCH
 
@@ -36,7 +36,7 @@ def inputs(mode: int, nf: int) -> int:
     return 1 if mode else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def p12(cum, c0, bitpos):
     """P(next bit = 1) in 1/4096 from a byte distribution given as
     cumulative frequencies (cum[b] = the mass of bytes below b): the mass of
@@ -50,7 +50,7 @@ def p12(cum, c0, bitpos):
     return min(max(p, 1), 4095)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def vote(cum, lane, xs, at, c0, bitpos):
     """cum: int64[lanes, 257], the step's distributions."""
     xs[at] = STRETCH[p12(cum[lane], c0, bitpos)]

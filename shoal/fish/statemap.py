@@ -11,7 +11,7 @@ low 10), so a prediction is one load and an update one load and one store.
 """
 import numpy as np
 
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .tables import RECIPROCAL, U
 
 COUNT_BITS = 10
@@ -25,12 +25,12 @@ def new_statemap(p16):
     return (p16.astype(np.int32) << COUNT_BITS)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def sm_p12(table, i):
     return table[U(i)] >> (COUNT_BITS + 4)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def sm_update(table, i, bit, limit):
     """limit <= COUNT_LIMIT: the count at which the rate stops falling."""
     t = table[U(i)]

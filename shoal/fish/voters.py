@@ -33,7 +33,7 @@ fish: fish/__init__.py.
 """
 from typing import NamedTuple
 
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from . import column, context_fish, match, neural_vote
 from .column import ColumnFish
 from .context_fish import ContextFish
@@ -103,7 +103,7 @@ def new_states(n, lanes, fish, tables, match_table):
                   column.new_state(lanes))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def at_byte(voters, modes, cfg, lane, buf, n, pos, hist, lo, seg, step):
     """Every voter's work at the byte boundary before pos (context fish
     hash then too, earlier: school/swim.py's look-ahead)."""
@@ -113,7 +113,7 @@ def at_byte(voters, modes, cfg, lane, buf, n, pos, hist, lo, seg, step):
         column.at_byte(voters.column, lane, modes[COLUMN], buf, pos, hist, lo)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def vote(voters, neural, modes, ats, cfg, nf, lane, xs, buf, pos, lo, c0, bitpos):
     """Every voter's votes for the next bit of the byte at pos of a lane that
     starts at lo (the bytes before pos are known); what they tell the gates."""
@@ -129,7 +129,7 @@ def vote(voters, neural, modes, ats, cfg, nf, lane, xs, buf, pos, lo, c0, bitpos
     return Signals(known, match_len, match_bit, column_bucket, column_bit)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def learn(voters, modes, nf, lane, bit, c0, bitpos, limit):
     """Every voter learns from the bit (the neural fish learns nothing here)."""
     context_fish.learn(voters.contexts, lane, nf, bit, c0, bitpos, limit)

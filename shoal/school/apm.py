@@ -9,7 +9,7 @@ context identifies (e.g. after a given byte).
 import numpy as np
 
 from ..fish.tables import SQUASH, U
-from ..jit import njit
+from ..jit import into_general_loop, njit
 
 
 @njit(cache=True, nogil=True)
@@ -23,7 +23,7 @@ def new_apm(contexts):
     return table
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def apm_predict(table, ctx, logit):
     """Returns (refined p12, index of the point to train) for an input
     probability given as its logit (stretch(p), clipped to +-2047)."""
@@ -40,7 +40,7 @@ def apm_predict(table, ctx, logit):
     return p, nearer
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def apm_learn(table, index, bit, rate):
     t = np.int64(table[U(index)])
     table[U(index)] = t + (((65535 if bit else 0) - t) >> rate)

@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from ..fish.tables import U
-from ..jit import njit
+from ..jit import into_general_loop, njit
 
 FEATURES = 5          # F
 DIM = 4               # D: the width of a key and a query
@@ -58,7 +58,7 @@ TRUST_FAST, TRUST_SLOW = 3, 6
 RATE_GAIN, RATE_QUERY, RATE_KEY, RATE_POOL = 12, 18, 20, 20
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def row_width(heads):
     """Parameters of one context: a query per head, a gain per head, a bias,
     the sum pool's coefficient."""

@@ -10,7 +10,7 @@ In those units an integer rate `lr` is a step of lr/1024 in natural units.
 """
 
 from ..fish.tables import SQUASH, U
-from ..jit import njit
+from ..jit import into_general_loop, njit
 from .simd import LANES, learn8
 
 # |w| <= 16.0 keeps every product and sum far inside int64 and is more than
@@ -18,7 +18,7 @@ from .simd import LANES, learn8
 WEIGHT_LIMIT = 1 << 20
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def squash(x):
     if x > 2047:
         x = 2047
@@ -27,7 +27,7 @@ def squash(x):
     return SQUASH[U(x + 2048)]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def mix_dot(weights, base, x, n):
     """Logit of the mix, clipped to the stretch range.  Scalar on purpose:
     the votes were stored one by one just before, and a vector load over
@@ -45,7 +45,7 @@ def mix_dot(weights, base, x, n):
     return s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def mix_learn(weights, base, x, n, err):
     """err = (bit << 12) - p, already multiplied by the learning rate."""
     whole = n - n % LANES

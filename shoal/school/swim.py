@@ -75,7 +75,7 @@ from ..fish.contexts import STRUCT, hash3, update_history
 from ..fish.match import length_bucket
 from ..fish.prefetch import prefetch
 from ..fish.tables import U
-from ..jit import njit
+from ..jit import GENERAL_LOOP, into_general_loop, njit
 from .apm import apm_learn, apm_predict
 from .attention import attend, attend_learn, features, learn_trust, row_width
 from .experiments import perturb
@@ -85,7 +85,7 @@ from .layout import (C_APM_RATE, C_ATT_HEADS, C_BLIND_COUNT, C_BOOST_FROM_BLOCK,
 from .mixer import mix_dot, mix_learn, squash
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _gate_select(kind, c0, c1, c2, bitpos, signals):
     """The weight set a gate of this kind picks for the next bit."""
     if kind == G_C0:
@@ -108,7 +108,7 @@ def _gate_select(kind, c0, c1, c2, bitpos, signals):
             + bitpos)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _start_byte(block, modes, cfg, kinds, nf, lane, buf, n, pos, decode):
     """Before the first bit of the byte at pos of a lane: the voters look
     at the byte just coded, and the lane's byte context is set."""
@@ -129,7 +129,7 @@ def _start_byte(block, modes, cfg, kinds, nf, lane, buf, n, pos, decode):
     g.c0s[lane] = 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _mix(mixer, attention, xs, nin, row, heads, nvotes, gates, ngates, final_votes, final_at, final_count, lane,
          c0, c1, c2, bitpos, signals):
     """Step 2: every gate's mixer (its weight set picked by its gate), then
@@ -140,7 +140,7 @@ def _mix(mixer, attention, xs, nin, row, heads, nvotes, gates, ngates, final_vot
     p_row = mixer.gate_p[lane]
     for g in range(ngates):
         sel_row[U(g)] = mixer.gate_base[U(g)] + _gate_select(gates[g], c0, c1, c2, bitpos, signals) * row
-        if heads:
+        if attention is not None and heads:
             params, keys, phi, trust, e, sums, work = attention
             dot_row[U(g)] = attend(params, keys, phi[lane], e[lane, g], sums[lane, g], work, sel_row[U(g)], heads,
                                    nvotes)
@@ -165,7 +165,7 @@ def _mix(mixer, attention, xs, nin, row, heads, nvotes, gates, ngates, final_vot
     return squash(logit), logit, fbase
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _refine(apms, c0, apm2_byte, apm2_mask, logit, pm):
     """Step 3: the APM stages (from the logit: no stretch(squash()) on the
     way from the votes to the coded bit); the order-2 stage, the sharpest,
@@ -177,7 +177,7 @@ def _refine(apms, c0, apm2_byte, apm2_mask, logit, pm):
     return min(max(p, 1), 4095), ia1, ia2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _look_ahead(block, lane, kinds, nf, structured, buf, pos, c0, c1, apm2_mask, decode):
     """Once the last bit of the byte at pos is known, and before the school
     learns from it: fold the byte into the history, hash the next byte's
@@ -199,7 +199,7 @@ def _look_ahead(block, lane, kinds, nf, structured, buf, pos, c0, c1, apm2_mask,
     prefetch(apm2, row + 32)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline=into_general_loop)
 def _learn_mixers(mixer, attention, xs, nin, heads, nvotes, ngates, final_votes, final_width, lane, bitpos, bit,
                   pm, fbase, lr, final_lr, learn_skip):
     """Step 5, the mixers: a gated mixer whose error is below the preset's
@@ -210,13 +210,13 @@ def _learn_mixers(mixer, attention, xs, nin, heads, nvotes, ngates, final_votes,
     for g in range(ngates):
         err = (bit << 12) - p_row[U(g)]
         if err > learn_skip or err < -learn_skip:
-            if heads:
+            if attention is not None and heads:
                 params, keys, phi, trust, e, sums, work = attention
                 attend_learn(params, keys, phi[lane], e[lane, g], sums[lane, g], work, sel_row[U(g)], heads, nvotes,
                              err * lr)
             else:
                 mix_learn(mixer.weights, sel_row[U(g)], xs, nin, err * lr)
-    if heads:
+    if attention is not None and heads:
         learn_trust(attention[3][lane], bitpos, xs, nvotes, bit)
     if final_votes or ngates > 1:
         mix_learn(mixer.final_w, fbase, mixer.gate_dot[lane], final_width, ((bit << 12) - pm) * final_lr)
@@ -241,6 +241,10 @@ def make_swim(shape):
     S_STRUCTURED = STATIC and any(kind == STRUCT for kind, _ in kinds)
     S_NGATES = len(gates)
     S_WIDTH = padded_width(S_VOTES + 1) if STATIC else 0
+    # experiments (attention mixers, perturbations) run in the general loop
+    # only: a shape's loop passes attention=None, and the branches that
+    # would use them vanish before Numba types them (nothing of them compiles)
+    EXPERIMENTS = not STATIC
 
     def swim(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi, neural):
         """The loop over the block's bytes and bits (see the module docstring).
@@ -249,7 +253,7 @@ def make_swim(shape):
         geometry, mixer, coder = block.geometry, block.mixer, block.coder
         starts, ends = geometry.starts, geometry.ends
         x = mixer.x
-        attention = block.experiments.attention
+        attention = block.experiments.attention if EXPERIMENTS else None
         apm1, apm2 = block.apms
         nf = S_NF if STATIC else fish.shape[0]
         nin = S_WIDTH if STATIC else x.shape[1]
@@ -263,9 +267,9 @@ def make_swim(shape):
         apm_rate = cfg[C_APM_RATE]
         learn_skip = cfg[C_LEARN_SKIP]
         scoring = not STATIC and cost.shape[0] >= n
-        heads = 0 if STATIC else cfg[C_ATT_HEADS]
+        heads = cfg[C_ATT_HEADS] if EXPERIMENTS else 0
         row = nin if heads == 0 else row_width(heads)
-        perturbed = not STATIC and (cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0)
+        perturbed = cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0
         kinds = S_FISH if STATIC else fish
         # the structure's history is kept only for a school with a STRUCT fish
         structured = S_STRUCTURED if STATIC else context_fish.any_of_kind(fish, STRUCT)
@@ -298,11 +302,11 @@ def make_swim(shape):
                     signals = voters.vote(block.voters, neural, modes, ats, cfg, nf, lane, xs, buf, pos, starts[lane],
                                           c0, bitpos)
                     xs[nvotes] = 256
-                    if perturbed:
+                    if EXPERIMENTS and perturbed:
                         experiments = block.experiments
                         perturb(xs, nvotes, cfg, pos, bitpos, experiments.order[lane],
                                 experiments.order_span[lane:lane + 1], experiments.shuffled[lane])
-                    if heads:
+                    if EXPERIMENTS and heads:
                         features(attention[2][lane], attention[3][lane], bitpos, xs, nvotes)
                     # 2. mixers
                     pm, logit, fbase = _mix(mixer, attention, xs, nin, row, heads, nvotes, gates, ngates, final_votes,
@@ -362,7 +366,9 @@ def make_swim(shape):
     # (it crashed).  Named by the shape's digest, no two loops share a name.
     if STATIC:
         swim.__name__ = swim.__qualname__ = "swim_" + hashlib.blake2b(repr(shape).encode(), digest_size=8).hexdigest()
-    return njit(cache=True, nogil=True, _nrt=False)(swim)
+    else:
+        swim.__name__ = swim.__qualname__ = GENERAL_LOOP     # its steps are inlined by Numba (shoal/jit.py)
+    return njit(cache=True, nogil=True, _nrt=False, inline_all=STATIC)(swim)
 
 
 general_swim = make_swim(None)
