@@ -16,10 +16,10 @@ def test_calls_to_one_target_from_many_places_look_alike():
     for at in sites:
         code[at:at + 5] = _call(0xE8, target - (at + 5))
     buf = np.frombuffer(bytes(code), dtype=np.uint8).copy()
-    x86._filter(buf, 0, len(buf), True)          # the filter itself, dense or not
+    x86._scan(buf, 0, len(buf), 1)          # the filter itself, dense or not
     operands = {bytes(buf[at + 1:at + 5]) for at in sites}
     assert operands == {target.to_bytes(4, "little")}
-    x86._filter(buf, 0, len(buf), False)
+    x86._scan(buf, 0, len(buf), -1)
     assert bytes(buf) == bytes(code)
 
 
@@ -50,9 +50,9 @@ def test_targets_wrap_within_the_range_both_ways():
     for offset in (0xFFFFFF, -0x1000000, 0, -1):
         code = b"\x90" * 0x123456 + _call(0xE9, offset) + b"\xc3"
         buf = np.frombuffer(code, dtype=np.uint8).copy()
-        x86._filter(buf, 0, len(buf), True)
+        x86._scan(buf, 0, len(buf), 1)
         assert buf[0x123456 + 4] in (0, 0xFF)       # still in range, so decodable
-        x86._filter(buf, 0, len(buf), False)
+        x86._scan(buf, 0, len(buf), -1)
         assert bytes(buf) == code
 
 
@@ -67,8 +67,8 @@ def test_any_bytes_round_trip(data, repeats):
     before and after: short blocks of calls are dense, repeated ones span
     segments)."""
     buf = np.frombuffer(data, dtype=np.uint8).copy()
-    x86._filter(buf, 0, len(buf), True)
-    x86._filter(buf, 0, len(buf), False)
+    x86._scan(buf, 0, len(buf), 1)
+    x86._scan(buf, 0, len(buf), -1)
     assert bytes(buf) == data
     block = data * (1 + repeats * 300)
     buf = np.frombuffer(block, dtype=np.uint8).copy()

@@ -36,8 +36,9 @@ _SIGN = 1 << 24
 
 
 @njit(cache=True, nogil=True)
-def _near_calls(buf, lo, hi):
-    """Near E8/E9 operands in buf[lo:hi], scanned as _filter scans."""
+def _scan(buf, lo, hi, direction):
+    """The near E8/E9 operands in buf[lo:hi], counted; direction 1 turns
+    them into targets, -1 back into offsets, 0 leaves them."""
     count = 0
     i = lo
     while i + 4 < hi:
@@ -46,6 +47,15 @@ def _near_calls(buf, lo, hi):
             top = buf[i + 4]
             if top == 0 or top == 0xFF:
                 count += 1
+                if direction != 0:
+                    value = np.int64(buf[i + 1]) | (np.int64(buf[i + 2]) << 8) | (np.int64(buf[i + 3]) << 16)
+                    if top == 0xFF:
+                        value -= _SIGN                     # negative; wraps below
+                    v = (value + direction * (i + 5)) % _RANGE     # 0 .. 2^25 - 1
+                    buf[i + 1] = v & 0xFF
+                    buf[i + 2] = (v >> 8) & 0xFF
+                    buf[i + 3] = (v >> 16) & 0xFF
+                    buf[i + 4] = 0xFF if v >= _SIGN else 0         # sign-extended
             i += 5
         else:
             i += 1
@@ -53,36 +63,14 @@ def _near_calls(buf, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _filter(buf, lo, hi, forward):
-    i = lo
-    while i + 4 < hi:
-        c = buf[i]
-        if c == 0xE8 or c == 0xE9:
-            top = buf[i + 4]
-            if top == 0 or top == 0xFF:
-                value = np.int64(buf[i + 1]) | (np.int64(buf[i + 2]) << 8) | (np.int64(buf[i + 3]) << 16)
-                if top == 0xFF:
-                    value -= _SIGN                         # negative; wraps below
-                shift = i + 5 if forward else -(i + 5)
-                v = (value + shift) % _RANGE               # 0 .. 2^25 - 1
-                buf[i + 1] = v & 0xFF
-                buf[i + 2] = (v >> 8) & 0xFF
-                buf[i + 3] = (v >> 16) & 0xFF
-                buf[i + 4] = 0xFF if v >= _SIGN else 0     # sign-extended
-            i += 5
-        else:
-            i += 1
-
-
-@njit(cache=True, nogil=True)
-def _filter_dense(buf, forward):
-    """Filter (or unfilter) every dense segment; returns how many."""
+def _filter_dense(buf, direction):
+    """Filter (1) or unfilter (-1) every dense segment; returns how many."""
     n = buf.shape[0]
     done = 0
     for lo in range(0, n, SEGMENT):
         hi = min(lo + SEGMENT, n)
-        if _near_calls(buf, lo, hi) * DENSITY >= hi - lo:
-            _filter(buf, lo, hi, forward)
+        if _scan(buf, lo, hi, 0) * DENSITY >= hi - lo:
+            _scan(buf, lo, hi, direction)
             done += 1
     return done
 
@@ -90,9 +78,9 @@ def _filter_dense(buf, forward):
 def encode(buf: np.ndarray) -> int:
     """Filter a block in place (a uint8 array): near offsets become targets
     in its dense segments; returns how many segments were filtered."""
-    return _filter_dense(buf, True)
+    return _filter_dense(buf, 1)
 
 
 def decode(buf: np.ndarray) -> int:
     """Undo encode() in place."""
-    return _filter_dense(buf, False)
+    return _filter_dense(buf, -1)
