@@ -14,7 +14,8 @@ them in a fraction of a second.  The command line says so:
   (notice.seconds), so --precompile can tell a level that was already
   compiled, and the next first use on this machine can say how long it
   took here.  Off a terminal (or with -q) shoal says nothing and does not
-  listen, except for --precompile.
+  listen, except for --precompile.  It listens from when Numba is loaded
+  (school.when_engine_loads): a run that codes no block loads none.
 - precompile(options): shoal --precompile [LEVELS].
 - parse_levels("6", "6,9", "1-9", "all").
 """
@@ -121,6 +122,7 @@ class CompileNotice:
         self._closed = False
         self._lock = threading.Condition()
         self._drawer = self._listener = self._message = None
+        self._forget = lambda: None     # drops a listener that waits for the engine
 
     def message(self) -> str:
         if self._message is None:         # read once: the estimate reads a file
@@ -185,17 +187,28 @@ class CompileNotice:
             self._line = line
 
     def __enter__(self):
-        from numba.core import event          # numba is about to be used: compiles come from it
-        self._listener = _listener_for(self)
-        event.register("numba:compile", self._listener)
+        # Compiles come from Numba, which a stored block never loads: listen
+        # once it is loaded, or once the school loads its engine
+        if "numba" in sys.modules:
+            self._listen()
+        else:
+            from . import school
+            self._forget = school.when_engine_loads(self._listen)
         if self.enabled:
             self._drawer = threading.Thread(target=self._draw, name="shoal-compile-notice", daemon=True)
             self._drawer.start()
         return self
 
-    def __exit__(self, kind, *exc):
+    def _listen(self) -> None:
         from numba.core import event
-        event.unregister("numba:compile", self._listener)
+        self._listener = _listener_for(self)
+        event.register("numba:compile", self._listener)
+
+    def __exit__(self, kind, *exc):
+        self._forget()
+        if self._listener is not None:
+            from numba.core import event
+            event.unregister("numba:compile", self._listener)
         with self._lock:
             self._closed = True
             self._lock.notify()

@@ -3,6 +3,10 @@
 - shoal --version and --help load neither NumPy nor Numba, and the tools'
   --help no torch, Ray, transformers or Numba (checked in a fresh process by its
   sys.modules: timings vary, what is loaded does not);
+- a block of a byte is always stored, so compressing a 1-byte file and
+  decoding, testing or listing its archive (command line and API) load no
+  compiled code, not even the engine's modules, and write the bytes they
+  wrote when such a block went through the model;
 - the defaults the command line repeats agree with the school's;
 - shoal --precompile: a level compiled already says so, and off a terminal
   nothing else is said (no compile notice);
@@ -11,6 +15,7 @@
 """
 import importlib.metadata
 import io
+import json
 import subprocess
 import sys
 import time
@@ -50,6 +55,108 @@ def test_threads_and_blocks_load_no_ray(tmp_path):
     (tmp_path / "big").write_bytes(bytes(range(256)) * 600)
     assert "ray" not in loaded_by("-1", "-k", "-B", "16K", "-T0", str(tmp_path / "big"))
     assert "ray" not in loaded_by("-d", "-o", str(tmp_path / "back"), str(tmp_path / "big.shoal"))
+
+
+# What a fresh process did, and what it loaded: Numba, the engine's
+# modules, compiled functions that hold machine code (compiled or loaded
+# from the cache), in the shoal modules it imported.
+PROBE = """
+import contextlib, io, json, sys
+class Terminal(io.StringIO):         # stderr as on a terminal: the compile notice is on
+    def isatty(self):
+        return True
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(Terminal()):
+{steps}
+compiled = []
+if "numba" in sys.modules:
+    from numba.core.dispatcher import Dispatcher
+    compiled = sorted(f"{{name}}.{{key}}" for name, module in list(sys.modules.items()) if name.startswith("shoal.")
+                      for key, value in vars(module).items() if isinstance(value, Dispatcher) and value.overloads)
+print(json.dumps({{"numba": "numba" in sys.modules, "engine": "shoal.school.engine" in sys.modules,
+                  "compiled": compiled}}))
+"""
+ONE_BYTE = b"x"
+ONE_BYTE_ARCHIVE = bytes.fromhex("8953484f414c020c0a01788316dc8c")    # level 6, as written when coded
+CLI = "from shoal.cli import main"
+STORED_RUNS = {         # what each run does, line by line, in a folder holding `one` and `one.shoal`
+    "shoal -c": [CLI, "assert main(['-q', '-o', 'out.shoal', 'one']) == 0",
+                 f"assert open('out.shoal', 'rb').read() == {ONE_BYTE_ARCHIVE!r}"],
+    "shoal -d": [CLI, "assert main(['-d', '-q', '-o', 'back', 'one.shoal']) == 0",
+                 f"assert open('back', 'rb').read() == {ONE_BYTE!r}"],
+    "shoal -t": [CLI, "assert main(['-t', 'one.shoal']) == 0"],
+    "shoal -l": [CLI, "assert main(['-l', 'one.shoal']) == 0"],
+    "shoal.compress": ["import shoal", f"assert shoal.compress({ONE_BYTE!r}) == {ONE_BYTE_ARCHIVE!r}"],
+    "shoal.decompress": ["import shoal", f"assert shoal.decompress({ONE_BYTE_ARCHIVE!r}) == {ONE_BYTE!r}"],
+}
+
+
+@pytest.fixture(scope="module")
+def stored_run(tmp_path_factory):
+    """What a fresh process loads for one of STORED_RUNS (each run once)."""
+    folder = tmp_path_factory.mktemp("stored")
+    (folder / "one").write_bytes(ONE_BYTE)
+    (folder / "one.shoal").write_bytes(ONE_BYTE_ARCHIVE)
+    found = {}
+
+    def run(name: str) -> dict:
+        if name not in found:
+            steps = "".join(f"    {line}\n" for line in STORED_RUNS[name])
+            done = subprocess.run([sys.executable, "-c", PROBE.format(steps=steps)], cwd=folder, capture_output=True,
+                                  text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+            found[name] = json.loads(done.stdout)
+        return found[name]
+    return run
+
+
+@pytest.mark.parametrize("name", STORED_RUNS)
+def test_a_stored_block_loads_no_compiled_code(stored_run, name):
+    found = stored_run(name)
+    assert (found["engine"], found["compiled"]) == (False, [])
+
+
+@pytest.mark.xfail(strict=True, reason="choosing a preset reads the fish modules' preset entries (fish/voters.py, "
+                   "context_fish.py, match.py, column.py, neural_vote.py, contexts.py, contextmap.py), and those "
+                   "modules import shoal.jit, so Numba, at module level")
+@pytest.mark.parametrize("name", STORED_RUNS)
+def test_a_stored_block_loads_no_numba(stored_run, name):
+    assert not stored_run(name)["numba"]
+
+
+# Archives of tiny inputs as shoal wrote them when every block went through
+# the model: blocks of a byte or none are stored without it now, and must
+# read the same; blocks of two bytes still go through it (and may code).
+# (level, input, block size, archive)
+TINY_ARCHIVES = [
+    (6, b"", None, "8953484f414c02040a"),
+    (6, ONE_BYTE, None, ONE_BYTE_ARCHIVE.hex()),
+    (1, b"\0", None, "8953484f414c020c0b01008def02d2"),
+    (6, b"ab", None, "8953484f414c020c0a0261626d48839e"),
+    (6, b"\0\1", None, "8953484f414c021c0a0201d76922de36"),          # coded, by the binary school
+    (6, b"hello", 1, "8953484f414c02200a01057ffe0d84010100000001000000e7066b91e7066b91f61b3051680101000000010000005a7a"
+                     "daef5a7adaef1038ef5865010100000001000000fec20696fec206963aec5cf96c010100000001000000fec20696fec2"
+                     "06963aec5cf96c01010000000100000044930f0f44930f0f2faa71876f00050000000000000086a610366f7e6807"),
+    (1, bytes(5), 2, "8953484f414c02200b02058bc7e2ae030200000001000000ff12d941fd850d2d03415b63d9030200000001000000ff"
+                     "12d941fd850d2d03415b63d90101000000010000008def02d28def02d2c604c91f000005000000000000001df722c620"
+                     "fa9a50"),
+]
+
+
+@pytest.mark.parametrize("level, data, block_size, archive", TINY_ARCHIVES)
+def test_tiny_inputs_are_archived_as_before(tmp_path, level, data, block_size, archive):
+    import shoal
+    from shoal.api import ShoalCompressor
+    archive = bytes.fromhex(archive)
+    assert shoal.compress(data, level, block_size=block_size) == archive
+    assert shoal.compress(data, level, block_size=block_size, threads=2) == archive
+    assert shoal.decompress(archive) == data
+    if block_size is None:
+        streaming = ShoalCompressor(level)
+        assert streaming.compress(data) + streaming.flush() == archive
+        (tmp_path / "in").write_bytes(data)
+        done = subprocess.run([sys.executable, "-m", "shoal", f"-{level}", "-c", str(tmp_path / "in")],
+                              capture_output=True, timeout=900)
+        assert (done.returncode, done.stdout) == (0, archive), done.stderr
 
 
 def test_defaults_agree_with_the_school():
@@ -137,6 +244,36 @@ def test_notice_speaks_in_a_progress_bar(record):
 def test_no_notice_off_a_terminal():
     with cli_compile.watching("level 6", 6, enabled=False) as notice:
         assert notice is None
+
+
+# a notice entered before Numba is loaded, then:
+NOTICE_THEN = {
+    # it ends first: it leaves nothing waiting for the engine
+    "ends": ("    pass\n"
+             "assert sys.modules['shoal.school']._engine_hooks == []\n"),
+    # the engine loads: it listens from then on, and hears what compiles
+    "engine loads": ("    from shoal import school\n"
+                     "    school._engine()\n"
+                     "    assert notice._listener is not None\n"
+                     "    import numba\n"
+                     "    assert numba.njit(lambda x: 2 * x)(21) == 42\n"
+                     "assert notice.seconds > 0\n"),
+}
+
+
+@pytest.mark.parametrize("then", NOTICE_THEN)
+def test_notice_listens_once_the_engine_loads(tmp_path, then):
+    """Entered before Numba is loaded, the notice waits for the school to
+    load its engine: a run that codes no block loads no Numba for it."""
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "from shoal import cli_compile\n"
+            f"cli_compile._record_path = lambda: Path({str(tmp_path / 'record.json')!r})\n"
+            "assert 'numba' not in sys.modules\n"
+            "with cli_compile.watching('level 6', 6, enabled=False, count=True) as notice:\n"
+            "    assert notice._listener is None\n" + NOTICE_THEN[then])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_notice_hears_numba_compiles(record):

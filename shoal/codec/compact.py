@@ -76,6 +76,12 @@ def built_in_id(name: bytes, digest: bytes) -> int | None:
     return _ID_OF.get((name, digest))
 
 
+# A coded payload holds at least a byte and is smaller than its block
+# (is_stored), so a block of fewer bytes than this is always stored: a
+# writer need not code it to find out.
+SMALLEST_CODED = 2
+
+
 def is_stored(data, payload: bytes | None) -> bool:
     """Whether a block of `data` coded as `payload` is written stored: a
     coded payload holds 1 .. size - 1 bytes (the coder may need none for a

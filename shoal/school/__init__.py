@@ -13,16 +13,23 @@ A school without a neural fish codes a block in one compiled call.  With
 one, the block is coded a step at a time (a byte of every lane): the fish
 (NumPy, outside compiled code) predicts each lane's next byte, then the
 compiled loop codes that step with the fish's distribution as one more vote.
+
+The engine (compiled code: school/engine.py and Numba) is loaded when the
+first block is coded (_engine): choosing a preset, counting what a block
+takes and writing or reading stored blocks need none of it, and a block of
+a byte or none is always stored (codec/compact.py: is_stored).
 """
 
 import mmap
 import os
 import threading
+from typing import Callable
 
 import numpy as np
 
+from ..codec import compact
 from ..errors import ShoalError
-from . import engine, layout, neural, primer
+from . import memory, neural, primer, slots
 from .levels import DEFAULT_LEVEL, level, load, retired_level, with_neural
 from .preset import Preset, from_canonical, from_dict
 
@@ -56,20 +63,20 @@ WARM_UP_BLOCKS = (b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + byte
 
 def decode_memory(preset: Preset, block_size: int) -> int:
     """Bytes that decoding one block of up to block_size bytes may take with
-    this preset, at most: the larger school's arrays (engine.block_memory),
+    this preset, at most: the larger school's arrays (memory.block_memory),
     the block's buffers (payload, output, its copies on the way out) and a
     primer read before it.  Counted from the preset alone, before anything
     is allocated, so a reader can refuse an archive beyond its limit."""
     schools = [s for s in (preset.text, preset.binary) if s is not None]
-    model = max(engine.block_memory(block_size, s.fish, s.cfg) for s in schools)
+    model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in schools)
     if not preset.primer:
         return model + 4 * block_size
     # the text school's tables fit the primer and the block; with a fit
     # small enough, the school the primer left is kept beside the block's copy
     below = preset.primer.get("below")
     whole = len(primer.text(preset.primer)) + (block_size if below is None else min(block_size, below - 1))
-    primed = engine.block_memory(whole, preset.text.fish, preset.text.cfg)
-    if engine.fit_bits(whole) <= PRIMED_COPY_FIT:
+    primed = memory.block_memory(whole, preset.text.fish, preset.text.cfg)
+    if memory.fit_bits(whole) <= PRIMED_COPY_FIT:
         primed *= 2
     return max(model, primed) + 4 * block_size + 2 * whole
 
@@ -95,8 +102,8 @@ def compress_block(data, preset: Preset) -> bytes | None:
     smaller than data."""
     # Writable copies: one compiled signature serves encoder and decoder.
     buf = np.frombuffer(data, dtype=np.uint8).copy()
-    if buf.size == 0:
-        return b""
+    if buf.size < compact.SMALLEST_CODED:
+        return None                     # stored whatever a model made of it
     out = np.empty(buf.size, dtype=np.uint8)
     written = _code(buf, out, False, preset, _NO_COST)
     if written < 0 or written >= buf.size:
@@ -161,9 +168,9 @@ def _own_shape(preset: Preset, cost: np.ndarray):
     """The shape whose compiled loop codes this school (see above), or None
     for the general loop."""
     fish, cfg = preset.fish, preset.cfg
-    shape = layout.structure(fish, cfg)
+    shape = slots.structure(fish, cfg)
     if (cost.size == 0 and shape is not None and len(shape[0]) <= COMPILE_FOR_SHAPE_FISH
-            and cfg[layout.C_LANES] == 1 and preset.own_loop):
+            and cfg[slots.C_LANES] == 1 and preset.own_loop):
         return shape
     return None
 
@@ -274,6 +281,44 @@ class _MemoryFile:
         os.close(self.fd)
 
 
+_engine_lock = threading.Lock()
+_engine_module = None           # the engine, once _engine() loaded it
+_engine_hooks: list = []        # what runs just before it loads
+
+
+def _engine():
+    """The engine (school/engine.py), loaded by the first block coded, once
+    the hooks waiting for it have run."""
+    global _engine_module
+    if _engine_module is None:
+        with _engine_lock:
+            while _engine_hooks:
+                _engine_hooks.pop(0)()
+            from . import engine
+            _engine_module = engine
+    return _engine_module
+
+
+def when_engine_loads(hook) -> Callable[[], None]:
+    """Call hook() just before the school first loads the engine to code a
+    block, or now if it has: code is compiled only after that.  The command
+    line's compile notice starts listening to Numba then, so a run that
+    codes no block loads no Numba for it.  Returns what forgets hook if it
+    has not run yet."""
+    with _engine_lock:
+        if _engine_module is None:
+            _engine_hooks.append(hook)
+            return lambda: _forget_hook(hook)
+    hook()
+    return lambda: None
+
+
+def _forget_hook(hook) -> None:
+    with _engine_lock:
+        if hook in _engine_hooks:
+            _engine_hooks.remove(hook)
+
+
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
     """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
     if not primer.reads(preset.primer, buf.size):
@@ -282,7 +327,7 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     text = np.frombuffer(primer.text(preset.primer), dtype=np.uint8)
     whole = np.concatenate((text, buf))
     whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
-    if engine.fit_bits(whole.size) <= PRIMED_COPY_FIT:
+    if memory.fit_bits(whole.size) <= PRIMED_COPY_FIT:
         written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size)
     else:
         written = _code_primed(whole, payload, decode, preset, whole_cost, text.size)
@@ -295,11 +340,11 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
 
 def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
     """_code_primed from a copy of the school the primer left (read once)."""
-    n, fish, cfg = whole.size, preset.fish, preset.cfg
+    n, fish, cfg, engine = whole.size, preset.fish, preset.cfg, _engine()
     shape = _own_shape(preset, cost)
     # a preset and its text and binary schools share one digest, but not
     # one layout: the fish and settings are part of the key
-    key = (preset.digest, fish.tobytes(), cfg.tobytes(), engine.fit_bits(n), primed)
+    key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(n), primed)
     with _primed_lock:
         if key not in _primed:
             read = engine.read_primer(shape, whole, n, fish, cfg, *engine.new_tables(n, fish, cfg), primed)
@@ -315,7 +360,7 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
 
 
 def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
-    n, fish, cfg = buf.size, preset.fish, preset.cfg
+    n, fish, cfg, engine = buf.size, preset.fish, preset.cfg, _engine()
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
         shape = _own_shape(preset, cost)
@@ -325,7 +370,7 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
             # copy of it, minutes more to compile for levels 8 and 9
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
-    run = neural.find(preset.neural).start(int(cfg[layout.C_LANES]))
+    run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
     block = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
     starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
     cum = np.zeros((starts.size, 257), dtype=np.int64)

@@ -23,57 +23,17 @@ import numpy as np
 
 from ..codec.rangecoder import decode_end, decode_start, encode_flush, new_state
 from ..fish import context_fish, match, voters
-from ..fish.contextmap import SLOT_BYTES
-from ..fish.contexts import LANE_TABLE, new_history
+from ..fish.contexts import new_history
 from ..jit import njit
 from .apm import new_apm
 from .attention import new_attention, row_width
 from .layout import (C_APM2_BITS, C_ATT_HEADS, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES,
                      FINAL_VOTE_SETS, GATE_SETS, padded_width)
+# what a block takes in memory and the model's version need no compiled code
+# (memory.py, preset.py); re-exported, as callers knew them here
+from .memory import block_memory, fit_bits, match_table_bits, model_memory  # noqa: F401
+from .preset import MODEL_VERSION  # noqa: F401
 from .swim import general_swim, make_swim
-
-# From the first release on, bumped whenever a change alters any probability
-# the school computes: the version is part of every preset's identity, so
-# archives name it.  A preset names the oldest version that computes it as
-# today (preset._model), so a bump that changes only some presets leaves the
-# others' identity alone.  2: sparse fish that look 9 or more bytes back
-# read within their lane (version 1 took a mask for the lane's start).
-MODEL_VERSION = 2
-
-
-def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
-    """Bytes of the large tables one block may use (at most: see fit_bits)."""
-    tables = sum((1 << int(b)) * SLOT_BYTES for b in fish[:, 2])
-    match_bits = _match_bits(cfg)
-    apm = 33 * 2 * ((1 << int(cfg[C_APM2_BITS])) + 256)
-    return tables + (4 << match_bits if match_bits else 0) + apm
-
-
-def _match_bits(cfg: np.ndarray) -> int:
-    """The match fish's table bits (0: no match fish)."""
-    return int(cfg[voters.slot(voters.MATCH, voters.SETTING0)])
-
-
-def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
-    """Bytes that new_tables and open_block allocate for a block of n bytes,
-    counted in Python from the preset alone, before anything is allocated:
-    what a reader checks against its memory limit (school.decode_memory).
-    Every array that grows with the preset or n is counted; the rest is a
-    64 KiB allowance."""
-    nf, lanes, fit = fish.shape[0], int(cfg[C_LANES]), fit_bits(n)
-    tables = sum((1 << min(int(b), fit)) * SLOT_BYTES for b in fish[:, 2])
-    match = 4 << min(_match_bits(cfg), fit) if _match_bits(cfg) else 4
-    width = padded_width(int(cfg[C_VOTES]) + 1)
-    ngates, heads = int(cfg[C_NGATES]), int(cfg[C_ATT_HEADS])
-    sets = sum(int(GATE_SETS[cfg[C_GATE0 + g]]) for g in range(ngates))
-    if heads:       # attention.new_attention: int64 parameters, per-lane work
-        mixer = sets * row_width(heads) * 8 + lanes * width * (5 + 18 + ngates * heads) * 8
-    else:
-        mixer = sets * width * 4
-    final = (FINAL_VOTE_SETS if cfg[C_FINAL_VOTES] else 256) * (ngates + 1 + voters.FINAL_VOTES) * 4
-    apm = 33 * 2 * (256 + (1 << min(int(cfg[C_APM2_BITS]), fit + 4)))
-    per_lane = LANE_TABLE * 8 + width * (4 + 8 + 4) + nf * 24 + 1024
-    return tables + match + mixer + final + apm + nf * 256 * 4 + lanes * per_lane + (64 << 10)
 
 
 def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +43,7 @@ def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, n
     4 KB pages nearly every slot lookup also misses the TLB."""
     base, _ = context_fish.layout(n, fish)
     return (np.zeros(int(base[-1]), dtype=np.uint8),
-            np.zeros(int(match.table_size(fit_bits(n), _match_bits(cfg))), dtype=np.int32))
+            np.zeros(int(match.table_size(fit_bits(n), match_table_bits(cfg))), dtype=np.int32))
 
 
 @njit(cache=True, nogil=True)
@@ -116,11 +76,6 @@ def _swim_for(shape):
     if shape not in _compiled_for:
         _compiled_for[shape] = make_swim(shape)
     return _compiled_for[shape]
-
-
-def fit_bits(n: int) -> int:
-    """The table bits a block of n bytes is fitted to (as _layout counts them)."""
-    return min(max(12, (2 * max(int(n), 1) - 1).bit_length()), 30)
 
 
 def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):

@@ -45,15 +45,16 @@ shorter than `below`; the binary school does not, so a primed preset is
 always two schools.  A primer needs one lane and no neural fish.
 
 `perturb` is for robustness experiments, not for archiving: school/
-experiments.py says what it does.
+perturbation.py says what it does.
 
 Context-fish kinds and their arguments are described in fish/contexts.py;
 the gates in school/swim.py.  The shipped levels, preset files and retired
-levels are found by levels.py.
+levels are found by levels.py.  Nothing here is compiled: choosing a
+preset loads no compiled code (the engine loads when a block is coded).
 Loading validates everything and fills defaults, so the canonical JSON of a
 loaded preset (what archives carry) and its BLAKE2b hash identify the exact
 model that coded a block.  The canonical form includes `model`, the version
-of the engine's arithmetic (engine.MODEL_VERSION): any change to how the
+of the engine's arithmetic (MODEL_VERSION, below): any change to how the
 school computes its probabilities bumps it, so an archive from another
 model version is refused with a clear message instead of failing its
 checksums.
@@ -71,8 +72,17 @@ from ..errors import ShoalError
 from ..fish import voters
 from ..fish.contexts import KINDS, SPARSE_V1
 from ..fish.entry import check_bool, check_int, check_keys
-from . import engine, experiments, layout, neural, primer
+from . import memory, neural, perturbation, primer, slots
 
+
+# From the first release on, bumped whenever a change alters any probability
+# the school computes (the engine's arithmetic): the version is part of every
+# preset's identity, so archives name it.  A preset names the oldest version
+# that computes it as today (_model), so a bump that changes only some
+# presets leaves the others' identity alone.  2: sparse fish that look 9 or
+# more bytes back read within their lane (version 1 took a mask for the
+# lane's start).
+MODEL_VERSION = 2
 
 _MIXER_DEFAULTS = {"gates": ["c0"], "lr": 6, "lr_boost": 24, "lr_halflife": 15,
                    "final_lr": 3, "counter_limit": 255, "skip": 48, "runs": False}
@@ -105,7 +115,7 @@ class Preset:
     canonical: bytes          # canonical JSON, stored in archives
     digest: bytes             # BLAKE2b-128 of canonical
     fish: np.ndarray          # int64[n, 3]: kind, arg, table bits (context fish)
-    cfg: np.ndarray           # int64[layout.CFG_SIZE]
+    cfg: np.ndarray           # int64[slots.CFG_SIZE]
     unprimed: bool = False    # the binary school of a primed preset
     # coded by a loop compiled for its shape (school._code_primed): the
     # shipped levels and preset files the user loads, never a preset that
@@ -131,8 +141,8 @@ class Preset:
         """Model memory one block needs (what -T multiplies): the larger of
         the preset's two schools, since a block swims with one of them."""
         if self.binary is None:
-            return engine.model_memory(self.fish, self.cfg)
-        return max(engine.model_memory(school.fish, school.cfg) for school in (self.text, self.binary))
+            return memory.model_memory(self.fish, self.cfg)
+        return max(memory.model_memory(school.fish, school.cfg) for school in (self.text, self.binary))
 
     @functools.cached_property
     def text(self) -> Preset:
@@ -204,9 +214,9 @@ def _normalise(raw, carried: bool = False) -> dict:
     if mixer["kind"] not in MIXER_KINDS:
         raise ShoalError(f"preset: mixer.kind must be one of {', '.join(MIXER_KINDS)}, got {mixer['kind']!r}")
     gates = mixer["gates"]
-    if not isinstance(gates, list) or not 1 <= len(gates) <= layout.MAX_GATES or any(
-            g not in layout.GATES for g in gates):
-        raise ShoalError(f"preset: mixer.gates must be 1..{layout.MAX_GATES} of {sorted(layout.GATES)}")
+    if not isinstance(gates, list) or not 1 <= len(gates) <= slots.MAX_GATES or any(
+            g not in slots.GATES for g in gates):
+        raise ShoalError(f"preset: mixer.gates must be 1..{slots.MAX_GATES} of {sorted(slots.GATES)}")
     spec["mixer"] = {
         "gates": list(gates),
         "lr": check_int(mixer["lr"], "mixer.lr", 1, 64),
@@ -238,7 +248,7 @@ def _normalise(raw, carried: bool = False) -> dict:
     if raw.get("perturb"):
         if any("only" in f for f in fish):
             raise ShoalError("preset: perturb and fish with only: do not go together")
-        spec["perturb"] = experiments.read_perturb(raw["perturb"], len(fish))
+        spec["perturb"] = perturbation.read_perturb(raw["perturb"], len(fish))
     if raw.get("primer") is not None:
         if spec["lanes"] != 1 or any(f["kind"] == "neural" for f in fish):
             raise ShoalError("preset: a primer goes with one lane and no neural fish")
@@ -259,9 +269,9 @@ def _model(given, fish: list[dict], lanes: int) -> int:
     that look 9 or more bytes back, whose archives of one lane it still
     decodes; with more lanes those never decoded."""
     model = given if given is not None else 2 if _far_sparse(fish) else 1
-    if isinstance(model, bool) or model not in range(1, engine.MODEL_VERSION + 1):
+    if isinstance(model, bool) or model not in range(1, MODEL_VERSION + 1):
         raise ShoalError(f"preset is for model version {model!r}; this shoal computes model versions 1.."
-                         f"{engine.MODEL_VERSION}: use the shoal version that wrote it")
+                         f"{MODEL_VERSION}: use the shoal version that wrote it")
     if model == 1 and lanes > 1 and _far_sparse(fish):
         raise ShoalError("preset: model 1 with a sparse fish that looks 9 or more bytes back and several lanes "
                          "read across the lanes' starts (a bug of shoal before model 2): its archives cannot be "
@@ -315,29 +325,29 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
     legacy = spec["model"] == 1
     fish = np.array([[SPARSE_V1 if legacy and f["kind"] == "sparse" and f["arg"] >= 256 else KINDS[f["kind"]],
                       f["arg"], f["bits"]] for f in ctx], dtype=np.int64).reshape(-1, 3)
-    cfg = np.zeros(layout.CFG_SIZE, dtype=np.int64)
-    cfg[layout.C_VOTES], cfg[layout.C_FINAL_AT], cfg[layout.C_FINAL_COUNT] = voters.configure(
+    cfg = np.zeros(slots.CFG_SIZE, dtype=np.int64)
+    cfg[slots.C_VOTES], cfg[slots.C_FINAL_AT], cfg[slots.C_FINAL_COUNT] = voters.configure(
         spec, spec["fish"], kind, cfg)
     m = spec["mixer"]
-    cfg[layout.C_NGATES] = len(m["gates"])
+    cfg[slots.C_NGATES] = len(m["gates"])
     for i, g in enumerate(m["gates"]):
-        cfg[layout.C_GATE0 + i] = layout.GATES[g]
-    cfg[layout.C_LR] = m["lr"]
-    cfg[layout.C_LR_BOOST] = m["lr_boost"]
-    cfg[layout.C_LR_HALFLIFE] = m["lr_halflife"]
-    cfg[layout.C_FINAL_LR] = m["final_lr"]
-    cfg[layout.C_COUNTER_LIMIT] = m["counter_limit"]
-    cfg[layout.C_LEARN_SKIP] = m["skip"]
-    cfg[layout.C_APM_RATE] = spec["apm"]["rate"]
-    cfg[layout.C_APM2_BITS] = spec["apm"]["order2_bits"]
-    cfg[layout.C_LANES] = spec["lanes"]
-    cfg[layout.C_FINAL_VOTES] = int(m.get("final") == "votes")
-    cfg[layout.C_BOOST_FROM_BLOCK] = int(m.get("boost_from") == "block")
-    cfg[layout.C_ATT_HEADS] = m.get("heads", 0)
+        cfg[slots.C_GATE0 + i] = slots.GATES[g]
+    cfg[slots.C_LR] = m["lr"]
+    cfg[slots.C_LR_BOOST] = m["lr_boost"]
+    cfg[slots.C_LR_HALFLIFE] = m["lr_halflife"]
+    cfg[slots.C_FINAL_LR] = m["final_lr"]
+    cfg[slots.C_COUNTER_LIMIT] = m["counter_limit"]
+    cfg[slots.C_LEARN_SKIP] = m["skip"]
+    cfg[slots.C_APM_RATE] = spec["apm"]["rate"]
+    cfg[slots.C_APM2_BITS] = spec["apm"]["order2_bits"]
+    cfg[slots.C_LANES] = spec["lanes"]
+    cfg[slots.C_FINAL_VOTES] = int(m.get("final") == "votes")
+    cfg[slots.C_BOOST_FROM_BLOCK] = int(m.get("boost_from") == "block")
+    cfg[slots.C_ATT_HEADS] = m.get("heads", 0)
     if "perturb" in spec:
         blind = spec["perturb"].get("blind")
-        experiments.configure_perturb(spec["perturb"], cfg, _mixer_inputs(spec, cfg, blind) if blind is not None
-                                      else (0, 0))
+        perturbation.configure_perturb(spec["perturb"], cfg, _mixer_inputs(spec, cfg, blind) if blind is not None
+                                       else (0, 0))
     return fish, cfg
 
 
