@@ -75,3 +75,25 @@ def test_any_bytes_round_trip(data, repeats):
     filtered = x86.encode(buf)
     assert x86.decode(buf) == filtered
     assert bytes(buf) == block
+
+
+def test_a_school_with_the_transform_codes_blocks_filtered():
+    """Level 6's binary school codes a block as the same school without the
+    transform (the retired level 6-6) codes the filtered block, and decodes
+    it back; the text school does not filter."""
+    import pytest
+    from shoal import school
+    from shoal.errors import ShoalError
+
+    level6 = school.level(6)
+    before = school.retired_level(6, bytes.fromhex("145a7d79d33fbb08777e03324f8093b7"))
+    assert level6.binary.x86 and not level6.text.x86 and not before.binary.x86
+    call = _call(0xE8, -0x345) + b"\x48\x89\xe5\x90\x31\xc0" * 5
+    data = b"".join(call[:5 + i % 7] + bytes([i % 251]) for i in range(600))
+    filtered = np.frombuffer(data, dtype=np.uint8).copy()
+    assert x86.encode(filtered) == 1
+    payload = school.compress_block(data, level6.binary)
+    assert payload == school.compress_block(filtered.tobytes(), before.binary)
+    assert school.decompress_block(payload, len(data), level6.binary) == data
+    with pytest.raises(ShoalError, match="transform"):
+        school.from_dict({"fish": [{"kind": "order", "arg": 1, "bits": 12}], "transform": "arm"})

@@ -104,6 +104,7 @@ def compress_block(data, preset: Preset) -> bytes | None:
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     if buf.size < compact.SMALLEST_CODED:
         return None                     # stored whatever a model made of it
+    _filter_x86(buf, preset, encode=True)
     out = np.empty(buf.size, dtype=np.uint8)
     written = _code(buf, out, False, preset, _NO_COST)
     if written < 0 or written >= buf.size:
@@ -122,6 +123,7 @@ def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
     if buf.size == 0:
         return cost, 0
     preset = school_for(buf, preset)
+    _filter_x86(buf, preset, encode=True)
     # A model can do worse than storing, and scoring wants its real size all
     # the same: first with room for twice the input, then (rarely) with room
     # for the worst case, 12 bits a bit at p = 1/4096.
@@ -147,7 +149,17 @@ def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
         # The decoder consumes exactly what the encoder wrote; anything else
         # means the payload is not what was coded.
         raise ShoalError("corrupted archive: block payload does not decode to its recorded size")
+    _filter_x86(buf, preset, encode=False)
     return buf.tobytes()
+
+
+def _filter_x86(buf: np.ndarray, preset: Preset, encode: bool) -> None:
+    """A school with `transform: x86` codes its blocks x86-filtered
+    (codec/x86.py: call and jump targets made absolute where code is dense);
+    the decoder unfilters what it decoded."""
+    if preset.x86:
+        from ..codec import x86
+        (x86.encode if encode else x86.decode)(buf)
 
 
 # Compressing and decompressing with a shipped level, or a preset file the

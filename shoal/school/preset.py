@@ -44,6 +44,11 @@ block (school/primer.py), or only its last `bytes`, only before blocks
 shorter than `below`; the binary school does not, so a primed preset is
 always two schools.  A primer needs one lane and no neural fish.
 
+With `transform: x86` the binary school codes each block x86-filtered:
+relative call and jump targets made absolute where machine code is dense
+(codec/x86.py), undone after decoding.  A preset with a transform always
+has two schools.
+
 `perturb` is for robustness experiments, not for archiving: school/
 perturbation.py says what it does.
 
@@ -98,6 +103,7 @@ OMITTED_DEFAULTS = {"mixer": {"final": "gates", "boost_from": "primer"}}
 # lr_halflife) counts from in a primed school: the primer's first byte (the
 # boost is spent by the time the block starts) or the block's
 BOOST_ORIGINS = ("primer", "block")
+TRANSFORMS = ("x86",)      # what the binary school may do to a block before coding it
 FISH_OMITTED_DEFAULTS = {"only": "any", "integers": "any"}
 MIXER_KINDS = ("gated", "attention")
 # Bounds on what a preset (and so an archive) may ask for.  Memory is
@@ -121,6 +127,7 @@ class Preset:
     # shipped levels and preset files the user loads, never a preset that
     # arrives in an archive, which must not make its reader compile
     own_loop: bool = False
+    x86: bool = False         # its blocks are x86-filtered (`transform: x86`, binary school)
 
     @property
     def block_size(self) -> int:
@@ -155,8 +162,9 @@ class Preset:
         """The school that codes the other blocks: this preset without its
         `only: text` fish, and without its primer; None when it is the same
         school as `text` (the preset marks no fish, keeps all of its column
-        fish everywhere and has no primer)."""
-        if not any("only" in f or "integers" in f for f in self.spec["fish"]) and "primer" not in self.spec:
+        fish everywhere and has no primer or transform)."""
+        if (not any("only" in f or "integers" in f for f in self.spec["fish"]) and "primer" not in self.spec
+                and "transform" not in self.spec):
             return None                  # ("any" is left out of the canonical form)
         return self._school("binary")
 
@@ -164,10 +172,11 @@ class Preset:
         """One of the preset's two schools (same identity: a part of this preset)."""
         fish = [f for f in self.spec["fish"] if swims_in(f, kind)]
         unprimed = kind == "binary" and "primer" in self.spec
-        if len(fish) == len(self.spec["fish"]) and not unprimed and not _drops_integers(fish, kind):
+        x86 = kind == "binary" and self.spec.get("transform") == "x86"
+        if len(fish) == len(self.spec["fish"]) and not unprimed and not x86 and not _drops_integers(fish, kind):
             return self
         return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed,
-                      self.own_loop)
+                      self.own_loop, x86)
 
 
 def _section(raw: dict, key: str, defaults: dict) -> dict:
@@ -183,7 +192,7 @@ def _normalise(raw, carried: bool = False) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
     check_keys(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb",
-                     "primer"},
+                     "primer", "transform"},
           "top level")
     spec = {"block_size": check_int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
             "lanes": check_int(raw.get("lanes", 1), "lanes", 1, MAX_LANES)}
@@ -253,6 +262,10 @@ def _normalise(raw, carried: bool = False) -> dict:
         if spec["lanes"] != 1 or any(f["kind"] == "neural" for f in fish):
             raise ShoalError("preset: a primer goes with one lane and no neural fish")
         spec["primer"] = primer.identify(raw["primer"])
+    if raw.get("transform") is not None:
+        if raw["transform"] not in TRANSFORMS:
+            raise ShoalError(f"preset: transform must be one of {', '.join(TRANSFORMS)}, got {raw['transform']!r}")
+        spec["transform"] = raw["transform"]
     return spec
 
 
