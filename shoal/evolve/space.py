@@ -106,10 +106,12 @@ class Space:
             raise ShoalError(f"{source}: time_model must map names to numbers")
         self.fish = [self._slot(i, entry) for i, entry in enumerate(raw["fish"])]
         self.settings = [self._setting(section, key, spec)
-                         for section, keys in raw.items() if section not in ("base", "fish", "time_model", "primer")
+                         for section, keys in raw.items() if section not in ("base", "fish", "time_model", "primer", "transform")
                          for key, spec in self._section(section, keys).items()]
         # the primer is one gene whose values are whole primer entries (null: none)
         self.primer_gene = self._gene("primer", raw["primer"]) if "primer" in raw else None
+        # so is the binary school's transform (null: none; x86: codec/x86.py)
+        self.transform_gene = self._gene("transform", raw["transform"]) if "transform" in raw else None
         self.digest = hashlib.blake2b(json.dumps(raw, sort_keys=True).encode(), digest_size=8).hexdigest()
         self._check()
 
@@ -225,6 +227,8 @@ class Space:
             spec.setdefault(s.section, {})[s.key] = value
         if self.primer_gene is not None and pick(self.primer_gene) is not None:
             spec["primer"] = dict(pick(self.primer_gene))
+        if self.transform_gene is not None and pick(self.transform_gene) is not None:
+            spec["transform"] = pick(self.transform_gene)
         return spec
 
     @staticmethod
@@ -281,6 +285,12 @@ class Space:
             u[self.primer_gene], exact = self.genes[self.primer_gene].centre(entry)
             if not exact:
                 notes.append(f"primer: {entry} is not among the space's primers")
+        if self.transform_gene is not None:
+            u[self.transform_gene], exact = self.genes[self.transform_gene].centre(spec.get("transform"))
+            if not exact:
+                notes.append(f"transform: {spec.get('transform')} is not among the space's transforms")
+        elif spec.get("transform") is not None:
+            notes.append(f"transform: {spec['transform']} is not in the space (decoded presets have none)")
         expressed = {(s.section, s.key) for s in self.settings}
         for section, values in spec.items():
             if isinstance(values, dict) and not (section == "primer" and self.primer_gene is not None):
