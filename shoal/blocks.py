@@ -11,6 +11,7 @@ than one block).
 """
 from __future__ import annotations
 
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -155,41 +156,95 @@ def _done(fn, item) -> Future:
     return future
 
 
-def _coded(data, preset) -> tuple[bytes | None, bool]:
+# ---- progress ------------------------------------------------------------------
+
+class Progress:
+    """progress(done) fed as blocks are coded, and within them (the engine's
+    on_bytes, about a MiB at a time): done counts each finished item's
+    weight (a block's bytes in, or the archive bytes of an item decoded),
+    and a share of it for each block in flight, as much as it has coded.
+    Blocks in flight are coded on threads of their own, so the count is kept
+    under a lock, and progress is called under it: never twice at once (but
+    from those threads), with a count that never goes back.  A remote
+    runner's blocks are counted when they are done (no callback travels)."""
+
+    def __init__(self, progress):
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._done = 0                  # the finished items' weights
+        self._partial: dict = {}        # token -> weight counted so far of a block in flight
+        self._shown = 0
+
+    def within(self, weight: int, size: int):
+        """(on_bytes, token) for a block of `size` bytes that counts `weight`
+        when done: on_bytes(k) as school.compress_block calls it."""
+        token = object()
+        coded = 0
+
+        def on_bytes(k: int) -> None:
+            nonlocal coded
+            with self._lock:
+                coded = min(coded + k, size)
+                self._partial[token] = weight * coded // size
+                self._show()
+        return on_bytes, token
+
+    def finish(self, weight: int, token=None) -> None:
+        """An item counted `weight`, done (its share in flight replaced)."""
+        with self._lock:
+            self._partial.pop(token, None)
+            self._done += weight
+            self._show()
+
+    def _show(self) -> None:
+        done = self._done + sum(self._partial.values())
+        if done > self._shown:
+            self._shown = done
+            self._progress(done)
+
+
+def _coded(data, preset, on_bytes=None) -> tuple[bytes | None, bool]:
     """A block's payload (None: it would not shrink), coded by the school
     its kind calls for, and whether that is the preset's binary school."""
     chosen = school.school_for(data, preset)
-    return school.compress_block(data, chosen), chosen is preset.binary
+    return school.compress_block(data, chosen, on_bytes=on_bytes), chosen is preset.binary
 
 
 def code_block(job) -> bytes:
-    """A block's frame: what a worker sends back (not the block again)."""
-    data, preset = job
-    payload, binary = _coded(data, preset)
+    """A block's frame: what a worker sends back (not the block again).
+    job: (data, preset), or locally (data, preset, on_bytes)."""
+    data, preset = job[:2]
+    payload, binary = _coded(data, preset, job[2] if len(job) > 2 else None)
     return container.encode_block(data, payload, binary=binary)
 
 
-def one_block_stream(data, preset, name: bytes, learned: bytes | None = None) -> bytes:
+def one_block_stream(data, preset, name: bytes, learned: bytes | None = None, progress=None) -> bytes:
     """A whole stream of at most one block, in the compact one-block form
-    (docs/format.md): what a small file costs is mostly this."""
+    (docs/format.md): what a small file costs is mostly this.  progress:
+    a Progress, told of the block's bytes as they are coded."""
     if not len(data):
         return container.encode_stream(name, preset.digest, data, None, school=learned)
-    payload, binary = _coded(data, preset)
+    on_bytes, token = progress.within(len(data), len(data)) if progress is not None else (None, None)
+    payload, binary = _coded(data, preset, on_bytes)
+    if progress is not None:
+        progress.finish(len(data), token)
     return container.encode_stream(name, preset.digest, data, payload, binary=binary, school=learned)
 
 
-def frames(blocks, preset, threads, limit: int | None = None):
+def frames(blocks, preset, threads, limit: int | None = None, progress: Progress | None = None):
     """(original, frame bytes) for each block of original bytes, in order.
 
     Coding a block takes what decoding it does (school.decode_memory: the
     same school, the same buffers), so the blocks coded at once take at most
     `limit` bytes together (None: compress_default()), or are one block:
     -M caps compression as it caps decoding.  The limit is checked here, before
-    any block is read."""
-    return _framed(blocks, preset, threads, memlimit_of(limit, compressing=True))
+    any block is read.  progress: told of each block's bytes as they are
+    coded (on this machine; a runner's when each block is done), each block
+    finished before its frame is yielded."""
+    return _framed(blocks, preset, threads, memlimit_of(limit, compressing=True), progress)
 
 
-def _framed(blocks, preset, threads, limit: int):
+def _framed(blocks, preset, threads, limit: int, progress: Progress | None = None):
     needs: dict[int, int] = {}
     originals: deque = deque()        # the blocks pulled, waiting for their frames
 
@@ -202,11 +257,19 @@ def _framed(blocks, preset, threads, limit: int):
     def jobs():
         remote = not isinstance(threads, int)
         for block in blocks:
-            originals.append(block)
-            yield (bytes(block) if remote else block), preset
+            if remote or progress is None:
+                originals.append((block, None))
+                yield (bytes(block) if remote else block), preset
+            else:
+                on_bytes, token = progress.within(len(block), len(block))
+                originals.append((block, token))
+                yield block, preset, on_bytes
 
     for frame in ordered_map(code_block, jobs(), threads, cost, limit):
-        yield originals.popleft(), frame
+        block, token = originals.popleft()
+        if progress is not None:
+            progress.finish(len(block), token)
+        yield block, frame
 
 
 def decode_job(job):
@@ -217,7 +280,8 @@ def decode_job(job):
 def decode_block(job) -> bytes | None:
     """A block's original bytes, checked (None for a stream's header or end):
     what a worker sends back (not the block's payload again)."""
-    item, preset, _ = job
+    item, preset = job[:2]
+    on_bytes = job[3] if len(job) > 3 else None
     if not isinstance(item, Block):
         return None
     if item.stored:
@@ -226,9 +290,9 @@ def decode_block(job) -> bytes | None:
         if preset.binary is None:
             raise ShoalError(f"corrupted archive: block {item.index} is marked as coded by the preset's school "
                              "for binary blocks, but the preset has only one school")
-        data = school.decompress_block(item.payload, item.size, preset.binary)
+        data = school.decompress_block(item.payload, item.size, preset.binary, on_bytes=on_bytes)
     else:
-        data = school.decompress_block(item.payload, item.size, preset.text)
+        data = school.decompress_block(item.payload, item.size, preset.text, on_bytes=on_bytes)
     container.check_block(item, data)
     return data
 
@@ -252,20 +316,31 @@ def job_cost(job) -> int:
     return job[2]
 
 
-def decoded(items, threads, limit: int):
+def decoded(items, threads, limit: int, progress: Progress | None = None):
     """(item, decoded bytes or None) for every item, checking each stream;
     the blocks decoded at once take at most `limit` bytes together (or are
-    one block)."""
+    one block).  progress: told of the archive bytes decoded, a block's
+    share by share as its bytes are decoded (on this machine), each item
+    finished before it is yielded."""
     checksum = None
-    pulled: deque = deque()           # the items pulled, waiting for their data
+    pulled: deque = deque()           # the items pulled (and tokens), waiting for their data
+    local = isinstance(threads, int) and progress is not None
 
     def jobs():
         for job in with_presets(items, limit):
-            pulled.append(job[0])
-            yield job
+            item = job[0]
+            if local and isinstance(item, Block) and not item.stored and item.size:
+                on_bytes, token = progress.within(item.archive_bytes, item.size)
+                pulled.append((item, token))
+                yield job + (on_bytes,)
+            else:
+                pulled.append((item, None))
+                yield job
 
     for data in ordered_map(decode_block, jobs(), threads, job_cost, limit):
-        item = pulled.popleft()
+        item, token = pulled.popleft()
+        if progress is not None:
+            progress.finish(item.archive_bytes, token)
         if isinstance(item, StreamHeader):
             checksum = container.StreamChecksum()
         elif isinstance(item, Block):

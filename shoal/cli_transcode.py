@@ -64,7 +64,8 @@ def progress_bar(options, label: str, total: int | None):
     from rich.console import Console
     from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
                                TimeElapsedColumn, TransferSpeedColumn)
-    # Progress moves once per block; the spinner and clock show life in between.
+    # Progress moves within blocks, about every MiB coded (blocks.Progress);
+    # the spinner and clock show life while a school compiles or reads a primer.
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

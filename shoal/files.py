@@ -25,7 +25,7 @@ from . import school
 from .api import ShoalCompressor
 from .arguments import archive_preset, block_size_of, choose_preset, know_school, memlimit_of, threads_of
 from .block_index import BlockIndex
-from .blocks import decoded, frames, one_block_stream
+from .blocks import Progress, decoded, frames, one_block_stream
 from .codec import container
 from .codec.container import Block, StreamEnd, StreamHeader
 from .errors import ShoalError
@@ -65,24 +65,25 @@ def compress_stream(src, dst, level: int = school.DEFAULT_LEVEL, *, preset=None,
     """Compress file object src into dst, one block per worker in memory.
 
     preset, school, threads and memlimit as in api.compress.  progress(bytes_in)
-    is called after each block.  Returns (bytes read, bytes written).  An
-    OSError from src or dst propagates as it is."""
+    is called as blocks are coded, about every MiB (blocks.Progress: with
+    threads, from their threads, never twice at once), the count never going
+    back, the last call with every byte read.  Returns (bytes read, bytes
+    written).  An OSError from src or dst propagates as it is."""
     preset, name, learned = choose_preset(level, preset, school)
     size = block_size_of(preset, block_size)
     threads = threads_of(threads)
     known = _regular_file_size(src)
+    progress = Progress(progress) if progress is not None else None
     if known is not None and known <= size:
         return _one_block_file(src, dst, preset, name, learned, known, progress)
     header = container.encode_start(name, preset.digest, size, known, learned)
     dst.write(header)
     written = len(header)
     checksum = container.StreamChecksum()
-    for block, frame in frames(_read_blocks(src.read, size), preset, threads, memlimit):
+    for block, frame in frames(_read_blocks(src.read, size), preset, threads, memlimit, progress):
         checksum.update(block)
         dst.write(frame)
         written += len(frame)
-        if progress is not None:
-            progress(checksum.size)
     if known is not None and checksum.size != known:
         raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {checksum.size})")
     end = container.encode_end(checksum.size, checksum.crc)
@@ -95,10 +96,8 @@ def _one_block_file(src, dst, preset, name: bytes, learned, known: int, progress
     data = b"".join(_read_blocks(src.read, known + 1))
     if len(data) != known:
         raise ShoalError(f"input changed while being compressed (expected {known} bytes, read {len(data)})")
-    stream = one_block_stream(data, preset, name, learned)
+    stream = one_block_stream(data, preset, name, learned, progress)
     dst.write(stream)
-    if progress is not None:
-        progress(len(data))
     return len(data), len(stream)
 
 
@@ -107,18 +106,19 @@ def decompress_stream(src, dst, *, threads: int = 1, memlimit: int | None = None
     """Decompress every stream of file object src into dst, block by block.
 
     memlimit and school as in api.decompress (the CLI's -M and -D).
-    progress(bytes_in) is called after each block.  Returns (bytes read,
-    bytes written).  An OSError from src or dst propagates as it is."""
+    progress(bytes_in) counts the archive bytes decoded, as compress_stream's
+    does the bytes in (a block's share by share as it is decoded), the last
+    call with every byte read.  Returns (bytes read, bytes written).  An
+    OSError from src or dst propagates as it is."""
     know_school(school)
     threads, limit = threads_of(threads), memlimit_of(memlimit)
     read_in = written = 0
-    for item, data in decoded(container.read_items(src.read), threads, limit):
+    tracker = Progress(progress) if progress is not None else None
+    for item, data in decoded(container.read_items(src.read), threads, limit, tracker):
         read_in += item.archive_bytes
         if data is not None:
             dst.write(data)
             written += len(data)
-            if progress is not None:
-                progress(read_in)
     return read_in, written
 
 

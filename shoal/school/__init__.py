@@ -97,16 +97,19 @@ def school_for(data, preset: Preset) -> Preset:
     return preset.text
 
 
-def compress_block(data, preset: Preset) -> bytes | None:
+def compress_block(data, preset: Preset, *, on_bytes=None) -> bytes | None:
     """Code one block of bytes-like `data`; None when the result would not be
-    smaller than data."""
+    smaller than data.  on_bytes(k), if given, hears of the bytes coded as
+    they are, about a MiB at a time (engine.CHUNK_BYTES; from this thread),
+    for progress within a block; they may not add up to the block's size
+    (stopped early: stored)."""
     # Writable copies: one compiled signature serves encoder and decoder.
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     if buf.size < compact.SMALLEST_CODED:
         return None                     # stored whatever a model made of it
     _filter_x86(buf, preset, encode=True)
     out = np.empty(buf.size, dtype=np.uint8)
-    written = _code(buf, out, False, preset, _NO_COST)
+    written = _code(buf, out, False, preset, _NO_COST, on_bytes)
     if written < 0 or written >= buf.size:
         return None
     return out[:written].tobytes()
@@ -136,15 +139,16 @@ def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
     return cost, int(written)
 
 
-def decompress_block(payload: bytes, size: int, preset: Preset) -> bytes:
-    """Decode one block of `size` bytes coded with `preset`."""
+def decompress_block(payload: bytes, size: int, preset: Preset, *, on_bytes=None) -> bytes:
+    """Decode one block of `size` bytes coded with `preset`; on_bytes(k) as
+    in compress_block, with the bytes decoded."""
     if size == 0:
         return b""
     src = np.frombuffer(payload, dtype=np.uint8).copy()
     # zeroed: whatever a faulty model read before a byte was decoded, it
     # reads the same in every process (the encoder's freed memory is not)
     buf = np.zeros(size, dtype=np.uint8)
-    used = _code(buf, src, True, preset, _NO_COST)
+    used = _code(buf, src, True, preset, _NO_COST, on_bytes)
     if used != len(payload):
         # The decoder consumes exactly what the encoder wrote; anything else
         # means the payload is not what was coded.
@@ -331,18 +335,20 @@ def _forget_hook(hook) -> None:
             _engine_hooks.remove(hook)
 
 
-def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray) -> int:
-    """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room."""
+def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray,
+          on_bytes=None) -> int:
+    """engine.code_block for any school: bytes written (decoded: consumed), -1 if out of room.
+    on_bytes: as in compress_block (not called when scoring)."""
     if not primer.reads(preset.primer, buf.size):
-        return _code_primed(buf, payload, decode, preset, cost, 0)
+        return _code_primed(buf, payload, decode, preset, cost, 0, on_bytes)
     # the school reads the primer, then codes the block as if it followed
     text = np.frombuffer(primer.text(preset.primer), dtype=np.uint8)
     whole = np.concatenate((text, buf))
     whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
     if memory.fit_bits(whole.size) <= PRIMED_COPY_FIT:
-        written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size)
+        written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
     else:
-        written = _code_primed(whole, payload, decode, preset, whole_cost, text.size)
+        written = _code_primed(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
     if decode:
         buf[:] = whole[text.size:]
     if cost.size:
@@ -350,7 +356,7 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     return written
 
 
-def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
+def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=None) -> int:
     """_code_primed from a copy of the school the primer left (read once)."""
     n, fish, cfg, engine = whole.size, preset.fish, preset.cfg, _engine()
     shape = _own_shape(preset, cost)
@@ -366,12 +372,12 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed) -> int:
             _primed[key] = _Snapshot(read)
         snapshot = _primed[key]
     school = snapshot.copy()
-    written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed)
+    written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
     snapshot.done(school)
     return written
 
 
-def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
+def _code_primed(buf, payload, decode, preset, cost, primed, on_bytes=None) -> int:
     n, fish, cfg, engine = buf.size, preset.fish, preset.cfg, _engine()
     tables = engine.new_tables(n, fish, cfg)
     if preset.neural is None:
@@ -380,7 +386,7 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
             # without costs, the general loop too runs through code_block_for
             # (general_swim): engine.code_block would be a second compiled
             # copy of it, minutes more to compile for levels 8 and 9
-            return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed)
+            return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed, on_bytes)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
     block = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
@@ -388,6 +394,7 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
     cum = np.zeros((starts.size, 257), dtype=np.int64)
     seen = run.start_bytes()
     written = 0
+    chunk = max(engine.CHUNK_BYTES // starts.size, 1)       # steps between on_bytes calls
     for step in range(steps):
         np.cumsum(run.step(seen), axis=1, out=cum[:, 1:])
         written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
@@ -396,4 +403,6 @@ def _code_primed(buf, payload, decode, preset, cost, primed) -> int:
         # what each lane just coded is what its fish sees next (finished
         # lanes are fed anything: their predictions are never used)
         seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]
+        if on_bytes is not None and ((step + 1) % chunk == 0 or step + 1 == steps):
+            on_bytes(engine.bytes_in(block.geometry, (step // chunk) * chunk, step + 1))
     return engine.close_block(block, payload, decode, written)

@@ -14,6 +14,9 @@ named tuple of named parts (open_block: Block), and the coder's last bytes
                   a step at a time, for a school with a neural fish, which
                   runs outside compiled code
 
+code_block_for and code_after_primer take on_bytes(k): called after every
+CHUNK_BYTES or so with the bytes just coded (progress within a block).
+
 Tables are allocated by NumPy (new_tables), so the kernel can back them with
 huge pages.
 """
@@ -27,7 +30,7 @@ from ..fish.contexts import new_history
 from ..jit import njit
 from .apm import new_apm
 from .attention import new_attention, row_width
-from .layout import (C_APM2_BITS, C_ATT_HEADS, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES,
+from .layout import (C_APM2_BITS, C_ATT_HEADS, C_BOOST_FROM_BLOCK, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES,
                      FINAL_VOTE_SETS, GATE_SETS, padded_width)
 # what a block takes in memory and the model's version need no compiled code
 # (memory.py, preset.py); re-exported, as callers knew them here
@@ -78,6 +81,49 @@ def _swim_for(shape):
     return _compiled_for[shape]
 
 
+# With on_bytes, the loop codes a block about this many bytes at a call, and
+# on_bytes hears of each chunk: a Python call a MiB costs nothing measurable.
+CHUNK_BYTES = 1 << 20
+
+
+def _swim_chunks(swim, buf, n, payload, decode, fish, cfg, block, step_lo, step_hi, on_bytes):
+    """swim(..., step_lo, step_hi, ...) as one call codes it, the same code
+    to the byte, in calls of about CHUNK_BYTES bytes, on_bytes(k) after each
+    with the bytes it coded; stops where the one call would return (out of
+    room; decoding, read past the payload's end: damaged).  The loop is
+    resumable between steps, but for one thing: `boost_from: block` counts
+    the boost from the call's first step.  A chunk after the first then runs
+    with that flag cleared, which counts from step 0: the same when step_lo
+    is 0.  A primed block (step_lo > 0) of such a school is one call."""
+    if on_bytes is None or (cfg[C_BOOST_FROM_BLOCK] and step_lo > 0):
+        written = swim(buf, n, payload, decode, fish, cfg, NO_COST, block, step_lo, step_hi, NO_NEURAL)
+        if on_bytes is not None and written >= 0:
+            on_bytes(bytes_in(block.geometry, step_lo, step_hi))
+        return written
+    later = cfg
+    if cfg[C_BOOST_FROM_BLOCK]:
+        later = cfg.copy()
+        later[C_BOOST_FROM_BLOCK] = 0
+    steps = max(CHUNK_BYTES // block.geometry.starts.size, 1)
+    lo = step_lo
+    while True:
+        hi = min(lo + steps, step_hi)
+        written = swim(buf, n, payload, decode, fish, cfg if lo == step_lo else later, NO_COST, block, lo, hi,
+                       NO_NEURAL)
+        if written < 0 or (decode and written > payload.size + 4):
+            return written
+        on_bytes(bytes_in(block.geometry, lo, hi))
+        lo = hi
+        if lo >= step_hi:
+            return written
+
+
+def bytes_in(geometry, step_lo, step_hi) -> int:
+    """The bytes that steps step_lo .. step_hi - 1 code, over every lane."""
+    lengths = geometry.ends - geometry.starts
+    return int((np.minimum(lengths, step_hi) - step_lo).clip(0).sum())
+
+
 def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):
     """A block's school, opened for n bytes, once it has read buf[:primed]
     (a primer) as if coding it, its code thrown away; shape None: by the
@@ -92,20 +138,22 @@ def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):
     return block
 
 
-def code_after_primer(shape, block, buf, n, payload, decode, fish, cfg, cost, primed):
+def code_after_primer(shape, block, buf, n, payload, decode, fish, cfg, cost, primed, on_bytes=None):
     """Code buf[primed:n] (or decode payload into it) with a one-lane school
     that has read buf[:primed] (read_primer; a copy of it will do): bytes
     written or consumed, -1 if out of room.  shape None: the general loop,
-    which also fills cost."""
+    which also fills cost (in one call: on_bytes is then not called)."""
     block.geometry.ends[0] = n                  # the block ends here (one lane: seg = n)
     block = block._replace(geometry=block.geometry._replace(seg=n))
     restart_coder(block.coder, payload, decode)
-    written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, cost if shape is None else NO_COST, block,
-                               primed, n, NO_NEURAL)
+    if shape is None and cost.size:
+        written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, cost, block, primed, n, NO_NEURAL)
+    else:
+        written = _swim_chunks(_swim_for(shape), buf, n, payload, decode, fish, cfg, block, primed, n, on_bytes)
     return close_block(block, payload, decode, written)
 
 
-def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table, primed=0):
+def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_table, primed=0, on_bytes=None):
     """code_block (without costs) by the loop compiled for shape, which must
     be layout.structure(fish, cfg).  The first call for a shape compiles it
     (tens of seconds; then cached on disk like the rest)."""
@@ -113,9 +161,10 @@ def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_tabl
         block = read_primer(shape, buf, n, fish, cfg, tables, match_table, primed)
         if block is None:
             return -1
-        return code_after_primer(shape, block, buf, n, payload, decode, fish, cfg, NO_COST, primed)
+        return code_after_primer(shape, block, buf, n, payload, decode, fish, cfg, NO_COST, primed, on_bytes)
     block = open_block(buf, n, payload, decode, fish, cfg, tables, match_table)
-    written = _swim_for(shape)(buf, n, payload, decode, fish, cfg, NO_COST, block, 0, block.geometry.seg, NO_NEURAL)
+    written = _swim_chunks(_swim_for(shape), buf, n, payload, decode, fish, cfg, block, 0, block.geometry.seg,
+                           on_bytes)
     return close_block(block, payload, decode, written)
 
 
