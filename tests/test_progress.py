@@ -116,3 +116,21 @@ def test_incompressible_block_still_ends_at_the_total(small_chunks):
     archive = _compress(data, progress=progress)
     _check(seen, len(data), 1)
     assert shoal.decompress(archive) == data
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_every_school_codes_the_same_bytes_in_chunks(small_chunks, level):
+    """Chunked (a progress callback) or in one call, each school of levels 1,
+    6 and 9 (static and general loops, primed and binary schools, the x86
+    filter) writes the same payload, and decodes it in chunks too."""
+    from shoal import school
+    call = b"\xe8" + (-0x345 & 0xFFFFFFFF).to_bytes(4, "little") + b"\x48\x89\xe5\x90\x31\xc0"
+    binary = b"".join(call[:5 + i % 7] + bytes([i % 251, 0]) for i in range(9000))
+    preset = school.level(level)
+    for data in (_text(100_000), binary[:100_000]):
+        chosen = school.school_for(data, preset)
+        heard = []
+        chunked = school.compress_block(data, chosen, on_bytes=heard.append)
+        assert chunked == school.compress_block(data, chosen)
+        assert sum(heard) == len(data)
+        assert school.decompress_block(chunked, len(data), chosen, on_bytes=heard.append) == data
