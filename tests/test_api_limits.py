@@ -35,7 +35,7 @@ def huge_archive(block_size=container.MAX_BLOCK_SIZE, original_size=None) -> byt
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Fails the test if any block is decoded (or its school built)."""
-    def refuse(*args):
+    def refuse(*args, **kwargs):
         raise AssertionError("a block was decoded")
     monkeypatch.setattr(school, "decompress_block", refuse)
 

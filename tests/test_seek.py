@@ -41,9 +41,9 @@ def _counting(monkeypatch) -> list:
     calls = []
     decode = school.decompress_block
 
-    def counted(payload, size, preset):
+    def counted(payload, size, preset, **progress):
         calls.append(size)
-        return decode(payload, size, preset)
+        return decode(payload, size, preset, **progress)
     monkeypatch.setattr(school, "decompress_block", counted)
     return calls
 
