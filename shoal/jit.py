@@ -36,7 +36,7 @@ with no calls inside depends on the loop:
 - The loop compiled for one school's shape: LLVM inlines them, told to
   inline every call (INLINE_ALL) while that loop compiles.  Numba's own
   inlining copies each callee's IR at every call site and took half of
-  such a loop's compile time: level 6 compiled in 76 s with it and 37 s
+  such a loop's compile time: level 6 compiled in 76 s with it and 35 s
   without, on an idle 2-core machine, and codes as fast.
 - The general loop (any school): Numba inlines them (they are marked
   `inline=into_general_loop`, asked at each call site), and LLVM keeps its
@@ -44,7 +44,8 @@ with no calls inside depends on the loop:
   perturbations) came inline too, and level 9 ran 8-10% slower.
 
 The threshold is an LLVM option, set for the process; it is raised only
-while a shape's loop compiles (Numba compiles one function at a time).
+while a shape's loop compiles (Numba compiles one function at a time, under
+its compiler lock).
 
 The engine's modules use `from ..jit import njit` in place of Numba's.
 """
