@@ -149,7 +149,7 @@ def test_no_two_compiled_loops_share_a_name():
     arguments.  Two loops of one name, each compiled first by its own process,
     were the same symbol once both were loaded from the cache, and code that
     called one ran the other (a crash).  So each shape's loop is named by its
-    shape (swim.make_swim), and the general loop by none."""
+    shape (swim.make_swim), and the general loop is general_swim (jit.GENERAL_LOOP)."""
     from shoal import school
     from shoal.school import engine, layout, swim
     schools = [s for n in range(1, 10) for s in (school.level(n).text, school.level(n).binary) if s is not None]
