@@ -32,10 +32,7 @@ LEVELS = range(1, 10)
 
 # Seconds to compile a level's loops (both schools) from an empty cache, as
 # measured on this project's 2-core VM while others worked on it (load 1.3
-# to 6; levels 2, 4, 5, 7 interpolated by their fish).  The loops that set
-# a block's school up (engine.open_block and its helpers: 10-14 s of these)
-# are shared by all levels, so every level after the first is quicker;
-# levels 8 and 9 compile the general loop twice (primed text school, and
+# to 6; levels 2, 4, 5, 7 interpolated by their fish).  Levels 8 and 9 compile the general loop twice (primed text school, and
 # the binary school through engine.code_block).  Once a model has compiled
 # on this machine, its own time is used instead (compile-seconds.json
 # beside the cache's folders).

@@ -120,8 +120,12 @@ def test_processes_compiling_at_once_never_swap_each_others_code(tmp_path):
 
 
 def test_every_engine_function_saves_by_key():
+    from shoal.codec import rangecoder
+    from shoal.fish import context_fish
     from shoal.school import engine, swim
-    for function in (engine.code_block, engine.open_block, swim.general_swim):
+    # a block's set-up is plain Python; a step of the loop, the loops and
+    # the coder's ends are compiled
+    for function in (context_fish.vote, engine.code_steps, swim.general_swim, rangecoder.encode_flush):
         assert function._cache._cache_file.save.func is jit._save_by_key
 
 

@@ -83,7 +83,6 @@ def inputs(mode, nf):
     return 1 if mode else 0
 
 
-@njit(cache=True, nogil=True)
 def new_state(lanes):
     return EchoFish(new_statemap(np.full(16, 32768, dtype=np.int32)), np.full(lanes, -1, dtype=np.int64))
 

@@ -29,7 +29,6 @@ from ..jit import into_general_loop, njit
 MASK32 = 0xFFFFFFFF
 
 
-@njit(cache=True, nogil=True)
 def new_state():
     state = np.zeros(4, dtype=np.int64)
     state[1] = MASK32

@@ -36,9 +36,10 @@ this with a toy fish, in a copy of the package):
      voters.py: KINDS (its preset kind), FINAL (False unless the final
      mixer should hear it), read() (its preset entry, checked and in
      canonical form), settings() (its mode, 0 when absent, and up to two
-     settings), inputs() (its votes), a NamedTuple state and new_state(),
-     and the compiled at_byte(), vote() and learn() (LLVM inlines them into
-     the loop: shoal/jit.py).
+     settings), inputs() (its votes), a NamedTuple state and new_state()
+     (plain NumPy: a block's set-up is not compiled), and the compiled
+     at_byte(), vote() and learn() (LLVM inlines them into the loop:
+     shoal/jit.py).
   2. In voters.py: append it to VOTERS (appending keeps every earlier
      voter's mixer inputs where they were), give Voters a field for its
      state, and call it from new_states, at_byte, vote and learn, each call

@@ -79,7 +79,6 @@ _PH_REC = _TOP + COLUMN_VOTES     # per phase: its predicted current record, as 
 _STATE_SIZE = _PH_REC + PHASES
 
 
-@njit(cache=True, nogil=True)
 def column_new_state(lanes):
     """(state, predictions) per lane: predictions[k, j] is input j's byte in
     lane k, -1 for none."""
@@ -118,7 +117,6 @@ def inputs(mode: int, nf: int) -> int:
     return COLUMN_VOTES if mode else 0
 
 
-@njit(cache=True, nogil=True)
 def new_state(lanes):
     state, pred = column_new_state(lanes)
     return ColumnFish(state, pred, new_statemap(np.full(COLUMN_PREDICTORS * 64, 32768, dtype=np.int32)),

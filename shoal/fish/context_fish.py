@@ -82,7 +82,6 @@ def inputs(mode: int, nf: int) -> int:
     return nf * (2 if mode == WITH_RUNS else 1)
 
 
-@njit(cache=True, nogil=True)
 def fit_bits(n):
     """A block touches at most 2n slots per fish: tables larger than that
     only cost time, so a block of n bytes gets tables of at most 2^fit_bits
@@ -93,7 +92,6 @@ def fit_bits(n):
     return bits
 
 
-@njit(cache=True, nogil=True)
 def layout(n, fish):
     """Where each fish's part of the shared table starts (base[i], in bytes;
     base[nf] is the whole table's size) and its slots, for a block of n bytes."""
@@ -107,7 +105,6 @@ def layout(n, fish):
     return base, nslots
 
 
-@njit(cache=True, nogil=True)
 def new_state(n, lanes, fish, tables):
     """The context fish of a block of n bytes; tables: zeroed, layout(n, fish)[0][-1] bytes."""
     nf = fish.shape[0]

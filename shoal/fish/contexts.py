@@ -79,7 +79,6 @@ HISTORY_SLOTS = 20
 MASK32 = 0xFFFFFFFF
 
 
-@njit(cache=True, nogil=True)
 def new_history(lanes, starts):
     """For each lane (a stream that starts at byte starts[k] of the block):
     the shared history and the record detector's two per-byte-value arrays."""

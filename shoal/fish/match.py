@@ -61,13 +61,11 @@ def inputs(mode: int, nf: int) -> int:
     return VOTES if mode else 0
 
 
-@njit(cache=True, nogil=True)
 def table_size(n_fit_bits, bits):
     """Entries of the match table for a block whose tables fit n_fit_bits."""
     return 1 << min(bits, n_fit_bits) if bits > 0 else 1
 
 
-@njit(cache=True, nogil=True)
 def new_state(lanes, table):
     """The match fish of a block; table: zeroed, table_size() entries."""
     state = np.zeros((lanes, 5), dtype=np.int64)

@@ -18,7 +18,6 @@ COUNT_BITS = 10
 COUNT_LIMIT = (1 << COUNT_BITS) - 1
 
 
-@njit(cache=True, nogil=True)
 def new_statemap(p16):
     """Entries that start at P(1) = p16 / 65536 (an int array, or one int
     broadcast by the caller's shape) having seen nothing."""

@@ -16,7 +16,7 @@ neural_vote.py):
                         such fish, else what its compiled code depends on;
                         up to two settings it reads at run time
   inputs(mode, nf)      how many votes it sends
-  new_state(...)        its arrays for one block (a NamedTuple)
+  new_state(...)        its arrays for one block (a NamedTuple; plain NumPy)
   at_byte(...)          at each byte boundary, before the byte's bits
   vote(st, lane, xs, at, ...)
                         its votes into xs[at...] for the next bit (from
@@ -96,7 +96,6 @@ def configure(spec: dict, fish: list[dict], school_kind: str, cfg) -> tuple[int,
     return at, final_at, final_count
 
 
-@njit(cache=True, nogil=True)
 def new_states(n, lanes, fish, tables, match_table):
     """Every voter's state for a block of n bytes in `lanes` lanes."""
     return Voters(context_fish.new_state(n, lanes, fish, tables), match.new_state(lanes, match_table),

@@ -12,15 +12,10 @@ from ..fish.tables import SQUASH, U
 from ..jit import into_general_loop, njit
 
 
-@njit(cache=True, nogil=True)
 def new_apm(contexts):
     """Every context starts as the identity map."""
-    table = np.empty(contexts * 33, dtype=np.uint16)
-    for j in range(33):
-        table[j] = SQUASH[min(max((j - 16) * 128, -2047), 2047) + 2048] * 16
-    for c in range(1, contexts):
-        table[c * 33:(c + 1) * 33] = table[:33]
-    return table
+    points = np.clip((np.arange(33) - 16) * 128, -2047, 2047) + 2048
+    return np.tile((SQUASH[points] * 16).astype(np.uint16), int(contexts))
 
 
 @njit(cache=True, nogil=True, inline=into_general_loop)

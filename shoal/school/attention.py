@@ -65,14 +65,13 @@ def row_width(heads):
     return heads * DIM + heads + 2
 
 
-@njit(cache=True, nogil=True)
 def new_attention(lanes, width, ngates, heads, sets):
     """The mixer's arrays.  sets: the contexts of every gate (one row each).
     K starts as a different selection of features for each head (a head
     must differ from its neighbours or they learn in lockstep); Q starts at
     0 (every head a plain average), G at 2/heads, so the first predictions
     are those of a gated mixer's starting weights: twice the mean vote."""
-    row = row_width(heads)
+    row = row_width.py_func(heads)      # set-up runs in Python: no compiled call
     params = np.zeros(sets * row, dtype=np.int64)
     for r in range(sets):
         for h in range(heads):

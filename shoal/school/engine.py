@@ -4,9 +4,11 @@ A block is coded by one call of the loop in swim.py, which predicts, codes
 and learns each bit (read its docstring first).  This module sets the block
 up: the voters' large tables (new_tables), the school's fresh arrays, a
 named tuple of named parts (open_block: Block), and the coder's last bytes
-(close_block).
+(close_block).  Setting up and closing run once a block, in plain Python and
+NumPy: compiled, they took 15 of level 6's 47 s to compile and saved
+nothing measurable when run.
 
-  code_block      any school, in one compiled call (costs too, for scoring)
+  code_block      any school, by the general loop (costs too, for scoring)
   code_block_for  the same, by the loop compiled for the school's shape
                   (layout.structure): what compress and decompress run
                   for most schools (school/__init__.py)
@@ -31,7 +33,7 @@ from ..jit import njit
 from .apm import new_apm
 from .attention import new_attention, row_width
 from .layout import (C_APM2_BITS, C_ATT_HEADS, C_BOOST_FROM_BLOCK, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES,
-                     FINAL_VOTE_SETS, GATE_SETS, padded_width)
+                     FINAL_VOTE_SETS, GATE_SETS, padded)
 # what a block takes in memory and the model's version need no compiled code
 # (memory.py, preset.py); re-exported, as callers knew them here
 from .memory import block_memory, fit_bits, match_table_bits, model_memory  # noqa: F401
@@ -49,7 +51,6 @@ def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, n
             np.zeros(int(match.table_size(fit_bits(n), match_table_bits(cfg))), dtype=np.int32))
 
 
-@njit(cache=True, nogil=True)
 def lane_starts(n, lanes):
     """Lanes split a block into `lanes` runs of seg bytes (the last one
     shorter, or even empty): lane k codes bytes starts[k] .. ends[k] - 1."""
@@ -168,14 +169,12 @@ def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_tabl
     return close_block(block, payload, decode, written)
 
 
-@njit(cache=True, nogil=True)
 def _primer_room(primed):
     """Where the primer's code goes (and is forgotten): room enough for
     text, and a primer is text."""
     return np.empty(2 * primed + 64, dtype=np.uint8)
 
 
-@njit(cache=True, nogil=True)
 def restart_coder(coder, payload, decode):
     """The coder as a block starts it (after a primer was read)."""
     coder[:] = new_state()
@@ -183,7 +182,6 @@ def restart_coder(coder, payload, decode):
         decode_start(coder, payload)
 
 
-@njit(cache=True, nogil=True)
 def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table, primed=0):
     """Encode buf[:n] into payload, or (decode=True) decode payload into
     buf[:n].  Returns the bytes written (or consumed); -1 if the encoder ran
@@ -205,7 +203,6 @@ def code_block(buf, n, payload, decode, fish, cfg, cost, tables, match_table, pr
     return close_block(block, payload, decode, written)
 
 
-@njit(cache=True, nogil=True)
 def close_block(block, payload, decode, written):
     """What code_block returns, once every step is coded."""
     coder = block.coder
@@ -277,11 +274,10 @@ class Block(NamedTuple):
     coder: np.ndarray        # the range coder's state (codec/rangecoder.py)
 
 
-@njit(cache=True, nogil=True)
 def _new_mixer(lanes, nin, width, ngates, heads, cfg):
     # a gate's context selects a row: the gated mixer's weights, or the
     # attention mixer's query, gains and bias
-    row = width if heads == 0 else row_width(heads)
+    row = width if heads == 0 else row_width.py_func(heads)
     gate_base = np.zeros(ngates + 1, dtype=np.int64)
     for g in range(ngates):
         gate_base[g + 1] = gate_base[g] + GATE_SETS[cfg[C_GATE0 + g]] * row
@@ -303,13 +299,12 @@ def _new_mixer(lanes, nin, width, ngates, heads, cfg):
                  final_w)
 
 
-@njit(cache=True, nogil=True)
 def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     """Every array of a block's school, fresh; the decoder's coder primed."""
     lanes = cfg[C_LANES]
     starts, ends, seg = lane_starts(n, lanes)
     nin = cfg[C_VOTES] + 1
-    width = padded_width(nin)
+    width = padded(nin)
     ngates = cfg[C_NGATES]
     heads = cfg[C_ATT_HEADS]
     sets = 0
