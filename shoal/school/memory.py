@@ -42,8 +42,9 @@ def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
     ngates, heads = int(cfg[C_NGATES]), int(cfg[C_ATT_HEADS])
     sets = sum(int(GATE_SETS[cfg[C_GATE0 + g]]) for g in range(ngates))
     if heads:       # attention.new_attention: int64 parameters, per-lane work
-        from .attention import row_width       # an experiment's mixer: compiled code only it needs
-        mixer = sets * row_width(heads) * 8 + lanes * width * (5 + 18 + ngates * heads) * 8
+        # an experiment's mixer (row_width is a step of the compiled loop: its Python function here)
+        from .attention import row_width
+        mixer = sets * row_width.py_func(heads) * 8 + lanes * width * (5 + 18 + ngates * heads) * 8
     else:
         mixer = sets * width * 4
     final = (FINAL_VOTE_SETS if cfg[C_FINAL_VOTES] else 256) * (ngates + 1 + voters.FINAL_VOTES) * 4
