@@ -54,7 +54,23 @@ level 6's compile.  With that, and a block's set-up in plain NumPy
 (engine.open_block), level 6 compiles in 24 s (47 s before both, measured
 the same day on the same idle machine).
 
-The engine's modules use `from ..jit import njit` in place of Numba's.
+Numba loads only with the engine.  Importing it takes a third of a second,
+and choosing a preset reads the fish modules (their preset entries), which
+define compiled functions: a run that codes no block (a block of a byte is
+always stored) must not pay for it.  So njit and intrinsic here decorate
+lazily: they record the function and return a stand-in (Lazy), and Numba
+is imported, and every recorded function really decorated, by load():
+when the school loads its engine (school._engine, before the first block
+it codes), or when a stand-in is first used from Python (called, or asked
+for an attribute of its dispatcher: a test, shoal score).  Numba resolves
+a compiled function's globals when it compiles it, so load() puts each
+dispatcher in the place of its stand-in in every module's globals (names
+copied by `from x import f` too); a stand-in held anywhere else (a closure,
+a container) types as its dispatcher (Lazy._numba_type_).  Functions
+decorated after load() are decorated at once.
+
+The engine's modules use `from ..jit import njit` (and `intrinsic`) in
+place of Numba's.
 """
 from __future__ import annotations
 
@@ -65,15 +81,12 @@ import hashlib
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import threading
 import time
 import weakref
 from pathlib import Path
-
-import llvmlite.binding
-import numba
-import numba.core.event
 
 ENGINE = ("codec", "fish", "school")
 CACHE_KEEP_DAYS = 30
@@ -140,6 +153,7 @@ def _caching_here():
     """Numba picks a function's cache folder when the function is decorated,
     from its config; set it for that moment only, so that other users of
     Numba in the same process keep theirs."""
+    import numba
     with _lock:
         before = numba.config.CACHE_DIR
         numba.config.CACHE_DIR = CACHE_DIR
@@ -185,36 +199,131 @@ _INLINING_ALL: weakref.WeakSet = weakref.WeakSet()     # the dispatchers of shap
 
 
 def _set_inline_threshold(cost: int) -> None:
+    import llvmlite.binding
     llvmlite.binding.set_option("shoal", f"-inline-threshold={cost}")
 
 
-class _InlineAllWhileCompiling(numba.core.event.Listener):
-    """Raises LLVM's inline threshold while a shape's loop compiles (the
-    functions it compiles on the way included), and lowers it after."""
+def _inline_all_while_compiling():
+    """A Numba compile-event listener that raises LLVM's inline threshold
+    while a shape's loop compiles (the functions it compiles on the way
+    included), and lowers it after."""
+    import numba.core.event
 
-    def __init__(self):
-        self.depth = 0
+    class InlineAllWhileCompiling(numba.core.event.Listener):
+        def __init__(self):
+            self.depth = 0
 
-    def on_start(self, event):
-        if event.data["dispatcher"] in _INLINING_ALL:
-            self.depth += 1
-            if self.depth == 1:
-                _set_inline_threshold(INLINE_ALL)
+        def on_start(self, event):
+            if event.data["dispatcher"] in _INLINING_ALL:
+                self.depth += 1
+                if self.depth == 1:
+                    _set_inline_threshold(INLINE_ALL)
 
-    def on_end(self, event):
-        if event.data["dispatcher"] in _INLINING_ALL:
-            self.depth -= 1
-            if self.depth == 0:
-                _set_inline_threshold(INLINE_USUAL)
+        def on_end(self, event):
+            if event.data["dispatcher"] in _INLINING_ALL:
+                self.depth -= 1
+                if self.depth == 0:
+                    _set_inline_threshold(INLINE_USUAL)
+    return InlineAllWhileCompiling()
 
 
-numba.core.event.register("numba:compile", _InlineAllWhileCompiling())
+_load_lock = threading.RLock()
+_loaded = False                 # Numba imported, every stand-in decorated
+_pending: list = []             # the stand-ins (Lazy) not decorated yet, in order
+
+
+class Lazy:
+    """A compiled function (or an intrinsic) before Numba is loaded: its
+    Python function (py_func) and how to decorate it.  Used from Python, it
+    loads Numba (load()) and hands on to its dispatcher; compiled code
+    never sees it once load() has replaced it by its dispatcher."""
+
+    def __init__(self, function, decorate):
+        self.py_func = function
+        self._decorate = decorate           # function -> its dispatcher (Numba imported)
+        self._dispatcher = None
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(self, name, getattr(function, name, None))
+
+    def dispatcher(self):
+        """The real thing: Numba's dispatcher (or intrinsic), loading Numba first if it is not."""
+        if self._dispatcher is None:
+            load()
+        return self._dispatcher
+
+    def __call__(self, *args, **kwargs):
+        return self.dispatcher()(*args, **kwargs)
+
+    def __getattr__(self, name):
+        # only what the stand-in lacks: the dispatcher's attributes
+        if name in ("py_func", "_decorate", "_dispatcher"):
+            raise AttributeError(name)          # not set up (yet)
+        if name.startswith("__") and name.endswith("__") and self._dispatcher is None:
+            raise AttributeError(name)          # introspection (copy, inspect...) loads no Numba
+        return getattr(self.dispatcher(), name)
+
+    @property
+    def _numba_type_(self):
+        """Its dispatcher's type, for Numba's typeof: a stand-in held where
+        load() does not look (a closure, a container) compiles as its dispatcher."""
+        from numba.core.registry import cpu_target
+        return cpu_target.typing_context.resolve_value_type(self.dispatcher())
+
+    def __reduce__(self):
+        return self.dispatcher().__reduce__()
+
+    def __repr__(self):
+        state = "" if self._dispatcher is None else " (loaded)"
+        return f"<shoal.jit.Lazy {self.__module__}.{self.__qualname__}{state}>"
+
+
+def _lazily(function, decorate):
+    """decorate(function) now if Numba is loaded, else a stand-in that load() decorates."""
+    with _load_lock:
+        if _loaded:
+            return decorate(function)
+        stand_in = Lazy(function, decorate)
+        _pending.append(stand_in)
+        return stand_in
+
+
+def load() -> None:
+    """Import Numba and decorate every function recorded so far (once; the
+    school calls it when it loads the engine), then put each dispatcher in
+    the place of its stand-in wherever a module's globals hold one."""
+    global _loaded
+    if _loaded:
+        return
+    with _load_lock:
+        if _loaded:
+            return
+        import numba.core.event
+        numba.core.event.register("numba:compile", _inline_all_while_compiling())
+        for stand_in in _pending:
+            if stand_in._dispatcher is None:
+                stand_in._dispatcher = stand_in._decorate(stand_in.py_func)
+        done, _pending[:] = list(_pending), []
+        _loaded = True
+        if done:
+            for module in list(sys.modules.values()):
+                names = getattr(module, "__dict__", None)
+                if not isinstance(names, dict):
+                    continue
+                for name, value in list(names.items()):
+                    if type(value) is Lazy:
+                        names[name] = value._dispatcher
+
+
+def loaded() -> bool:
+    """Whether load() has run (Numba imported, compiled functions decorated)."""
+    return _loaded
 
 
 def njit(*args, inline_all: bool = False, **options):
     """numba.njit, with the on-disk cache (cache=True) in CACHE_DIR, safe
     when processes compile into it at once (see above); inline_all: LLVM
-    inlines every call in the function (a shape's loop)."""
+    inlines every call in the function (a shape's loop).  Before load(): a
+    stand-in (Lazy) that load() decorates."""
     if args:                       # @njit without arguments
         return njit(inline_all=inline_all, **options)(*args)
     if "inline" in options:
@@ -222,11 +331,11 @@ def njit(*args, inline_all: bool = False, **options):
         # wrapper for Python callers (unboxing a Block took 6 s of level
         # 6's compile, one wrapper per step and shape)
         options = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True, **options}
-    decorate = numba.njit(**options)
 
-    def apply(function):
+    def decorate(function):
+        import numba
         with _caching_here():
-            dispatcher = decorate(function)
+            dispatcher = numba.njit(**options)(function)
         cache = getattr(dispatcher, "_cache", None)
         cache_file = getattr(cache, "_cache_file", None)
         if cache_file is not None:
@@ -236,4 +345,16 @@ def njit(*args, inline_all: bool = False, **options):
         if inline_all:
             _INLINING_ALL.add(dispatcher)
         return dispatcher
-    return apply
+    return lambda function: _lazily(function, decorate)
+
+
+def _intrinsic(function):
+    from numba.extending import intrinsic
+    return intrinsic(function)
+
+
+def intrinsic(function):
+    """numba.extending.intrinsic, applied by load() (see njit).  The
+    function's body imports what of Numba and llvmlite it uses: it runs
+    when the code that calls it compiles."""
+    return _lazily(function, _intrinsic)

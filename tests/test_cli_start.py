@@ -5,8 +5,8 @@
   sys.modules: timings vary, what is loaded does not);
 - a block of a byte is always stored, so compressing a 1-byte file and
   decoding, testing or listing its archive (command line and API) load no
-  compiled code, not even the engine's modules, and write the bytes they
-  wrote when such a block went through the model;
+  compiled code, not even the engine's modules or Numba, and write the
+  bytes they wrote when such a block went through the model;
 - the defaults the command line repeats agree with the school's;
 - shoal --precompile: a level compiled already says so, and off a terminal
   nothing else is said (no compile notice);
@@ -115,11 +115,10 @@ def test_a_stored_block_loads_no_compiled_code(stored_run, name):
     assert (found["engine"], found["compiled"]) == (False, [])
 
 
-@pytest.mark.xfail(strict=True, reason="choosing a preset reads the fish modules' preset entries (fish/voters.py, "
-                   "context_fish.py, match.py, column.py, neural_vote.py, contexts.py, contextmap.py), and those "
-                   "modules import shoal.jit, so Numba, at module level")
 @pytest.mark.parametrize("name", STORED_RUNS)
 def test_a_stored_block_loads_no_numba(stored_run, name):
+    """Choosing a preset reads the fish modules, whose compiled functions
+    are stand-ins until the engine loads (shoal/jit.py): no Numba."""
     assert not stored_run(name)["numba"]
 
 

@@ -162,3 +162,55 @@ def test_no_two_compiled_loops_share_a_name():
     assert len(set(names)) == len(names) == len(shapes) + 1
     assert all(name.startswith("swim_") for name in names[:-1])
     assert engine._swim_for(next(iter(shapes))).py_func.__qualname__ in names
+
+
+LAZY = '''
+import sys
+from shoal import jit
+from shoal.fish import match, voters
+from shoal.school import layout
+assert "numba" not in sys.modules and not jit.loaded()
+assert isinstance(voters.vote, jit.Lazy)
+assert isinstance(match.predicted_bit, jit.Lazy)     # a `from .contexts import` copy
+assert voters.vote.py_func.__name__ == "vote" and "numba" not in sys.modules
+held = layout.padded_width                 # a stand-in held where load() does not look: a closure
+
+def twice_padded(n):
+    return 2 * held(n)
+
+from shoal import school
+school._engine()                           # the engine loads, and Numba with it
+from numba.core.dispatcher import Dispatcher
+from shoal.school import swim
+stand_ins = [f"{name}.{key}" for name, module in list(sys.modules.items()) if name.startswith("shoal")
+             for key, value in vars(module).items() if isinstance(value, jit.Lazy)]
+assert stand_ins == [], stand_ins
+for f in (voters.vote, match.predicted_bit, layout.padded_width, swim.general_swim):
+    assert isinstance(f, Dispatcher), f
+assert match.predicted_bit is sys.modules["shoal.fish.contexts"].predicted_bit
+text = school.level(6).text
+assert swim.make_swim(layout.structure(text.fish, text.cfg)) in jit._INLINING_ALL     # decorated at once, after load
+import numba
+assert held(9) == 16 and numba.njit(twice_padded)(9) == 32
+'''
+
+CALLED_FIRST = '''
+import sys
+from shoal.codec import x86
+from shoal.school import layout
+assert "numba" not in sys.modules
+assert layout.padded_width(9) == 16        # called from Python: Numba loads, the function compiles
+from numba.core.dispatcher import Dispatcher
+assert isinstance(layout.padded_width, Dispatcher) and isinstance(x86._scan, Dispatcher)   # all of them
+'''
+
+
+def test_numba_loads_with_the_engine_or_a_compiled_call():
+    """Until the engine loads, the engine's compiled functions are stand-ins
+    (no Numba: choosing a preset imports the fish modules); once it does,
+    every module holds the dispatchers, and a stand-in held elsewhere (a
+    closure) compiles as its dispatcher.  A stand-in called from Python
+    (a tool, a test) loads Numba itself."""
+    for script in (LAZY, CALLED_FIRST):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr

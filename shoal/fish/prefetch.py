@@ -5,15 +5,16 @@ likely cache miss.  Knowing early which bucket the next lookup will need,
 the school asks for it ahead and does other work while it arrives.  A hint
 only: it changes timing, never results.
 """
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from ..jit import intrinsic
 
 
 @intrinsic
 def prefetch(typingctx, array, index):
     """Hint that array[index] will be read soon."""
+    # imported here: a preset's fish import this module, Numba loads with the engine (shoal/jit.py)
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
     sig = types.void(array, index)
 
     def codegen(context, builder, signature, args):

@@ -304,12 +304,15 @@ _engine_hooks: list = []        # what runs just before it loads
 
 def _engine():
     """The engine (school/engine.py), loaded by the first block coded, once
-    the hooks waiting for it have run."""
+    the hooks waiting for it have run; Numba with it (jit.load: until then
+    the compiled functions of the modules a preset reads are stand-ins)."""
     global _engine_module
     if _engine_module is None:
         with _engine_lock:
             while _engine_hooks:
                 _engine_hooks.pop(0)()
+            from .. import jit
+            jit.load()
             from . import engine
             _engine_module = engine
     return _engine_module

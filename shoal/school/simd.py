@@ -16,9 +16,8 @@ Callers guarantee the eight elements lie inside both arrays (rows are padded
 to a multiple of eight inputs: layout.padded_width).
 """
 from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
+
+from ..jit import intrinsic       # Numba's, once Numba loads with the engine (shoal/jit.py)
 
 LANES = 8
 _I64 = ir.IntType(64)
@@ -27,6 +26,7 @@ _V64 = ir.VectorType(_I64, LANES)
 
 def _load8(context, builder, array_type, array, index):
     """The eight elements array[index:index + 8], widened to int64 lanes."""
+    from numba.core import cgutils
     ary = context.make_array(array_type)(context, builder, array)
     ptr = cgutils.get_item_pointer(context, builder, array_type, ary, [index], wraparound=False)
     element = ptr.type.pointee
@@ -44,6 +44,7 @@ def _splat(builder, value):
 def learn8(typingctx, weights, w_index, x, x_index, err, limit):
     """weights[w_index + i] += (x[x_index + i] * err + 8192) >> 14, clamped
     to +-limit, for i in range(8) (err and limit: int64)."""
+    from numba import types
     sig = types.void(weights, w_index, x, x_index, types.int64, types.int64)
 
     def codegen(context, builder, signature, args):
