@@ -24,6 +24,13 @@ TEXTCOL v     text laid out in lines: v=0 the column and the byte above it
 INDIRECT v    what followed before: v=1 the previous byte and the two bytes
               that followed its last two occurrences, v=2 the same for the
               last two bytes (paq's indirect contexts).
+X86 v         x86-64 machine code, by where the byte stands in its instruction
+              (x86_code.py): v=0 the decoder's state, opcode, prefixes,
+              ModRM and operand bytes left; v=1 the state, opcode, bytes
+              left and the previous byte; v=2 the state, opcode and the two
+              instructions' opcodes before; v=3 the state, opcode, ModRM and
+              the last two bytes.  Followed only while a school has an X86
+              fish (update_history's `structured`, bit 2).
 STRUCT v      structured text (JSON, CSV, YAML-like records): v=0 the
               current key (the last string before a `:`), the nesting depth
               and the last two bytes; v=1 the path of open brackets and
@@ -42,13 +49,15 @@ update_history().
 import numpy as np
 
 from ..jit import into_general_loop, njit
+from . import x86_code
 
 ORDER, SPARSE, WORD, RECORD, TEXTCOL, INDIRECT = 0, 1, 2, 3, 4, 5
 STRUCT = 7
+X86 = 8
 # record fish v=3 speaks from this many votes for the record length on
 RECORD_SURE = 16
 KINDS = {"order": ORDER, "sparse": SPARSE, "word": WORD, "record": RECORD, "textcol": TEXTCOL,
-         "indirect": INDIRECT, "struct": STRUCT}
+         "indirect": INDIRECT, "struct": STRUCT, "x86": X86}
 # A sparse fish as model version 1 computed it, for its archives: bytes 9 to
 # 16 back read as 0 before byte `near` (the mask of the bytes 1 to 4 back) of
 # the block.  Right in one lane, and decodable; with several lanes it read
@@ -74,7 +83,8 @@ LANE_TABLE = _KEYS + MAX_DEPTH
 # the field's number in its line
 (H_IN_STRING, H_ESCAPE, H_STRING, H_LAST_STRING, H_KEY, H_DEPTH, H_PATH, H_VALUE_AT, H_FIELD,
  H_FIELD_AT) = range(10, 20)
-HISTORY_SLOTS = 20
+# the x86 decoder's (X86 fish): x86_code.py's slots
+HISTORY_SLOTS = x86_code.X_BASE + x86_code.X_SLOTS
 
 MASK32 = 0xFFFFFFFF
 
@@ -189,10 +199,13 @@ def _update_structure(hist, record, c, pos):
 @njit(cache=True, nogil=True, inline=into_general_loop)
 def update_history(hist, record, buf, pos, structured):
     """Fold in the byte buf[pos - 1] that has just been coded (and the
-    structure too when `structured`: a school with a STRUCT fish)."""
+    structure too when `structured` & 1: a school with a STRUCT fish; the
+    x86 decoder when & 2: one with an X86 fish)."""
     c = buf[pos - 1]
-    if structured:
+    if structured & 1:
         _update_structure(hist, record, c, pos)
+    if structured & 2:
+        x86_code.update(hist, c)
     # the last eight bytes, packed (c1 in the low byte of H_C4)
     hist[H_C8] = ((hist[H_C8] << 8) | (hist[H_C4] >> 24)) & MASK32
     hist[H_C4] = ((hist[H_C4] << 8) | c) & MASK32
@@ -301,4 +314,14 @@ def context_hash(kind, arg, hist, record, buf, pos, lo):
             inside = hist[H_STRING] if hist[H_IN_STRING] else (hist[H_C4] & 0xFF) | 0x100
             return hash3(h, hist[H_KEY], inside & MASK32)
         return hash3(h, min(hist[H_FIELD], 255) | (min(pos - hist[H_FIELD_AT], 31) << 8), hist[H_C4] & 0xFF)
+    elif kind == X86:
+        where = hist[x86_code.X_STATE] | (hist[x86_code.X_OP] << 3)
+        if arg == 0:
+            return hash3(h, where | (hist[x86_code.X_PREFIX] << 14),
+                         hist[x86_code.X_MODRM] | (min(hist[x86_code.X_LEFT], 15) << 9))
+        if arg == 1:
+            return hash3(h, where | (min(hist[x86_code.X_LEFT], 15) << 14), hist[H_C4] & 0xFF)
+        if arg == 2:
+            return hash3(h, where, hist[x86_code.X_PREV] | (hist[x86_code.X_PREV2] << 11))
+        return hash3(h, where | (hist[x86_code.X_MODRM] << 14), hist[H_C4] & 0xFFFF)
     return mix32(h)

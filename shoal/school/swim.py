@@ -71,7 +71,7 @@ import numpy as np
 
 from ..codec.rangecoder import decode_bit, encode_bit
 from ..fish import context_fish, voters
-from ..fish.contexts import STRUCT, hash3, update_history
+from ..fish.contexts import STRUCT, X86, hash3, update_history
 from ..fish.match import length_bucket
 from ..fish.prefetch import prefetch
 from ..fish.tables import U
@@ -238,7 +238,8 @@ def make_swim(shape):
     S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
     S_GATES = np.array(gates, dtype=np.int64)
     S_NF = len(kinds) if STATIC else 0
-    S_STRUCTURED = STATIC and any(kind == STRUCT for kind, _ in kinds)
+    S_STRUCTURED = (1 if any(kind == STRUCT for kind, _ in kinds) else 0) | (2 if any(kind == X86 for kind, _ in kinds) else 0) \
+        if STATIC else 0
     S_NGATES = len(gates)
     S_WIDTH = padded_width(S_VOTES + 1) if STATIC else 0
     # experiments (attention mixers, perturbations) run in the general loop
@@ -271,8 +272,10 @@ def make_swim(shape):
         row = nin if heads == 0 else row_width(heads)
         perturbed = cfg[C_SHUFFLE] > 0 or cfg[C_BLIND_COUNT] > 0
         kinds = S_FISH if STATIC else fish
-        # the structure's history is kept only for a school with a STRUCT fish
-        structured = S_STRUCTURED if STATIC else context_fish.any_of_kind(fish, STRUCT)
+        # the structure's history is kept only for a school with a STRUCT
+        # fish (bit 1), the x86 decoder's for one with an X86 fish (bit 2)
+        structured = S_STRUCTURED if STATIC else ((1 if context_fish.any_of_kind(fish, STRUCT) else 0) |
+                                                  (2 if context_fish.any_of_kind(fish, X86) else 0))
         final_votes = S_FINAL_VOTES if STATIC else cfg[C_FINAL_VOTES] > 0
         final_at = S_FINAL_AT if STATIC else cfg[C_FINAL_AT]
         final_count = S_FINAL_COUNT if STATIC else cfg[C_FINAL_COUNT]
