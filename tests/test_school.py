@@ -63,6 +63,19 @@ def _code_with_both_loops(preset, data):
     return buf, general, compiled, written
 
 
+def coded_alike_by_both_loops(preset, data) -> int:
+    """The bytes both loops write for data (asserting they write the same),
+    once the shape's loop has decoded them back to data."""
+    buf, general, compiled, written = _code_with_both_loops(preset, data)
+    assert compiled[:written].tobytes() == general[:written].tobytes()
+    decoded = np.empty(buf.size, dtype=np.uint8)
+    assert engine.code_block_for(layout.structure(preset.fish, preset.cfg), decoded, buf.size,
+                                 compiled[:written].copy(), True, preset.fish, preset.cfg,
+                                 *engine.new_tables(buf.size, preset.fish, preset.cfg)) == written
+    assert decoded.tobytes() == data
+    return written
+
+
 @pytest.mark.parametrize("level", [1, 6, 9])
 def test_loop_compiled_for_a_shape_codes_like_the_general_loop(level):
     """Compress and decompress run a loop compiled for the school's shape
@@ -102,13 +115,7 @@ def test_structure_fish_code_alike_in_both_loops_and_learn_the_structure():
     plain = school.from_dict({"fish": fish})
     structured = school.from_dict({"fish": fish + [{"kind": "struct", "arg": a, "bits": 18} for a in range(4)]})
     data = _records(400)
-    buf, general, compiled, written = _code_with_both_loops(structured, data)
-    assert compiled[:written].tobytes() == general[:written].tobytes()
-    decoded = np.empty(buf.size, dtype=np.uint8)
-    assert engine.code_block_for(layout.structure(structured.fish, structured.cfg), decoded, buf.size,
-                                 compiled[:written].copy(), True, structured.fish, structured.cfg,
-                                 *engine.new_tables(buf.size, structured.fish, structured.cfg)) == written
-    assert decoded.tobytes() == data
+    written = coded_alike_by_both_loops(structured, data)
     assert written < 0.97 * len(school.compress_block(data, plain))
 
 

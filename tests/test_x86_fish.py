@@ -8,9 +8,8 @@ import pytest
 from shoal import school
 from shoal.fish import x86_code
 from shoal.fish.contexts import HISTORY_SLOTS
-from shoal.school import engine, layout
 
-from test_school import _code_with_both_loops
+from test_school import coded_alike_by_both_loops
 
 # (instruction bytes, what it is): lengths as a disassembler gives them
 INSTRUCTIONS = [
@@ -87,12 +86,5 @@ def test_x86_fish_code_alike_in_both_loops_and_learn_code(args):
             {"kind": "match", "min_len": 6, "bits": 18}]
     plain = school.from_dict({"fish": fish})
     coded = school.from_dict({"fish": fish + [{"kind": "x86", "arg": a, "bits": 18} for a in args]})
-    data = _program(3000)
-    buf, general, compiled, written = _code_with_both_loops(coded, data)
-    assert compiled[:written].tobytes() == general[:written].tobytes()
-    decoded = np.empty(buf.size, dtype=np.uint8)
-    assert engine.code_block_for(layout.structure(coded.fish, coded.cfg), decoded, buf.size,
-                                 compiled[:written].copy(), True, coded.fish, coded.cfg,
-                                 *engine.new_tables(buf.size, coded.fish, coded.cfg)) == written
-    assert decoded.tobytes() == data
-    assert written < 0.97 * len(school.compress_block(data, plain))
+    written = coded_alike_by_both_loops(coded, _program(3000))
+    assert written < 0.97 * len(school.compress_block(_program(3000), plain))
