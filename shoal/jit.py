@@ -50,7 +50,8 @@ its compiler lock).
 A step is called by compiled code only, so it is compiled without the
 wrappers that let Python call it (no_cpython_wrapper): the wrapper of a step
 that takes a Block unboxes every array of it, and those wrappers took 6 s of
-level 6's compile.  With that, and a block's set-up in plain NumPy
+level 6's compile.  Called from Python, a step raises TypeError (its entry
+point there is null: it would crash); its Python function is .py_func.  With that, and a block's set-up in plain NumPy
 (engine.open_block), level 6 compiles in 24 s (47 s before both, measured
 the same day on the same idle machine).
 
@@ -344,8 +345,26 @@ def njit(*args, inline_all: bool = False, **options):
             cache_file.save = functools.partial(_save_by_key, cache_file)
         if inline_all:
             _INLINING_ALL.add(dispatcher)
+        if "inline" in options:
+            _as_step(dispatcher)
         return dispatcher
     return lambda function: _lazily(function, decorate)
+
+
+def _as_step(dispatcher) -> None:
+    """Make a step's dispatcher refuse Python callers.  Compiled without a
+    wrapper for them, its entry point from Python is a null pointer: a call
+    would crash the process instead of raising."""
+    global StepDispatcher
+    if StepDispatcher is None:
+        def refuse(self, *args, **kwargs):
+            raise TypeError(f"{self.py_func.__module__}.{self.py_func.__qualname__} is a step of the compiled loop: "
+                            "only compiled code calls it (its Python function is .py_func)")
+        StepDispatcher = type("StepDispatcher", (type(dispatcher),), {"__call__": refuse, "__module__": __name__})
+    dispatcher.__class__ = StepDispatcher
+
+
+StepDispatcher = None       # numba's CPUDispatcher, refusing Python callers (made when Numba loads)
 
 
 def _intrinsic(function):

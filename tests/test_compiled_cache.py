@@ -214,3 +214,15 @@ def test_numba_loads_with_the_engine_or_a_compiled_call():
     for script in (LAZY, CALLED_FIRST):
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
+
+
+def test_a_step_called_from_python_raises_rather_than_crashes():
+    """A step of the loop has no wrapper for Python callers (jit.njit), so
+    its entry point from Python is null: called from Python it must raise
+    a TypeError, not crash the process; its Python function still runs."""
+    code = ("from shoal.school import attention\n"
+            "assert attention.row_width.py_func(2) == 12\n"
+            "try:\n    attention.row_width(2)\nexcept TypeError as error:\n    print(error)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "step of the compiled loop" in done.stdout
