@@ -20,7 +20,7 @@ def test_ci_runs_the_readme_commands_as_written():
     commands = readme_commands()
     assert len(commands) == 2 and all("\n" not in c for c in commands)
     assert "pip install . " in commands[0] and "python -m shoal.demo" in commands[0]
-    assert "pip install -e '.[test]'" in commands[1] and commands[1].endswith("python -m pytest -q")
+    assert "pip install -e '.[test]'" in commands[1] and commands[1].endswith("python -m pytest -q -n 2 --dist loadfile")
     script = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
               if line.strip() and not line.startswith("#")]
     assert [line for line in script if line in commands] == commands
