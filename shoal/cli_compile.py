@@ -31,13 +31,13 @@ from pathlib import Path
 LEVELS = range(1, 10)
 
 # Seconds to compile a level's loops (both schools) from an empty cache, as
-# measured on this project's 2-core VM while others worked on it (load 1.3
-# to 6; levels 2, 4, 5, 7 interpolated by their fish).  Levels 8 and 9 compile the general loop twice (primed text school, and
-# the binary school through engine.code_block).  Once a model has compiled
-# on this machine, its own time is used instead (compile-seconds.json
-# beside the cache's folders).
-MEASURED_SECONDS = {1: 50, 2: 60, 3: 60, 4: 60, 5: 90, 6: 90, 7: 70, 8: 430, 9: 430}
-UNKNOWN_SECONDS = 90                  # a preset file's model, or an archive's
+# measured on this project's 2-core VM, idle, on 2026-12-05 (shoal
+# --precompile N, one level at a time).  Levels 8 and 9 run the general loop
+# (any school), levels 1-7 a loop compiled for each school's shape.  Once a
+# model has compiled on this machine, its own time is used instead
+# (compile-seconds.json beside the cache's folders).
+MEASURED_SECONDS = {1: 19, 2: 16, 3: 16, 4: 17, 5: 30, 6: 24, 7: 21, 8: 47, 9: 47}
+UNKNOWN_SECONDS = 50                  # a preset file's model, or an archive's
 _RECORD = "compile-seconds.json"
 
 
