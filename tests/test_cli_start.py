@@ -225,7 +225,9 @@ def test_notice_is_one_line_cleared_after(record):
     assert "\n" not in stream.getvalue()
     assert notice.seconds > 0 and "level 6" in record.read_text()       # the next estimate: this machine's
     assert cli_compile.estimate("level 6", 6) == "10 s"                 # rounded, at least 10 s
-    assert cli_compile.estimate("level 9", 9) == "7 min"
+    assert cli_compile.estimate("level 9", 9) == "50 s"                 # measured (MEASURED_SECONDS)
+    cli_compile._remember("level 8", 430.0)                              # a slow machine's own time
+    assert cli_compile.estimate("level 8", 8) == "7 min"
 
 
 def test_notice_speaks_in_a_progress_bar(record):
