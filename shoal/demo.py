@@ -13,7 +13,7 @@ the project's own text, under the project's MIT licence, 14 KB of English
 prose with Markdown tables (shoal/data/sample.md; copied at commit 40009f5).
 
 shoal compiles its model with Numba the first time a level runs on a machine
-(30 to 40 s for the default level on one core) and keeps the compiled code in
+(15 to 30 s for the default level on one core) and keeps the compiled code in
 its cache (shoal/jit.py), so the demo first warms the level up on the
 sample's first kilobyte and says when that is a compile; the speeds it
 prints leave that out.
@@ -31,7 +31,7 @@ from .command import ERROR, Parser, run_tool
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample.md"
 PROG = "shoal --demo"
 SAMPLE_ABOUT = "a copy of docs/format.md, MIT like shoal"
-COMPILE_SECONDS = "30 to 40"    # a cold compile of the default level on a loaded 2-core VM: 32-40 s
+COMPILE_SECONDS = "15 to 30"    # the default level's text school, cold: 16.4 s on an idle 2-core VM (2026-12-05)
 
 
 def _cached_files(folder: str) -> int:

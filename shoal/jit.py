@@ -51,9 +51,10 @@ A step is called by compiled code only, so it is compiled without the
 wrappers that let Python call it (no_cpython_wrapper): the wrapper of a step
 that takes a Block unboxes every array of it, and those wrappers took 6 s of
 level 6's compile.  Called from Python, a step raises TypeError (its entry
-point there is null: it would crash); its Python function is .py_func.  With that, and a block's set-up in plain NumPy
-(engine.open_block), level 6 compiles in 24 s (47 s before both, measured
-the same day on the same idle machine).
+point there is null: it would crash); its Python function is .py_func.
+With that, and a block's set-up in plain NumPy (engine.open_block), level 6
+compiles in 24 s (47 s before both, measured the same day on the same idle
+machine).
 
 Numba loads only with the engine.  Importing it takes a third of a second,
 and choosing a preset reads the fish modules (their preset entries), which

@@ -16,7 +16,8 @@ keeps what the X86 contexts read (contexts.py):
   X_OP       the opcode, with its map (0: one byte, 1: 0F, 2: 0F 38,
              3: 0F 3A) above its byte
   X_PREFIX   the prefixes seen: 66, 67, REX.W, F2/F3, REX
-  X_MODRM    the ModRM byte (256 before it is read)
+  X_MODRM    the ModRM byte (256 from an instruction's end until the next
+             one's is read; 0 at a block's start)
   X_LEFT     operand bytes left; X_IMM the immediate's, once the address's
              are read
   X_PREV, X_PREV2
