@@ -116,7 +116,7 @@ LEVEL_DIGESTS = {
     5: "ba78e442574ad81ef7721c546a525503",
     6: "731d47b2c94129c32b8c165975ef2799",
     7: "d9419c7016aabe9f7b4a318b5990a727",
-    8: "b3c37d56203740ddfb094be648d95c0d",
+    8: "07d2d7d41c55b8e6c2841bc32372bba6",
     9: "a84c8a42bc520a4f13b943e95a6e3d0a",
 }
 RETIRED_DIGESTS = {
@@ -143,6 +143,7 @@ RETIRED_DIGESTS = {
     "level9-2": "76eb7bbec39c1f6d8fb2f2fb516542a2",
     "level9-3": "b90c37c9f8a186620868c77475030a76",
     "level9-4": "111819ca6f7be89b16f81064c368b64f",
+    "level8-2": "b3c37d56203740ddfb094be648d95c0d",
 }
 # BLAKE2b-128 of the shipped neural fish's weights file (archives name it so)
 NEURAL_FISH_DIGEST = "022c8038b19878d5148f4f846f6e055c"
@@ -214,9 +215,9 @@ def test_both_format_versions_have_golden_archives_of_every_form():
             (2, True, False, 1), (2, True, False, 2), (2, False, True, 2)} <= forms
     # ids 1-9: levels 1-9 as first given ids; 10-15: levels 6, 1-5 as primed on 2026-12-04;
     # 16: level 9 with its structure fish; 17, 18: levels 6 and 9 x86-filtering (2026-12-05);
-    # 19: level 9 with x86 fish (2026-12-05)
+    # 19, 20: levels 9 and 8 with x86 fish (2026-12-05)
     first = {1: "level1-1", 2: "level2-2", 3: "level3-2", 4: "level4-2", 5: "level5-4", 6: "level6-5",
-             9: "level9-2"}
+             8: "level8-2", 9: "level9-2"}
     pinned = {n: (f"level{n}", RETIRED_DIGESTS[first[n]] if n in first else LEVEL_DIGESTS[n]) for n in range(1, 10)}
     pinned.update({10 + i: (f"level{n}", LEVEL_DIGESTS[n]) for i, n in enumerate((6, 1, 2, 3, 4, 5))})
     pinned[10] = ("level6", RETIRED_DIGESTS["level6-6"])
@@ -224,6 +225,7 @@ def test_both_format_versions_have_golden_archives_of_every_form():
     pinned[17] = ("level6", LEVEL_DIGESTS[6])
     pinned[18] = ("level9", RETIRED_DIGESTS["level9-4"])
     pinned[19] = ("level9", LEVEL_DIGESTS[9])
+    pinned[20] = ("level8", LEVEL_DIGESTS[8])
     assert {n: (name.decode(), digest.hex()) for n, (name, digest) in compact.BUILT_IN_PRESETS.items()} == pinned, (
         "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")
     for n in range(1, 10):
