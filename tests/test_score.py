@@ -86,6 +86,8 @@ def test_disagreeing_coded_size_is_a_loud_failure(tmp_path, capsys, monkeypatch)
     ("match", {"kind": "match", "min_len": 6, "bits": 22}),
     ("match4", {"kind": "match", "min_len": 4, "bits": 22}),
     ("column", {"kind": "column"}),
+    ("x86.0", {"kind": "x86", "arg": 0, "bits": 22}),
+    ("struct2:18", {"kind": "struct", "arg": 2, "bits": 18}),
 ])
 def test_fish_names(spec, fish):
     model = resolve(spec)

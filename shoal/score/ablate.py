@@ -62,13 +62,13 @@ def variant_name(role: str, fish: str | None = None) -> str:
 
 
 def fish_label(entry: dict) -> str:
-    """A fish's name as `shoal score` spells a single fish: order2, word1, match, column, ..."""
+    """A fish's name as `shoal score` spells a single fish: order2, word1, match, column, x86.0, ..."""
     kind = entry["kind"]
     if kind == "match":
         return "match" if entry["min_len"] == 6 else f"match{entry['min_len']}"
     if kind in ("column", "neural"):
         return kind
-    return f"{kind}{entry['arg']}"
+    return f"{kind}.{entry['arg']}" if kind[-1].isdigit() else f"{kind}{entry['arg']}"
 
 
 def fish_labels(fish: list[dict]) -> list[str]:

@@ -38,6 +38,7 @@ FISH_BITS = 22                   # table size of a named fish: 2**22 slots (64 M
 NEURAL_LANES = 64                # streams a neural fish reads at once (each keeps its own context)
 FISH_NAMES = ("order0..order12 (last k bytes), word0..word3 (words), sparseMASK (bytes at the distances "
               "whose bits are set), record0..record3 (tables), textcol0..textcol1 (text columns), "
+              "indirect1..indirect2, struct0..struct3 (structured text), x86.0..x86.3 (machine code), "
               "match or matchN (longest earlier match, min length N), column (arithmetic progressions); "
               f"':BITS' sets the table to 2**BITS slots (default {FISH_BITS})")
 
@@ -100,7 +101,8 @@ class LaplaceModel:
 
 REFERENCE = {"uniform": UniformModel, "laplace": LaplaceModel}
 _LEVEL = re.compile(r"^(?:-|level)?([1-9])$")
-_FISH = re.compile(r"^(?P<kind>[a-z]+?)(?P<arg>\d*)(?::(?P<bits>\d+))?$")
+# order2, word1:18, match; a kind whose name ends in a digit takes a dot: x86.0
+_FISH = re.compile(r"^(?P<kind>[a-z]+?|[a-z]+\d+(?=\.))\.?(?P<arg>\d*)(?::(?P<bits>\d+))?$")
 _PRESET_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -117,7 +119,7 @@ def fish_preset(spec: str) -> school.Preset | None:
         fish = {"kind": "column"}
     elif kind == "match":
         fish = {"kind": "match", "min_len": int(arg) if arg else 6, "bits": bits}
-    elif kind in ("order", "word", "sparse", "record", "textcol") and arg:
+    elif kind in ("order", "word", "sparse", "record", "textcol", "indirect", "struct", "x86") and arg:
         fish = {"kind": kind, "arg": int(arg), "bits": bits}
     else:
         return None
