@@ -238,8 +238,8 @@ def make_swim(shape):
     S_FISH = np.array(kinds, dtype=np.int64).reshape(-1, 2)
     S_GATES = np.array(gates, dtype=np.int64)
     S_NF = len(kinds) if STATIC else 0
-    S_STRUCTURED = (1 if any(kind == STRUCT for kind, _ in kinds) else 0) | (2 if any(kind == X86 for kind, _ in kinds) else 0) \
-        if STATIC else 0
+    S_KINDS = {kind for kind, _ in kinds} if STATIC else set()
+    S_STRUCTURED = (1 if STRUCT in S_KINDS else 0) | (2 if X86 in S_KINDS else 0)
     S_NGATES = len(gates)
     S_WIDTH = padded_width(S_VOTES + 1) if STATIC else 0
     # experiments (attention mixers, perturbations) run in the general loop
