@@ -146,8 +146,25 @@ def _choose_cache_dir() -> str:
                        "folder); set SHOAL_CACHE_DIR")
 
 
-CACHE_DIR = _choose_cache_dir()
+_cache_dir: str | None = None
 _lock = threading.Lock()
+
+
+def cache_dir() -> str:
+    """The folder of compiled code for these sources, chosen (made, kept
+    from pruning) when first asked: hashing the sources took 10 ms of a run
+    that codes no block."""
+    global _cache_dir
+    if _cache_dir is None:
+        _cache_dir = _choose_cache_dir()
+    return _cache_dir
+
+
+def __getattr__(name: str):
+    """jit.CACHE_DIR: cache_dir(), computed when first read."""
+    if name == "CACHE_DIR":
+        return cache_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @contextlib.contextmanager
@@ -156,9 +173,10 @@ def _caching_here():
     from its config; set it for that moment only, so that other users of
     Numba in the same process keep theirs."""
     import numba
+    folder = cache_dir()
     with _lock:
         before = numba.config.CACHE_DIR
-        numba.config.CACHE_DIR = CACHE_DIR
+        numba.config.CACHE_DIR = folder
         try:
             yield
         finally:
