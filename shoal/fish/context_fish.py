@@ -85,11 +85,8 @@ def inputs(mode: int, nf: int) -> int:
 def fit_bits(n):
     """A block touches at most 2n slots per fish: tables larger than that
     only cost time, so a block of n bytes gets tables of at most 2^fit_bits
-    slots.  Both sides know n, so they agree."""
-    bits = 12
-    while (1 << bits) < 2 * n and bits < 30:
-        bits += 1
-    return bits
+    slots (from 2^12 to 2^30).  Both sides know n, so they agree."""
+    return min(max(12, (2 * max(int(n), 1) - 1).bit_length()), 30)
 
 
 def layout(n, fish):

@@ -7,15 +7,11 @@ stored block written, without loading the engine.
 import numpy as np
 
 from ..fish import voters
+from ..fish.context_fish import fit_bits
 from ..fish.contextmap import SLOT_BYTES
 from ..fish.contexts import LANE_TABLE
 from .slots import C_APM2_BITS, C_ATT_HEADS, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES, FINAL_VOTE_SETS, \
     GATE_SETS, padded
-
-
-def fit_bits(n: int) -> int:
-    """The table bits a block of n bytes is fitted to (as context_fish.fit_bits counts them)."""
-    return min(max(12, (2 * max(int(n), 1) - 1).bit_length()), 30)
 
 
 def model_memory(fish: np.ndarray, cfg: np.ndarray) -> int:
