@@ -203,19 +203,19 @@ class Progress:
             self._progress(done)
 
 
-def _coded(data, preset, on_bytes=None) -> tuple[bytes | None, bool]:
+def _coded(data, preset, on_bytes=None) -> tuple[bytes | None, str]:
     """A block's payload (None: it would not shrink), coded by the school
-    its kind calls for, and whether that is the preset's binary school."""
-    chosen = school.school_for(data, preset)
-    return school.compress_block(data, chosen, on_bytes=on_bytes), chosen is preset.binary
+    its kind calls for, and that kind (school.block_kind: the archive marks it)."""
+    kind = school.block_kind(data, preset)
+    return school.compress_block(data, preset.school(kind), on_bytes=on_bytes), kind
 
 
 def code_block(job) -> bytes:
     """A block's frame: what a worker sends back (not the block again).
     job: (data, preset), or locally (data, preset, on_bytes)."""
     data, preset = job[:2]
-    payload, binary = _coded(data, preset, job[2] if len(job) > 2 else None)
-    return container.encode_block(data, payload, binary=binary)
+    payload, kind = _coded(data, preset, job[2] if len(job) > 2 else None)
+    return container.encode_block(data, payload, kind)
 
 
 def one_block_stream(data, preset, name: bytes, learned: bytes | None = None, progress=None) -> bytes:
@@ -225,10 +225,10 @@ def one_block_stream(data, preset, name: bytes, learned: bytes | None = None, pr
     if not len(data):
         return container.encode_stream(name, preset.digest, data, None, school=learned)
     on_bytes, token = progress.within(len(data), len(data)) if progress is not None else (None, None)
-    payload, binary = _coded(data, preset, on_bytes)
+    payload, kind = _coded(data, preset, on_bytes)
     if progress is not None:
         progress.finish(len(data), token)
-    return container.encode_stream(name, preset.digest, data, payload, binary=binary, school=learned)
+    return container.encode_stream(name, preset.digest, data, payload, kind, school=learned)
 
 
 def frames(blocks, preset, threads, limit: int | None = None, progress: Progress | None = None):
@@ -286,13 +286,12 @@ def decode_block(job) -> bytes | None:
         return None
     if item.stored:
         data = item.payload
-    elif item.binary:
-        if preset.binary is None:
-            raise ShoalError(f"corrupted archive: block {item.index} is marked as coded by the preset's school "
-                             "for binary blocks, but the preset has only one school")
-        data = school.decompress_block(item.payload, item.size, preset.binary, on_bytes=on_bytes)
     else:
-        data = school.decompress_block(item.payload, item.size, preset.text, on_bytes=on_bytes)
+        if item.kind not in preset.kinds:
+            raise ShoalError(f"corrupted archive: block {item.index} is marked as coded by the preset's school "
+                             f"for {item.kind} blocks, but the preset has none (it has schools for "
+                             f"{', '.join(preset.kinds)} blocks)")
+        data = school.decompress_block(item.payload, item.size, preset.school(item.kind), on_bytes=on_bytes)
     container.check_block(item, data)
     return data
 

@@ -148,7 +148,7 @@ def list_archive(src) -> list[dict]:
             info["blocks"] += 1
             info["stored_blocks"] += item.stored
             info["binary_blocks"] += item.binary
-            kind = "stored" if item.stored else "binary" if item.binary else "coded"
+            kind = "stored" if item.stored else "coded" if item.kind == "text" else item.kind
             info["block_list"].append({"original_offset": original_at, "original_size": item.size,
                                        "archive_offset": at, "archive_bytes": item.archive_bytes, "kind": kind})
             original_at += item.size

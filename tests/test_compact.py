@@ -142,7 +142,9 @@ def _one_block(flags: int, rest: bytes, ident: bytes = b"\x01") -> bytes:
 
 @pytest.mark.parametrize("archive, message", [
     (_one_block(0x40 | compact.ONE_BLOCK, b""), "unknown header flags 0x44"),
-    (_one_block(compact.ONE_BLOCK | compact.SIZE_KNOWN, b""), "mix the one-block and framed forms"),
+    # in the one-block form bit 5 is the content's high bit: 4 (x86 school) is known, 5-7 are not
+    (_one_block(compact.ONE_BLOCK | compact.SIZE_KNOWN | compact.CODED << 3, b""), "unknown one-block content 6"),
+    (_one_block(compact.SIZE_KNOWN | compact.CODED_BINARY << 3, b""), "mix the one-block and framed forms"),
     (_one_block(compact.STORED << 3, b""), "mix the one-block and framed forms"),
     (_one_block(compact.ONE_BLOCK | compact.STORED << 3, b"\x01x", b"\xfe"), "built-in preset 254"),
     (_one_block(compact.ONE_BLOCK | 3, b""), "unknown preset identity kind 3"),

@@ -156,7 +156,7 @@ def test_no_two_compiled_loops_share_a_name():
     shape (swim.make_swim), and the general loop is general_swim (jit.GENERAL_LOOP)."""
     from shoal import school
     from shoal.school import engine, layout, swim
-    schools = [s for n in range(1, 10) for s in (school.level(n).text, school.level(n).binary) if s is not None]
+    schools = [s for n in range(1, 10) for s in school.level(n).schools().values()]
     shapes = {layout.structure(s.fish, s.cfg) for s in schools} - {None}
     names = [swim.make_swim(shape).py_func.__qualname__ for shape in shapes] + [swim.general_swim.py_func.__qualname__]
     assert len(set(names)) == len(names) == len(shapes) + 1

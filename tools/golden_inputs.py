@@ -113,4 +113,7 @@ INPUT_MAKERS: dict[str, Callable[[], bytes]] = {
     "empty.bin": lambda: b"",
     # text, then binary: blocks of both kinds in one stream
     "mixed.bin": lambda: _text(3072) + _binary(2048),
+    # text, x86-like code, an int32 table: in 1 KiB blocks, blocks of each kind
+    # a preset that tells x86 blocks apart has (school/kinds.py)
+    "kinds.bin": lambda: _text(2048) + _binary(2048) + _int32_table(171)[:2048],
 }

@@ -95,7 +95,7 @@ def _stream(name: bytes, preset: school.Preset, data: bytes, block_size: int | N
     for i in range(0, len(data), size):
         block = data[i:i + size]
         chosen = school.school_for(block, preset)
-        out.append(container.encode_block(block, school.compress_block(block, chosen), binary=chosen is preset.binary))
+        out.append(container.encode_block(block, school.compress_block(block, chosen), school.block_kind(block, preset)))
     out.append(container.encode_end(len(data), zlib.crc32(data)))
     return b"".join(out)
 
@@ -118,11 +118,14 @@ def _plans() -> list[Plan]:
     plans = []
     for n in range(1, 10):
         preset = school.level(n)
-        for kind, source in (("text", "text.txt"), ("binary", "binary.bin")):
+        # binary.bin is x86-like code: to a preset that tells x86 blocks apart,
+        # int32.bin is its other binary input
+        other = (("int32", "int32.bin"),) if "x86" in preset.kinds else ()
+        for kind, source in (("text", "text.txt"), ("binary", "binary.bin")) + other:
             plans.append(Plan(f"level{n}.{_short_digest(preset)}.{kind}.shoal", source,
                               {"how": f"shoal.compress(data, {n})", "preset": f"level{n}",
                                "preset_digest": preset.digest.hex(), "options": {"level": n},
-                               "schools": 2 if preset.binary is not None else 1},
+                               "schools": len(preset.kinds)},
                               lambda data, n=n: shoal.compress(data, n)))
     level6 = school.level(6)
     for kind, source in (("records", "records.json"), ("int32", "int32.bin"), ("short", "short.txt"),
@@ -140,7 +143,7 @@ def _plans() -> list[Plan]:
                                       "school.compress_block, container.encode_block per block",
                                "preset": f"level{n}", "retired": f"shoal/school/presets/retired/{stem}.yaml",
                                "preset_digest": preset.digest.hex(), "options": {"level": n},
-                               "schools": 2 if preset.binary is not None else 1},
+                               "schools": len(preset.kinds)},
                               lambda data, n=n, preset=preset: _stream(f"level{n}".encode(), preset, data)))
 
     evolved = school.from_dict(yaml.safe_load(EVOLVED.read_text()))
@@ -213,6 +216,11 @@ def _version2_plans() -> list[Plan]:
         "shoal.compress(data, 6, threads=2, block_size=1024): the framed form, 5 blocks, text and binary",
         "level6", level6, {"level": 6, "threads": 2, "block_size": 1024},
         lambda data: shoal.compress(data, 6, threads=2, block_size=1024), (1, 2))
+    if "x86" in level6.kinds:
+        add(f"multiblock-level6.{_short_digest(level6)}.kinds.shoal", "kinds.bin",
+            "shoal.compress(data, 6, block_size=1024): the framed form, 6 blocks coded by its text, x86 and "
+            "binary schools (block types 2, 4, 3)", "level6", level6, {"level": 6, "block_size": 1024},
+            lambda data: shoal.compress(data, 6, block_size=1024), (1, 2))
     add(f"streaming-level6.{_short_digest(level6)}.text.shoal", "text.txt",
         "c = shoal.ShoalCompressor(6, block_size=1024); c.compress(data) + c.flush(): the framed form "
         "without the original size", "level6", level6, {"level": 6, "streaming": True, "block_size": 1024},

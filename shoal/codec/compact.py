@@ -10,11 +10,12 @@ compactly:
     flags   bits 0-1: identity kind: 0 a built-in preset, by a one-byte id;
                       1 a preset carried in the stream; 2 a school file;
             bit 2:    the one-block form (else framed)
-            bits 3-4: one-block form: what it holds: 0 nothing (an empty
+            bits 3-5: one-block form: what it holds: 0 nothing (an empty
                       stream), 1 a stored block, 2 a coded block, 3 a
-                      block coded by the preset's binary school (the block
-                      types of version 1)
-            bit 5:    framed form: original_size follows
+                      block coded by the preset's binary school, 4 one
+                      coded by its x86 school (the block types of the
+                      framed form)
+            bit 5:    framed form: original_size follows (bits 3-4 are 0)
             bits 6-7: reserved, 0
     identity = id u8                                  (kind 0)
              | digest (16), varint L, preset (L)      (kind 1)
@@ -56,9 +57,15 @@ BUILT_IN, CARRIED, SCHOOL = 0, 1, 2
 _KIND = 0x03
 ONE_BLOCK = 0x04
 _CONTENT_SHIFT = 3
-SIZE_KNOWN = 0x20
+_CONTENT = 0x38           # one-block form
+_FRAMED_CONTENT = 0x18    # framed form: always 0
+SIZE_KNOWN = 0x20         # framed form
 _RESERVED = 0xC0
-EMPTY, STORED, CODED, CODED_BINARY = 0, 1, 2, 3     # one-block content: version 1's block types
+# one-block content, numbered as the framed form's block types
+EMPTY, STORED, CODED, CODED_BINARY, CODED_X86 = 0, 1, 2, 3, 4
+# a coded block's type names the preset's school that coded it (school/kinds.py)
+CODED_BY = {"text": CODED, "binary": CODED_BINARY, "x86": CODED_X86}
+SCHOOL_OF = {code: kind for kind, code in CODED_BY.items()}
 
 DIGEST_BYTES = 16
 SCHOOL_ID_BYTES = 8
@@ -168,16 +175,16 @@ def framed_fields(name: bytes, digest: bytes, block_size: int, original_size: in
     return head if original_size is None else head + varint(original_size)
 
 
-def encode_one_block(name: bytes, digest: bytes, data, payload: bytes | None, binary: bool = False,
+def encode_one_block(name: bytes, digest: bytes, data, payload: bytes | None, coded_by: str = "text",
                      school: bytes | None = None) -> bytes:
     """A whole stream after the magic, holding `data` (at most one block):
-    coded as `payload` (by the binary school if `binary`), stored when
+    coded as `payload` by the school for `coded_by` blocks, stored when
     payload is None or would not be smaller, or empty."""
     kind, ident = identity(name, digest, school)
     if not len(data):
         return _start(kind, ident, ONE_BLOCK | EMPTY << _CONTENT_SHIFT)
     stored = is_stored(data, payload)
-    content = STORED if stored else CODED_BINARY if binary else CODED
+    content = STORED if stored else CODED_BY[coded_by]
     rest = varint(len(data)) + (bytes(data) if stored else varint(len(payload)) + payload)
     return _start(kind, ident, ONE_BLOCK | content << _CONTENT_SHIFT) + rest + _CRC.pack(zlib.crc32(data))
 
@@ -187,7 +194,11 @@ def parse_flags(flags: int) -> tuple[int, bool, int, bool]:
     if flags & _RESERVED:
         raise ShoalError(f"unsupported archive: unknown header flags 0x{flags:02x}")
     one_block = bool(flags & ONE_BLOCK)
-    content = flags >> _CONTENT_SHIFT & 0x03
-    if one_block and flags & SIZE_KNOWN or not one_block and content:
+    if not one_block and flags & _FRAMED_CONTENT:
         raise ShoalError(f"corrupted archive: header flags 0x{flags:02x} mix the one-block and framed forms")
-    return flags & _KIND, one_block, content, bool(flags & SIZE_KNOWN)
+    if not one_block:
+        return flags & _KIND, False, EMPTY, bool(flags & SIZE_KNOWN)
+    content = (flags & _CONTENT) >> _CONTENT_SHIFT
+    if content > CODED_X86:
+        raise ShoalError(f"unsupported archive: unknown one-block content {content} (header flags 0x{flags:02x})")
+    return flags & _KIND, True, content, False

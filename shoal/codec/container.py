@@ -7,7 +7,8 @@ concatenation of their contents (as with xz).  Integers are little-endian.
     header  = magic "\\x89SHOAL" (6), version u8 = 1, flags u8,
               block_size u32, original_size u64, preset_len u16,
               preset_digest (16), preset (preset_len), header_crc u32
-    block   = type u8 (1 stored, 2 coded, 3 coded by the binary school),
+    block   = type u8 (1 stored, 2 coded, 3 coded by the binary school,
+              4 by the x86 school),
               size u32, payload_size u32,
               data_crc u32, payload_crc u32, frame_crc u32, payload
     end     = type u8 (0), total_size u64, total_crc u32, frame_crc u32
@@ -30,8 +31,8 @@ reader allocate more than one block.
 This module knows nothing of models: the preset is opaque bytes plus a
 16-byte digest, and coded payloads are passed in and out as they are.  A
 coded block says which of the preset's schools coded it: its text school
-(type 2, the only one of most presets) or its binary school (type 3;
-school.school_for).
+(type 2, the only one of most presets), its binary school (type 3) or
+its x86 school (type 4; school.school_for).
 Version 2 (shoal/codec/compact.py) writes the header compactly, and a
 stream of at most one block in one compact form; the parser reads both
 versions and gives the same items for each.
@@ -49,13 +50,13 @@ from typing import Callable, Iterator
 
 from ..errors import ShoalError
 from . import compact
-from .frames import (_BLOCK, _BLOCK_TYPES, _CRC, _END, _HEADER, CODED, CODED_BINARY, DIGEST_BYTES, END,
+from .frames import (_BLOCK, _BLOCK_TYPES, _CRC, _END, _HEADER, CODED, CODED_BINARY, CODED_X86, DIGEST_BYTES, END,
                      FLAG_SIZE_KNOWN, MAGIC, MAX_BLOCK_SIZE, MAX_PRESET_BYTES, READ_CHUNK, STORED, VERSION, Block,
                      StreamEnd, StreamHeader, encode_block, encode_end, encode_header, encode_start, encode_stream)
 
 # the writing half (frames.py) is part of this module's interface
 __all__ = ["MAGIC", "VERSION", "MAX_BLOCK_SIZE", "MAX_PRESET_BYTES", "DIGEST_BYTES", "FLAG_SIZE_KNOWN", "END",
-           "STORED", "CODED", "CODED_BINARY", "READ_CHUNK", "StreamHeader", "Block", "StreamEnd", "encode_header",
+           "STORED", "CODED", "CODED_BINARY", "CODED_X86", "READ_CHUNK", "StreamHeader", "Block", "StreamEnd", "encode_header",
            "encode_start", "encode_stream", "encode_block", "encode_end", "StreamParser", "check_block",
            "StreamChecksum", "read_items"]
 
@@ -234,7 +235,7 @@ class StreamParser:
         crc = _CRC.unpack_from(buf, end)[0]
         self.header = StreamHeader(name, digest, size, size, header_bytes, compact.VERSION, school)
         block = Block(0, content == compact.STORED, size, crc, bytes(buf[pos:end]), end - header_bytes,
-                      content == compact.CODED_BINARY)
+                      compact.SCHOOL_OF.get(content, "text"))
         del buf[:end + _CRC.size]
         self.blocks, self.total_size = 1, size
         self._pending.extend((block, StreamEnd(size, crc, _CRC.size)))
@@ -261,7 +262,8 @@ class StreamParser:
         payload = bytes(buf[head:head + payload_size])
         if zlib.crc32(payload) != payload_crc:
             raise _corrupt(f"block {self.blocks} payload checksum mismatch")
-        block = Block(self.blocks, kind == STORED, size, crc, payload, head + payload_size, kind == CODED_BINARY)
+        block = Block(self.blocks, kind == STORED, size, crc, payload, head + payload_size,
+                      compact.SCHOOL_OF.get(kind, "text"))
         del buf[:head + payload_size]
         self.blocks += 1
         self.total_size += size

@@ -21,8 +21,9 @@ DIGEST_BYTES = compact.DIGEST_BYTES
 
 FLAG_SIZE_KNOWN = 0x01
 
-END, STORED, CODED, CODED_BINARY = 0, 1, 2, 3
-_BLOCK_TYPES = (STORED, CODED, CODED_BINARY)
+END, STORED = 0, 1
+CODED, CODED_BINARY, CODED_X86 = compact.CODED, compact.CODED_BINARY, compact.CODED_X86
+_BLOCK_TYPES = (STORED, CODED, CODED_BINARY, CODED_X86)
 
 _HEADER = struct.Struct("<6sBBIQH16s")   # magic .. digest; then preset, crc
 _BLOCK = struct.Struct("<BIIII")         # type, size, payload_size, data_crc, payload_crc
@@ -51,7 +52,12 @@ class Block:
     crc: int                      # CRC32 of the original bytes
     payload: bytes
     archive_bytes: int = 0
-    binary: bool = False          # coded by the preset's school for binaries
+    kind: str = "text"            # which of the preset's schools coded it (school/kinds.py)
+
+    @property
+    def binary(self) -> bool:
+        """Coded by a school for binary blocks (binary or x86)."""
+        return self.kind != "text"
 
 
 @dataclass(frozen=True)
@@ -86,12 +92,12 @@ def encode_start(name: bytes, digest: bytes, block_size: int, original_size: int
     return _with_crc(head)
 
 
-def encode_stream(name: bytes, digest: bytes, data, payload: bytes | None, binary: bool = False,
+def encode_stream(name: bytes, digest: bytes, data, payload: bytes | None, kind: str = "text",
                   school: bytes | None = None) -> bytes:
     """A whole version 2 stream of at most one block (the one-block form):
     `data` coded as `payload`, or stored when payload is None."""
     _check_header(name, digest, max(1, len(data)))
-    return MAGIC + compact.encode_one_block(name, digest, data, payload, binary, school)
+    return MAGIC + compact.encode_one_block(name, digest, data, payload, kind, school)
 
 
 def _check_header(preset: bytes, digest: bytes, block_size: int) -> None:
@@ -103,14 +109,13 @@ def _check_header(preset: bytes, digest: bytes, block_size: int) -> None:
         raise ShoalError(f"block size must be 1..{MAX_BLOCK_SIZE} bytes, got {block_size}")
 
 
-def encode_block(data, payload: bytes | None, binary: bool = False) -> bytes:
+def encode_block(data, payload: bytes | None, kind: str = "text") -> bytes:
     """A block frame for original `data` (non-empty): coded with `payload`
-    (by the preset's school for binaries if `binary`), or stored raw when
+    by the preset's school for `kind` blocks, or stored raw when
     payload is None (the coder could not shrink it)."""
     stored = compact.is_stored(data, payload)
     body = bytes(data) if stored else payload
-    kind = STORED if stored else CODED_BINARY if binary else CODED
-    frame = _BLOCK.pack(kind, len(data), len(body), zlib.crc32(data), zlib.crc32(body))
+    frame = _BLOCK.pack(STORED if stored else compact.CODED_BY[kind], len(data), len(body), zlib.crc32(data), zlib.crc32(body))
     return _with_crc(frame) + body
 
 

@@ -75,6 +75,19 @@ def _filter_dense(buf, direction):
     return done
 
 
+@njit(cache=True, nogil=True)
+def code_bytes(buf):
+    """How many of buf's bytes lie in segments encode() would filter: a
+    measure of how much of a block is machine code (school/kinds.py)."""
+    n = buf.shape[0]
+    total = 0
+    for lo in range(0, n, SEGMENT):
+        hi = min(lo + SEGMENT, n)
+        if _scan(buf, lo, hi, 0) * DENSITY >= hi - lo:
+            total += hi - lo
+    return total
+
+
 def encode(buf: np.ndarray) -> int:
     """Filter a block in place (a uint8 array): near offsets become targets
     in its dense segments; returns how many segments were filtered."""

@@ -43,7 +43,7 @@ from .. import school
 from ..errors import ShoalError
 from ..fish.column import COLUMN_VOTES
 from ..fish.match import VOTES as MATCH_INPUTS
-from ..school.preset import swims_in
+from ..school.kinds import KINDS, swims_in
 
 REFERENCE_SIZE = 4 << 20           # the file size --table-shift auto emulates
 MIN_TABLE_BITS = 12                 # a shifted table never shrinks below this (4096 slots)
@@ -133,14 +133,15 @@ def measure(pieces, spec: dict, shift: int) -> dict:
 
 def time_features(spec: dict, text_share: float = 1.0) -> dict:
     """What the engine's per-byte work grows with (see space.yaml's time_model):
-    for a preset of two schools (fish with `only:`), the two schools'
-    features weighed by the share of bytes each codes."""
-    mixer = spec.get("mixer", {})
-    if not any(f.get("only", "any") != "any" for f in spec["fish"]):
-        return _school_features(spec["fish"], mixer)
-    text, binary = (_school_features([f for f in spec["fish"] if swims_in(f, kind)], mixer)
-                    for kind in ("text", "binary"))
+    for a preset of several schools (fish with `only:`), the text school's and
+    the binary school's features weighed by the share of bytes each codes."""
+    text, binary = (school_features(spec, kind) for kind in ("text", "binary"))
     return {name: text_share * text[name] + (1 - text_share) * binary[name] for name in text}
+
+
+def school_features(spec: dict, kind: str) -> dict:
+    """time_features of the school that codes blocks of `kind` (school/kinds.py)."""
+    return _school_features([f for f in spec["fish"] if swims_in(f, kind)], spec.get("mixer", {}))
 
 
 def _school_features(fish: list, mixer: dict) -> dict:
@@ -170,26 +171,24 @@ def time_cost(spec: dict, model: dict, text_share: float = 1.0) -> float:
 
 # -- budgets and the penalised fitness ------------------------------------------
 
-SCHOOLS = {"text": 1.0, "binary": 0.0}      # a school's share of text: time_cost of that school
-
-
 def time_costs(spec: dict, model: dict) -> tuple:
-    """Predicted microseconds per byte of the text school and of the binary school."""
-    return tuple(time_cost(spec, model, share) for share in SCHOOLS.values())
+    """Predicted microseconds per byte of each kind's school (kinds.KINDS: text, binary, x86)."""
+    return tuple(sum(model.get(name, 0.0) * value for name, value in school_features(spec, kind).items())
+                 for kind in KINDS)
 
 
 @dataclass(frozen=True)
 class Budget:
     memory: int            # bytes of model memory (preset.memory_bytes())
-    time: tuple            # time proxy of the text and of the binary school, microseconds per byte
+    time: tuple            # time proxy of each kind's school (text, binary, x86), microseconds per byte
     penalty: float         # fitness cost of each unit of relative excess
     time_model: dict
 
     def judge(self, spec: dict, bits: int) -> dict:
         """The record of one candidate: its fitness and what went into it.
-        Time is judged per school (text and binary blocks each no slower
-        than the budget), so the result holds whatever mix of text and
-        binary it meets, not only the training set's."""
+        Time is judged per school (text, binary and x86 blocks each no
+        slower than the budget), so the result holds whatever mix of kinds
+        it meets, not only the training set's."""
         memory = school.from_dict(spec).memory_bytes()
         over = max(0.0, memory / self.memory - 1)
         time = max((cost / budget for cost, budget in zip(time_costs(spec, self.time_model), self.time)

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import ShoalError
 from ..jit import into_general_loop, njit
 from .contexts import H_RLEN, predicted_bit
-from .entry import check_keys
+from .entry import check_keys, check_only
 from .statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
 from .tables import STRETCH, U
 
@@ -98,12 +98,14 @@ class ColumnFish(NamedTuple):
 
 def read(entry: dict, carried: bool) -> dict:
     """A preset's column-fish entry, checked, in canonical form."""
-    check_keys(entry, {"kind", "integers"}, "fish column")
+    check_keys(entry, {"kind", "integers", "only"}, "fish column")
     integers = entry.get("integers", "any")
     if integers not in ("any", "binary"):
         raise ShoalError(f"preset: column.integers must be any or binary, got {integers!r}")
-    # integers: any is left out of the canonical form
-    return {"kind": "column"} if integers == "any" else {"kind": "column", "integers": integers}
+    only = check_only(entry.get("only", "any"), "column")
+    # integers: any and only: any are left out of the canonical form
+    out = {"kind": "column"} if integers == "any" else {"kind": "column", "integers": integers}
+    return out if only == "any" else dict(out, only=only)
 
 
 def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:

@@ -19,12 +19,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import ShoalError
 from ..jit import into_general_loop, njit
 from .contextmap import SLOT_BYTES, find_slot, nibble_hash, nibble_node, prefetch_slot
 from .contexts import KINDS as _CONTEXT_KINDS
 from .contexts import context_hash
-from .entry import check_int, check_keys
+from .entry import check_int, check_keys, check_only
 from .statemap import new_statemap, sm_p12, sm_update
 from .tables import STATE_N0, STATE_N1, STATE_NEXT, STATE_P0, STRETCH, U
 
@@ -36,8 +35,6 @@ SETTINGS = ()         # their settings are the fish array's rows and mixer.runs
 MAX_ORDER = 64
 MAX_ARG = 1 << 16
 BITS_RANGE = (4, 26)
-# a fish may swim only in blocks of one kind (school.looks_like_text)
-BLOCK_KINDS = ("any", "text", "binary")
 # mode: 1, or 2 with mixer.runs (a run vote beside each fish's vote)
 PLAIN, WITH_RUNS = 1, 2
 
@@ -64,9 +61,7 @@ def read(entry: dict, carried: bool) -> dict:
     most = MAX_ORDER if kind == "order" else MAX_ARG
     out = {"kind": kind, "arg": check_int(entry.get("arg", 0), f"{kind}.arg", 0, most),
            "bits": check_int(entry.get("bits", 20), f"{kind}.bits", *BITS_RANGE)}
-    only = entry.get("only", "any")
-    if only not in BLOCK_KINDS:
-        raise ShoalError(f"preset: {kind}.only must be one of {', '.join(BLOCK_KINDS)}, got {only!r}")
+    only = check_only(entry.get("only", "any"), kind)
     if only != "any":
         out["only"] = only              # only then in the canonical form
     return out

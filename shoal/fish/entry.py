@@ -23,3 +23,30 @@ def check_keys(mapping: dict, allowed, where: str) -> None:
     unknown = set(mapping) - set(allowed)
     if unknown:
         raise ShoalError(f"preset: {where}: unknown keys {sorted(unknown)}")
+
+
+# Where a fish swims (`only:`): each name stands for kinds of block
+# (school/kinds.py detects them: text, binary, x86); any, every block, is
+# left out of a preset's canonical form.
+ONLY = {"any": frozenset({"text", "binary", "x86"}), "text": frozenset({"text"}),
+        "binary": frozenset({"binary", "x86"}), "x86": frozenset({"x86"}), "other-binary": frozenset({"binary"})}
+
+
+def check_only(value, where: str):
+    """A fish's `only:` checked and in canonical form: any, one name, or a
+    sorted list of two or more names that together stand for less than
+    every block."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or any(not isinstance(n, str) or n not in ONLY for n in names):
+        raise ShoalError(f"preset: {where}.only must be one of {', '.join(ONLY)} or a list of them, got {value!r}")
+    if covers(names) == ONLY["any"]:
+        return "any"
+    names = sorted(set(names))
+    return names[0] if len(names) == 1 else names
+
+
+def covers(only) -> frozenset:
+    """The kinds of block an `only:` value (a name or a list) stands for."""
+    if isinstance(only, str):
+        return ONLY[only]
+    return frozenset().union(*(ONLY[n] for n in only))

@@ -1,6 +1,6 @@
 """school: assembles fish, mixers and APMs from a preset and codes blocks.
 
-    school = school_for(data, preset)            # preset.text or preset.binary (only: text / binary fish)
+    school = school_for(data, preset)            # preset.school(kind): text, binary or x86 (kinds.py)
     payload = compress_block(data, school)       # bytes, or None if it would not shrink
     data = decompress_block(payload, size, school)
     costs, coded = score_block(data, preset)     # bits per byte, real size (picks the school too)
@@ -29,36 +29,27 @@ import numpy as np
 
 from ..codec import compact
 from ..errors import ShoalError
-from . import memory, neural, primer, slots
+from . import kinds, memory, neural, primer, slots
+from .kinds import looks_like_text
 from .levels import DEFAULT_LEVEL, level, load, retired_level, with_neural
 from .preset import Preset, from_canonical, from_dict
 
-__all__ = ["compress_block", "decompress_block", "score_block", "school_for", "looks_like_text", "Preset", "level",
+__all__ = ["compress_block", "decompress_block", "score_block", "school_for", "block_kind", "looks_like_text",
+           "Preset", "level",
            "retired_level", "load", "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL", "decode_memory",
            "DEFAULT_MEMLIMIT"]
 
 
 _NO_COST = np.zeros(0, dtype=np.float64)
 
-# A block is binary when over 1% of its bytes are NUL: git, diff and grep
-# take any NUL for a sign of binary data; a share keeps a long text block
-# with a stray NUL (or a few) a text block.
-_TEXT_MAX_NUL = 0.01
-
-
-def looks_like_text(data) -> bool:
-    """Whether a block looks like text: at most 1% of its bytes are NUL.
-    Executables, images and other binaries are full of zeros; text in ASCII
-    or UTF-8 has none."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    return buf.size - np.count_nonzero(buf) <= _TEXT_MAX_NUL * buf.size
-
-
-# One block that looks like text and one that does not: coding both compiles
-# (or loads) both of a preset's loops, so that a timing taken afterwards
-# holds no compile, whichever kind of block it codes first.
+# A block of each kind (kinds.py: text, binary, x86 code: a near call
+# every 16 bytes): coding them compiles (or loads) each of a preset's loops,
+# so that a timing taken afterwards holds no compile, whichever kind of
+# block it codes first.
 WARM_UP_BLOCKS = (b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + bytes(range(256)),
-                  bytes(range(256)) * 8 + bytes(64))
+                  bytes(range(256)) * 8 + bytes(64),
+                  b"".join(b"\x48\x89\xc7\xe8" + (4096 - 16 * i).to_bytes(4, "little", signed=True) + bytes(7)
+                           for i in range(160)))
 
 
 def decode_memory(preset: Preset, block_size: int) -> int:
@@ -67,8 +58,7 @@ def decode_memory(preset: Preset, block_size: int) -> int:
     the block's buffers (payload, output, its copies on the way out) and a
     primer read before it.  Counted from the preset alone, before anything
     is allocated, so a reader can refuse an archive beyond its limit."""
-    schools = [s for s in (preset.text, preset.binary) if s is not None]
-    model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in schools)
+    model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in preset.schools().values())
     if not preset.primer:
         return model + 4 * block_size
     # the text school's tables fit the primer and the block; with a fit
@@ -88,13 +78,19 @@ def decode_memory(preset: Preset, block_size: int) -> int:
 DEFAULT_MEMLIMIT = 3 << 30
 
 
+def block_kind(data, preset: Preset) -> str:
+    """The kind of block `data` is to `preset` (one of preset.kinds:
+    kinds.py): which of its schools codes it.  Archives mark it."""
+    if len(preset.kinds) == 1:
+        return preset.kinds[0]
+    return kinds.detect(data, preset.kinds)
+
+
 def school_for(data, preset: Preset) -> Preset:
-    """The school that codes block `data`: preset.text, or preset.binary for
-    a block that does not look like text (when the preset marks fish with
-    `only:`, they differ).  Archives mark which one coded each block."""
-    if preset.binary is not None and not looks_like_text(data):
-        return preset.binary
-    return preset.text
+    """The school that codes block `data`: preset.text, or the school for
+    binary or x86 blocks when the preset tells them apart (fish marked
+    `only:`).  Archives mark which one coded each block."""
+    return preset.school(block_kind(data, preset))
 
 
 def compress_block(data, preset: Preset, *, on_bytes=None) -> bytes | None:

@@ -30,11 +30,14 @@ fast as an unprimed one.  `final: votes` makes the final mixer hear the match an
 beside the gated mixers, with a weight set per match state (one gate is then
 enough to learn fast what a sure fish says: the seed's number sequences).
 
-A context fish with `only: text` swims only in blocks that look like text
-(school.looks_like_text), one with `only: binary` only in the others: a
-preset is then two schools, Preset.text and Preset.binary, and the archive
-marks which one coded each block.  Word and text-column fish help little on
-executables and images and cost time there; sparse contexts help them.
+A context fish with `only: text` swims only in blocks that look like text,
+one with `only: binary` only in the others, one with `only: x86` only in
+binary blocks of machine code, and `only: other-binary` in binary blocks
+that are not (school/kinds.py detects a block's kind; `only:` may also
+list several).  A preset is then one school per kind of block it tells
+apart (Preset.school(kind); Preset.text and Preset.binary), and the archive
+marks which one coded each block.  Word and text-column fish help little
+on executables and images and cost time there; sparse contexts help them.
 The column fish's fixed-width integer predictors (fish/column.py) are the
 costly part of it and rarely help text: with `integers: binary` they run
 only in binary blocks, and text blocks keep its record and decimal ones.
@@ -77,7 +80,9 @@ from ..errors import ShoalError
 from ..fish import voters
 from ..fish.contexts import KINDS, SPARSE_V1
 from ..fish.entry import check_bool, check_int, check_keys
+from . import kinds as block_kinds
 from . import memory, neural, perturbation, primer, slots
+from .kinds import swims_in
 
 
 # From the first release on, bumped whenever a change alters any probability
@@ -145,34 +150,60 @@ class Preset:
         return None if self.unprimed else self.spec.get("primer")
 
     def memory_bytes(self) -> int:
-        """Model memory one block needs (what -T multiplies): the larger of
-        the preset's two schools, since a block swims with one of them."""
-        if self.binary is None:
-            return memory.model_memory(self.fish, self.cfg)
-        return max(memory.model_memory(school.fish, school.cfg) for school in (self.text, self.binary))
+        """Model memory one block needs (what -T multiplies): the largest of
+        the preset's schools, since a block swims with one of them."""
+        return max(memory.model_memory(school.fish, school.cfg) for school in self.schools().values())
 
     @functools.cached_property
+    def kinds(self) -> tuple:
+        """The kinds of block (kinds.KINDS) this preset codes with a school of
+        their own: ("text",) for a preset that is one school; text and binary
+        when its fish sit out some blocks (`only:`), it keeps its column fish's
+        integers for binary blocks, or it has a primer or transform (for text
+        blocks, for binary ones); x86 too when a fish tells x86 blocks from
+        other binary ones."""
+        told = block_kinds.told_apart(self.spec["fish"])
+        if len(told) == 1 and (any("integers" in f for f in self.spec["fish"]) or "primer" in self.spec
+                               or "transform" in self.spec):
+            told = frozenset({"text", "binary"})
+        return tuple(kind for kind in block_kinds.KINDS if kind in told)
+
+    def schools(self) -> dict:
+        """{kind: the school that codes blocks of that kind}, for each of kinds."""
+        return {kind: self.school(kind) for kind in self.kinds}
+
+    def school(self, kind: str) -> Preset:
+        """The school that codes blocks of `kind` (an x86 block is a binary
+        block to a preset that does not tell them apart, and every block is a
+        text block to a preset of one school)."""
+        if kind not in self.kinds:
+            kind = "binary" if kind == "x86" and "binary" in self.kinds else "text"
+        return self._schools[kind]
+
+    @functools.cached_property
+    def _schools(self) -> dict:
+        return {kind: self._school(kind) for kind in self.kinds}
+
+    @property
     def text(self) -> Preset:
         """The school that codes blocks that look like text: this preset
-        without its `only: binary` fish (itself when it has none)."""
-        return self._school("text")
+        without the fish that sit them out (itself when it has none)."""
+        return self.school("text")
 
-    @functools.cached_property
+    @property
     def binary(self) -> Preset | None:
-        """The school that codes the other blocks: this preset without its
-        `only: text` fish, and without its primer; None when it is the same
-        school as `text` (the preset marks no fish, keeps all of its column
-        fish everywhere and has no primer or transform)."""
-        if (not any("only" in f or "integers" in f for f in self.spec["fish"]) and "primer" not in self.spec
-                and "transform" not in self.spec):
-            return None                  # ("any" is left out of the canonical form)
-        return self._school("binary")
+        """The school that codes binary blocks (x86 ones too, unless the
+        preset tells them apart): without its text fish and its primer; None
+        when the preset is one school."""
+        return self.school("binary") if "binary" in self.kinds else None
 
     def _school(self, kind: str) -> Preset:
-        """One of the preset's two schools (same identity: a part of this preset)."""
+        """One of the preset's schools (same identity: a part of this preset)."""
+        if len(self.kinds) == 1:
+            return self
         fish = [f for f in self.spec["fish"] if swims_in(f, kind)]
-        unprimed = kind == "binary" and "primer" in self.spec
-        x86 = kind == "binary" and self.spec.get("transform") == "x86"
+        unprimed = kind != "text" and "primer" in self.spec
+        x86 = kind != "text" and self.spec.get("transform") == "x86"
         if len(fish) == len(self.spec["fish"]) and not unprimed and not x86 and not _drops_integers(fish, kind):
             return self
         return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed,
@@ -214,7 +245,7 @@ def _normalise(raw, carried: bool = False) -> dict:
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in voters.KINDS if kind not in KINDS):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
     if not swims_everywhere(fish):
-        raise ShoalError("preset: with only:, some blocks (text or binary) would have no fish at all")
+        raise ShoalError("preset: with only:, some blocks (text, binary or x86) would have no fish at all")
     spec["fish"] = fish
     spec["model"] = _model(raw.get("model"), fish, spec["lanes"])
     if isinstance(raw.get("mixer"), str):        # mixer: attention
@@ -292,11 +323,6 @@ def _model(given, fish: list[dict], lanes: int) -> int:
     return model
 
 
-def swims_in(fish: dict, kind: str) -> bool:
-    """Whether a fish swims in `kind` (text or binary) blocks."""
-    return fish.get("only", "any") in ("any", kind)
-
-
 def _drops_integers(fish: list[dict], kind: str) -> bool:
     """Whether the column fish of a school for `kind` blocks runs without its
     fixed-width integer predictors."""
@@ -304,13 +330,13 @@ def _drops_integers(fish: list[dict], kind: str) -> bool:
 
 
 def swims_everywhere(fish: list[dict]) -> bool:
-    """Whether some fish swims in text blocks and some in binary ones."""
-    return all(any(swims_in(f, kind) for f in fish) for kind in ("text", "binary"))
+    """Whether some fish swims in each kind of block."""
+    return all(any(swims_in(f, kind) for f in fish) for kind in block_kinds.KINDS)
 
 
 def unmark_if_stranded(fish: list[dict]) -> list[dict]:
-    """fish as they are, or, when their only: marks would leave text or
-    binary blocks without any fish, the same fish unmarked (swimming in
+    """fish as they are, or, when their only: marks would leave some kind of
+    block without any fish, the same fish unmarked (swimming in
     every block): how tools that pick fish (ablation, evolution) keep a
     school valid."""
     if swims_everywhere(fish):
