@@ -41,11 +41,11 @@ def test_blocks_are_told_apart_by_kind():
     assert kinds.detect(TEXT) == "text" and kinds.detect(TABLE) == "binary" and kinds.detect(CODE) == "x86"
     # a preset that does not tell x86 blocks apart gets binary for code
     assert kinds.detect(CODE, frozenset({"text", "binary"})) == "binary"
-    # x86 once code is an eighth of the block or more (a near call per 128 bytes in its segment)
+    # x86 once code is a sixteenth of the block or more (a near call per 128 bytes in its segment)
     calls = bytearray(64 << 10)
     for at in range(0, len(calls), 100):
         calls[at:at + 5] = b"\xe8\x10\x00\x00\x00"
-    for code_share, expected in ((0.10, "binary"), (0.15, "x86")):
+    for code_share, expected in ((0.05, "binary"), (0.08, "x86")):
         block = bytes(calls) + bytes(int(len(calls) * (1 / code_share - 1)))
         assert kinds.detect(block) == expected
     assert kinds.detect(b"") == "text" and kinds.detect(bytearray(CODE)) == "x86"
@@ -97,6 +97,10 @@ def test_each_block_is_marked_with_its_school_and_decodes_in_a_fresh_process():
     for block, start in zip(blocks, range(0, len(data), 2048)):
         piece = data[start:start + 2048]
         assert block.payload == school.compress_block(piece, preset.school(block.kind))
+    # `shoal -lvv` lists which school coded each block
+    from shoal.files import list_archive
+    (stream,) = list_archive(io.BytesIO(archive))
+    assert [b["kind"] for b in stream["block_list"]] == ["coded", "x86", "binary", "x86"]
     # one block alone: the compact form's content 4
     alone = shoal.compress(CODE, preset=SMALL)
     assert (alone[7] >> 3) & 7 == compact.CODED_X86
