@@ -116,7 +116,7 @@ LEVEL_DIGESTS = {
     5: "ba78e442574ad81ef7721c546a525503",
     6: "35e6412722017b6879a83edb416e1c6b",
     7: "d9419c7016aabe9f7b4a318b5990a727",
-    8: "65d2a6770ee5eff4c97c8ce17535f17e",
+    8: "1a4d71f63a737f3dba26e7c5b15fa2e4",
     9: "e6ce64f54a4c9e1e87c707d19b6b1e59",
 }
 RETIRED_DIGESTS = {
@@ -147,6 +147,7 @@ RETIRED_DIGESTS = {
     "level6-7": "731d47b2c94129c32b8c165975ef2799",
     "level8-3": "07d2d7d41c55b8e6c2841bc32372bba6",
     "level9-5": "a84c8a42bc520a4f13b943e95a6e3d0a",
+    "level8-4": "65d2a6770ee5eff4c97c8ce17535f17e",
 }
 # BLAKE2b-128 of the shipped neural fish's weights file (archives name it so)
 NEURAL_FISH_DIGEST = "022c8038b19878d5148f4f846f6e055c"
@@ -222,12 +223,13 @@ def test_both_format_versions_have_golden_archives_of_every_form():
                             if isinstance(item, container.Block) and not item.stored}
     assert {(1, False, False, 0), (2, True, False, 0), (2, False, True, 0), (2, False, False, 0),
             (2, True, False, 1), (2, True, False, 2), (2, False, True, 2)} <= forms
-    # blocks coded by each kind's school (block types 2-4), in both forms of version 2
+    # blocks coded by each kind's school (block types 2-5), in both forms of version 2
     assert {(1, False, "text"), (1, False, "binary")} | {(2, one, kind) for one in (True, False)
-                                                        for kind in ("text", "binary", "x86")} <= block_kinds
+                                                        for kind in ("text", "binary", "x86", "structured")} <= block_kinds
     # ids 1-9: levels 1-9 as first given ids; 10-15: levels 6, 1-5 as primed on 2026-12-04;
     # 16: level 9 with its structure fish; 17, 18: levels 6 and 9 x86-filtering (2026-12-05);
-    # 19, 20: levels 9 and 8 with x86 fish; 21-23: levels 6, 8, 9 with x86 schools (2026-12-05)
+    # 19, 20: levels 9 and 8 with x86 fish; 21-23: levels 6, 8, 9 with x86 schools; 24: level 8 with a
+    # structured-text school (2026-12-05)
     first = {1: "level1-1", 2: "level2-2", 3: "level3-2", 4: "level4-2", 5: "level5-4", 6: "level6-5",
              8: "level8-2", 9: "level9-2"}
     pinned = {n: (f"level{n}", RETIRED_DIGESTS[first[n]] if n in first else LEVEL_DIGESTS[n]) for n in range(1, 10)}
@@ -239,8 +241,9 @@ def test_both_format_versions_have_golden_archives_of_every_form():
     pinned[19] = ("level9", RETIRED_DIGESTS["level9-5"])
     pinned[20] = ("level8", RETIRED_DIGESTS["level8-3"])
     pinned[21] = ("level6", LEVEL_DIGESTS[6])
-    pinned[22] = ("level8", LEVEL_DIGESTS[8])
+    pinned[22] = ("level8", RETIRED_DIGESTS["level8-4"])
     pinned[23] = ("level9", LEVEL_DIGESTS[9])
+    pinned[24] = ("level8", LEVEL_DIGESTS[8])
     assert {n: (name.decode(), digest.hex()) for n, (name, digest) in compact.BUILT_IN_PRESETS.items()} == pinned, (
         "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")
     for n in range(1, 10):

@@ -26,7 +26,11 @@ def _code(size: int, seed: int = 1) -> bytes:
     return bytes(out[:size])
 
 
-TEXT = b"A school of small fish swims by the reef, and the reef hums along.\n" * 40
+PROSE = (b"It was the best of times, it was the worst of times, it was the age of wisdom,\n"
+         b"it was the age of foolishness; there were a king with a large jaw and a queen\n"
+         b"with a plain face, on the throne of England: so the story goes.\n") * 8
+TEXT = PROSE * 2
+JSON = b"".join(b'{"code": "AZ-%03d", "name": "Rayon %d", "type": "Rayon"},\n' % (i, i * 7) for i in range(60))
 TABLE = np.arange(700, dtype="<i4").tobytes()
 CODE = _code(2800)
 SMALL = {"block_size": 4096, "lanes": 2, "apm": {"order2_bits": 8},
@@ -39,6 +43,7 @@ SMALL = {"block_size": 4096, "lanes": 2, "apm": {"order2_bits": 8},
 
 def test_blocks_are_told_apart_by_kind():
     assert kinds.detect(TEXT) == "text" and kinds.detect(TABLE) == "binary" and kinds.detect(CODE) == "x86"
+    assert kinds.detect(JSON) == "structured" and kinds.detect(JSON, frozenset({"text", "binary"})) == "text"
     # a preset that does not tell x86 blocks apart gets binary for code
     assert kinds.detect(CODE, frozenset({"text", "binary"})) == "binary"
     # x86 once code is a sixteenth of the block or more (a near call per 128 bytes in its segment)
@@ -122,16 +127,51 @@ def test_a_block_marked_for_a_school_the_preset_lacks_is_refused():
 def test_the_shipped_levels_code_x86_blocks_with_x86_fish():
     """Levels 6, 8 and 9 have x86 fish only in x86 blocks: their text and
     binary schools are those of the definitions before (retired), so text
-    and other binaries code to the same payload."""
+    and other binaries code to the same payload; level 8 has structure fish
+    in structured text."""
     for n, before in ((6, "731d47b2c94129c32b8c165975ef2799"), (8, "07d2d7d41c55b8e6c2841bc32372bba6"),
                       (9, "a84c8a42bc520a4f13b943e95a6e3d0a")):
         level, old = school.level(n), school.retired_level(n, bytes.fromhex(before))
-        assert level.kinds == ("text", "binary", "x86")
+        assert level.kinds == (("text", "binary", "x86", "structured") if n == 8 else ("text", "binary", "x86"))
         x86_fish = {i for i, f in enumerate(level.spec["fish"]) if f["kind"] == "x86"}
         assert x86_fish and all(level.spec["fish"][i]["only"] == "x86" for i in x86_fish)
         assert np.array_equal(level.text.fish, old.text.fish) and np.array_equal(level.text.cfg, old.text.cfg)
         if n > 6:      # levels 8 and 9: the x86 school is the old binary school
             assert np.array_equal(level.school("x86").fish, old.binary.fish)
+    # level 8's structured school: its text school and three structure fish
+    level8 = school.level(8)
+    assert level8.school("structured").fish.shape[0] == level8.text.fish.shape[0] + 3
+    assert school.block_kind(JSON, level8) == "structured" and school.block_kind(PROSE, level8) == "text"
     level6, old6 = school.level(6), school.retired_level(6, bytes.fromhex("731d47b2c94129c32b8c165975ef2799"))
     assert np.array_equal(level6.binary.fish, old6.binary.fish) and np.array_equal(level6.binary.cfg, old6.binary.cfg)
     assert school.compress_block(TABLE, level6.binary) == school.compress_block(TABLE, old6.binary)
+
+
+CSV = b"".join(b'%d,"Name, %d",%d.5,yes\n' % (i, i, i * 3) for i in range(40))
+KEYS = b"Package: shoal\nVersion: 0.1\nDepends: numpy, numba\nDescription: a school of fish\n" * 5
+C_CODE = b"static int add(int a, int b)\n{\n\tint c = a + b;\n\treturn c;\n}\n\n" * 20
+
+
+@pytest.mark.parametrize("data, structured", [(JSON, True), (CSV, True), (KEYS, True), (PROSE, False),
+                                              (C_CODE, False), (TEXT, False), (b"a: 1\nb: 2\n", False)])
+def test_structured_text_is_records_not_prose_or_code(data, structured):
+    assert kinds.looks_structured(data) == structured          # (four lines at least)
+
+
+def test_structured_blocks_get_their_school_and_a_block_type_of_their_own():
+    preset = dict(SMALL, fish=SMALL["fish"][:2] + [{"kind": "struct", "arg": 0, "bits": 12, "only": "structured"},
+                                                   {"kind": "word", "arg": 0, "bits": 10, "only": "other-text"}])
+    loaded = school.from_dict(preset)
+    assert loaded.kinds == ("text", "binary", "structured")
+    assert [f["kind"] for f in loaded.school("structured").spec["fish"]
+            if kinds.swims_in(f, "structured")] == ["order", "order", "struct"]
+    data = JSON[:2048] + TEXT[:2048] + TABLE[:2048] + CODE[:2048]
+    archive = shoal.compress(data, preset=preset, block_size=2048)
+    blocks = [item for item in container.read_items(io.BytesIO(archive).read) if isinstance(item, container.Block)]
+    assert [b.kind for b in blocks] == ["structured", "text", "binary", "binary"]
+    assert blocks[0].payload == school.compress_block(JSON[:2048], loaded.school("structured"))
+    alone = shoal.compress(JSON, preset=preset)
+    assert (alone[7] >> 3) & 7 == compact.CODED_STRUCTURED
+    with FreshDecoder() as fresh:
+        assert fresh.decode(archive) == data
+        assert fresh.decode(alone) == JSON

@@ -116,4 +116,6 @@ INPUT_MAKERS: dict[str, Callable[[], bytes]] = {
     # text, x86-like code, an int32 table: in 1 KiB blocks, blocks of each kind
     # a preset that tells x86 blocks apart has (school/kinds.py)
     "kinds.bin": lambda: _text(2048) + _binary(2048) + _int32_table(171)[:2048],
+    # and JSON records first: blocks of structured text too
+    "four-kinds.bin": lambda: _records(2048) + _text(2048) + _binary(2048) + _int32_table(171)[:2048],
 }

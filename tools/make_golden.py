@@ -121,6 +121,7 @@ def _plans() -> list[Plan]:
         # binary.bin is x86-like code: to a preset that tells x86 blocks apart,
         # int32.bin is its other binary input
         other = (("int32", "int32.bin"),) if "x86" in preset.kinds else ()
+        other += (("records", "records.json"),) if "structured" in preset.kinds else ()
         for kind, source in (("text", "text.txt"), ("binary", "binary.bin")) + other:
             plans.append(Plan(f"level{n}.{_short_digest(preset)}.{kind}.shoal", source,
                               {"how": f"shoal.compress(data, {n})", "preset": f"level{n}",
@@ -221,6 +222,12 @@ def _version2_plans() -> list[Plan]:
             "shoal.compress(data, 6, block_size=1024): the framed form, 6 blocks coded by its text, x86 and "
             "binary schools (block types 2, 4, 3)", "level6", level6, {"level": 6, "block_size": 1024},
             lambda data: shoal.compress(data, 6, block_size=1024), (1, 2))
+    kinds = school.from_dict(FOUR_KINDS)
+    add(f"multiblock-custom-kinds.{_short_digest(kinds)}.four-kinds.shoal", "four-kinds.bin",
+        "shoal.compress(data, preset=FOUR_KINDS, block_size=1024) (tools/make_golden.py): the preset carried, "
+        "the framed form, blocks coded by its structured, text, x86 and binary schools (types 5, 2, 4, 3)",
+        FOUR_KINDS, kinds, {"preset": FOUR_KINDS, "block_size": 1024},
+        lambda data: shoal.compress(data, preset=FOUR_KINDS, block_size=1024), (1, 2))
     add(f"streaming-level6.{_short_digest(level6)}.text.shoal", "text.txt",
         "c = shoal.ShoalCompressor(6, block_size=1024); c.compress(data) + c.flush(): the framed form "
         "without the original size", "level6", level6, {"level": 6, "streaming": True, "block_size": 1024},
@@ -242,6 +249,16 @@ def _version2_plans() -> list[Plan]:
         {"school": Path(learned.path).name, "block_size": 1024},
         lambda data: shoal.compress(data, school=learned, block_size=1024), (1, 2))
     return plans
+
+
+# a small preset with a school for each kind of block (school/kinds.py)
+FOUR_KINDS = {"block_size": 1 << 16, "fish": [
+    {"kind": "order", "arg": 1, "bits": 12}, {"kind": "order", "arg": 2, "bits": 16},
+    {"kind": "word", "arg": 0, "bits": 14, "only": "other-text"},
+    {"kind": "struct", "arg": 0, "bits": 14, "only": "structured"},
+    {"kind": "x86", "arg": 0, "bits": 14, "only": "x86"},
+    {"kind": "record", "arg": 3, "bits": 14, "only": "other-binary"},
+    {"kind": "match", "min_len": 5, "bits": 16}]}
 
 
 def _golden_school() -> school_file.SchoolFile:

@@ -13,8 +13,8 @@ compactly:
             bits 3-5: one-block form: what it holds: 0 nothing (an empty
                       stream), 1 a stored block, 2 a coded block, 3 a
                       block coded by the preset's binary school, 4 one
-                      coded by its x86 school (the block types of the
-                      framed form)
+                      coded by its x86 school, 5 by its structured-text
+                      school (the block types of the framed form)
             bit 5:    framed form: original_size follows (bits 3-4 are 0)
             bits 6-7: reserved, 0
     identity = id u8                                  (kind 0)
@@ -62,9 +62,9 @@ _FRAMED_CONTENT = 0x18    # framed form: always 0
 SIZE_KNOWN = 0x20         # framed form
 _RESERVED = 0xC0
 # one-block content, numbered as the framed form's block types
-EMPTY, STORED, CODED, CODED_BINARY, CODED_X86 = 0, 1, 2, 3, 4
+EMPTY, STORED, CODED, CODED_BINARY, CODED_X86, CODED_STRUCTURED = 0, 1, 2, 3, 4, 5
 # a coded block's type names the preset's school that coded it (school/kinds.py)
-CODED_BY = {"text": CODED, "binary": CODED_BINARY, "x86": CODED_X86}
+CODED_BY = {"text": CODED, "binary": CODED_BINARY, "x86": CODED_X86, "structured": CODED_STRUCTURED}
 SCHOOL_OF = {code: kind for kind, code in CODED_BY.items()}
 
 DIGEST_BYTES = 16
@@ -199,6 +199,6 @@ def parse_flags(flags: int) -> tuple[int, bool, int, bool]:
     if not one_block:
         return flags & _KIND, False, EMPTY, bool(flags & SIZE_KNOWN)
     content = (flags & _CONTENT) >> _CONTENT_SHIFT
-    if content > CODED_X86:
+    if content > CODED_STRUCTURED:
         raise ShoalError(f"unsupported archive: unknown one-block content {content} (header flags 0x{flags:02x})")
     return flags & _KIND, True, content, False

@@ -8,7 +8,7 @@ concatenation of their contents (as with xz).  Integers are little-endian.
               block_size u32, original_size u64, preset_len u16,
               preset_digest (16), preset (preset_len), header_crc u32
     block   = type u8 (1 stored, 2 coded, 3 coded by the binary school,
-              4 by the x86 school),
+              4 by the x86 school, 5 by the structured-text school),
               size u32, payload_size u32,
               data_crc u32, payload_crc u32, frame_crc u32, payload
     end     = type u8 (0), total_size u64, total_crc u32, frame_crc u32
@@ -31,8 +31,9 @@ reader allocate more than one block.
 This module knows nothing of models: the preset is opaque bytes plus a
 16-byte digest, and coded payloads are passed in and out as they are.  A
 coded block says which of the preset's schools coded it: its text school
-(type 2, the only one of most presets), its binary school (type 3) or
-its x86 school (type 4; school.school_for).
+(type 2, the only one of most presets), its binary school (type 3), its
+x86 school (type 4) or its structured-text school (type 5;
+school.school_for).
 Version 2 (shoal/codec/compact.py) writes the header compactly, and a
 stream of at most one block in one compact form; the parser reads both
 versions and gives the same items for each.
@@ -50,13 +51,13 @@ from typing import Callable, Iterator
 
 from ..errors import ShoalError
 from . import compact
-from .frames import (_BLOCK, _BLOCK_TYPES, _CRC, _END, _HEADER, CODED, CODED_BINARY, CODED_X86, DIGEST_BYTES, END,
-                     FLAG_SIZE_KNOWN, MAGIC, MAX_BLOCK_SIZE, MAX_PRESET_BYTES, READ_CHUNK, STORED, VERSION, Block,
+from .frames import (_BLOCK, _BLOCK_TYPES, _CRC, _END, _HEADER, CODED, CODED_BINARY, CODED_STRUCTURED, CODED_X86,
+                     DIGEST_BYTES, END, FLAG_SIZE_KNOWN, MAGIC, MAX_BLOCK_SIZE, MAX_PRESET_BYTES, READ_CHUNK, STORED, VERSION, Block,
                      StreamEnd, StreamHeader, encode_block, encode_end, encode_header, encode_start, encode_stream)
 
 # the writing half (frames.py) is part of this module's interface
 __all__ = ["MAGIC", "VERSION", "MAX_BLOCK_SIZE", "MAX_PRESET_BYTES", "DIGEST_BYTES", "FLAG_SIZE_KNOWN", "END",
-           "STORED", "CODED", "CODED_BINARY", "CODED_X86", "READ_CHUNK", "StreamHeader", "Block", "StreamEnd", "encode_header",
+           "STORED", "CODED", "CODED_BINARY", "CODED_X86", "CODED_STRUCTURED", "READ_CHUNK", "StreamHeader", "Block", "StreamEnd", "encode_header",
            "encode_start", "encode_stream", "encode_block", "encode_end", "StreamParser", "check_block",
            "StreamChecksum", "read_items"]
 

@@ -22,8 +22,9 @@ DIGEST_BYTES = compact.DIGEST_BYTES
 FLAG_SIZE_KNOWN = 0x01
 
 END, STORED = 0, 1
-CODED, CODED_BINARY, CODED_X86 = compact.CODED, compact.CODED_BINARY, compact.CODED_X86
-_BLOCK_TYPES = (STORED, CODED, CODED_BINARY, CODED_X86)
+CODED, CODED_BINARY, CODED_X86, CODED_STRUCTURED = (compact.CODED, compact.CODED_BINARY, compact.CODED_X86,
+                                                    compact.CODED_STRUCTURED)
+_BLOCK_TYPES = (STORED, CODED, CODED_BINARY, CODED_X86, CODED_STRUCTURED)
 
 _HEADER = struct.Struct("<6sBBIQH16s")   # magic .. digest; then preset, crc
 _BLOCK = struct.Struct("<BIIII")         # type, size, payload_size, data_crc, payload_crc
@@ -57,7 +58,7 @@ class Block:
     @property
     def binary(self) -> bool:
         """Coded by a school for binary blocks (binary or x86)."""
-        return self.kind != "text"
+        return self.kind in ("binary", "x86")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import ShoalError
 from ..jit import into_general_loop, njit
 from .contexts import H_RLEN, predicted_bit
-from .entry import check_keys, check_only
+from .entry import ONLY, check_keys, check_only
 from .statemap import COUNT_LIMIT, new_statemap, sm_p12, sm_update
 from .tables import STRETCH, U
 
@@ -112,7 +112,7 @@ def settings(spec: dict, entries: list[dict], school_kind: str) -> tuple:
     """(mode,): 0 without a column fish, else FULL or SMALL (see above)."""
     if not entries:
         return (0,)
-    return (SMALL if school_kind == "text" and entries[0].get("integers") == "binary" else FULL,)
+    return (SMALL if school_kind in ONLY["text"] and entries[0].get("integers") == "binary" else FULL,)
 
 
 def inputs(mode: int, nf: int) -> int:

@@ -26,10 +26,11 @@ def check_keys(mapping: dict, allowed, where: str) -> None:
 
 
 # Where a fish swims (`only:`): each name stands for kinds of block
-# (school/kinds.py detects them: text, binary, x86); any, every block, is
-# left out of a preset's canonical form.
-ONLY = {"any": frozenset({"text", "binary", "x86"}), "text": frozenset({"text"}),
-        "binary": frozenset({"binary", "x86"}), "x86": frozenset({"x86"}), "other-binary": frozenset({"binary"})}
+# (school/kinds.py detects them: text, structured text, binary, x86); any,
+# every block, is left out of a preset's canonical form.
+ONLY = {"any": frozenset({"text", "structured", "binary", "x86"}), "text": frozenset({"text", "structured"}),
+        "binary": frozenset({"binary", "x86"}), "structured": frozenset({"structured"}),
+        "other-text": frozenset({"text"}), "x86": frozenset({"x86"}), "other-binary": frozenset({"binary"})}
 
 
 def check_only(value, where: str):

@@ -42,14 +42,16 @@ __all__ = ["compress_block", "decompress_block", "score_block", "school_for", "b
 
 _NO_COST = np.zeros(0, dtype=np.float64)
 
-# A block of each kind (kinds.py: text, binary, x86 code: a near call
-# every 16 bytes): coding them compiles (or loads) each of a preset's loops,
-# so that a timing taken afterwards holds no compile, whichever kind of
-# block it codes first.
-WARM_UP_BLOCKS = (b"shoal warm-up: the quick brown fox 0123456789\n" * 40 + bytes(range(256)),
+# A block of each kind (kinds.py: text, binary, x86 code with a near call
+# every 16 bytes, JSON records): coding them compiles (or loads) each of a
+# preset's loops, so that a timing taken afterwards holds no compile,
+# whichever kind of block it codes first.
+WARM_UP_BLOCKS = (b"shoal warm-up: the quick brown fox jumps over the lazy dog.\nA school of fish, small and quick, "
+                  b"swims by.\nNumbers 0123456789 and more words follow\n" * 14 + bytes(range(256)),
                   bytes(range(256)) * 8 + bytes(64),
                   b"".join(b"\x48\x89\xc7\xe8" + (4096 - 16 * i).to_bytes(4, "little", signed=True) + bytes(7)
-                           for i in range(160)))
+                           for i in range(160)),
+                  b"".join(b'{"fish": "cod %d", "depth": %d, "school": true},\n' % (i, 7 * i) for i in range(40)))
 
 
 def decode_memory(preset: Preset, block_size: int) -> int:
@@ -61,11 +63,11 @@ def decode_memory(preset: Preset, block_size: int) -> int:
     model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in preset.schools().values())
     if not preset.primer:
         return model + 4 * block_size
-    # the text school's tables fit the primer and the block; with a fit
-    # small enough, the school the primer left is kept beside the block's copy
+    # a text school's tables fit the primer and the block; with a fit small
+    # enough, the school the primer left is kept beside the block's copy
     below = preset.primer.get("below")
     whole = len(primer.text(preset.primer)) + (block_size if below is None else min(block_size, below - 1))
-    primed = memory.block_memory(whole, preset.text.fish, preset.text.cfg)
+    primed = max(memory.block_memory(whole, s.fish, s.cfg) for s in preset.schools().values() if s.primer)
     if memory.fit_bits(whole) <= PRIMED_COPY_FIT:
         primed *= 2
     return max(model, primed) + 4 * block_size + 2 * whole

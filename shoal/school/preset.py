@@ -32,9 +32,10 @@ enough to learn fast what a sure fish says: the seed's number sequences).
 
 A context fish with `only: text` swims only in blocks that look like text,
 one with `only: binary` only in the others, one with `only: x86` only in
-binary blocks of machine code, and `only: other-binary` in binary blocks
-that are not (school/kinds.py detects a block's kind; `only:` may also
-list several).  A preset is then one school per kind of block it tells
+binary blocks of machine code and `only: other-binary` in binary blocks
+that are not, `only: structured` only in text of records (JSON, CSV,
+key-value lines) and `only: other-text` in other text (school/kinds.py
+detects a block's kind; `only:` may also list several).  A preset is then one school per kind of block it tells
 apart (Preset.school(kind); Preset.text and Preset.binary), and the archive
 marks which one coded each block.  Word and text-column fish help little
 on executables and images and cost time there; sparse contexts help them.
@@ -177,7 +178,7 @@ class Preset:
         block to a preset that does not tell them apart, and every block is a
         text block to a preset of one school)."""
         if kind not in self.kinds:
-            kind = "binary" if kind == "x86" and "binary" in self.kinds else "text"
+            kind = "binary" if kind in block_kinds.BINARY and "binary" in self.kinds else "text"
         return self._schools[kind]
 
     @functools.cached_property
@@ -202,8 +203,9 @@ class Preset:
         if len(self.kinds) == 1:
             return self
         fish = [f for f in self.spec["fish"] if swims_in(f, kind)]
-        unprimed = kind != "text" and "primer" in self.spec
-        x86 = kind != "text" and self.spec.get("transform") == "x86"
+        text = kind in block_kinds.TEXT
+        unprimed = not text and "primer" in self.spec
+        x86 = not text and self.spec.get("transform") == "x86"
         if len(fish) == len(self.spec["fish"]) and not unprimed and not x86 and not _drops_integers(fish, kind):
             return self
         return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed,
@@ -326,7 +328,7 @@ def _model(given, fish: list[dict], lanes: int) -> int:
 def _drops_integers(fish: list[dict], kind: str) -> bool:
     """Whether the column fish of a school for `kind` blocks runs without its
     fixed-width integer predictors."""
-    return kind == "text" and any(f.get("integers") == "binary" for f in fish)
+    return kind in block_kinds.TEXT and any(f.get("integers") == "binary" for f in fish)
 
 
 def swims_everywhere(fish: list[dict]) -> bool:
