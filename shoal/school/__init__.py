@@ -1,6 +1,6 @@
 """school: assembles fish, mixers and APMs from a preset and codes blocks.
 
-    school = school_for(data, preset)            # preset.school(kind): text, binary or x86 (kinds.py)
+    school = school_for(data, preset)            # preset.school(kind): text, structured, binary, x86
     payload = compress_block(data, school)       # bytes, or None if it would not shrink
     data = decompress_block(payload, size, school)
     costs, coded = score_block(data, preset)     # bits per byte, real size (picks the school too)
@@ -90,8 +90,9 @@ def block_kind(data, preset: Preset) -> str:
 
 def school_for(data, preset: Preset) -> Preset:
     """The school that codes block `data`: preset.text, or the school for
-    binary or x86 blocks when the preset tells them apart (fish marked
-    `only:`).  Archives mark which one coded each block."""
+    binary, x86 or structured-text blocks when the preset tells them apart
+    (fish marked `only:`; kinds.py).  Archives mark which one coded each
+    block."""
     return preset.school(block_kind(data, preset))
 
 

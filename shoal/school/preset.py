@@ -35,9 +35,10 @@ one with `only: binary` only in the others, one with `only: x86` only in
 binary blocks of machine code and `only: other-binary` in binary blocks
 that are not, `only: structured` only in text of records (JSON, CSV,
 key-value lines) and `only: other-text` in other text (school/kinds.py
-detects a block's kind; `only:` may also list several).  A preset is then one school per kind of block it tells
-apart (Preset.school(kind); Preset.text and Preset.binary), and the archive
-marks which one coded each block.  Word and text-column fish help little
+detects a block's kind; `only:` may also list several).  A preset is then
+one school per kind of block it tells apart (Preset.school(kind);
+Preset.text and Preset.binary), and the archive marks which one coded each
+block.  Word and text-column fish help little
 on executables and images and cost time there; sparse contexts help them.
 The column fish's fixed-width integer predictors (fish/column.py) are the
 costly part of it and rarely help text: with `integers: binary` they run
@@ -162,7 +163,8 @@ class Preset:
         when its fish sit out some blocks (`only:`), it keeps its column fish's
         integers for binary blocks, or it has a primer or transform (for text
         blocks, for binary ones); x86 too when a fish tells x86 blocks from
-        other binary ones."""
+        other binary ones, and structured when one tells structured text
+        from other text."""
         told = block_kinds.told_apart(self.spec["fish"])
         if len(told) == 1 and (any("integers" in f for f in self.spec["fish"]) or "primer" in self.spec
                                or "transform" in self.spec):
@@ -175,8 +177,9 @@ class Preset:
 
     def school(self, kind: str) -> Preset:
         """The school that codes blocks of `kind` (an x86 block is a binary
-        block to a preset that does not tell them apart, and every block is a
-        text block to a preset of one school)."""
+        block to a preset that does not tell them apart, structured text is
+        text to one that does not tell it apart, and every block is a text
+        block to a preset of one school)."""
         if kind not in self.kinds:
             kind = "binary" if kind in block_kinds.BINARY and "binary" in self.kinds else "text"
         return self._schools[kind]
@@ -247,7 +250,8 @@ def _normalise(raw, carried: bool = False) -> dict:
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in voters.KINDS if kind not in KINDS):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
     if not swims_everywhere(fish):
-        raise ShoalError("preset: with only:, some blocks (text, binary or x86) would have no fish at all")
+        raise ShoalError("preset: with only:, some blocks (text, structured text, binary or x86) would have "
+                         "no fish at all")
     spec["fish"] = fish
     spec["model"] = _model(raw.get("model"), fish, spec["lanes"])
     if isinstance(raw.get("mixer"), str):        # mixer: attention
