@@ -94,8 +94,8 @@ def _stream(name: bytes, preset: school.Preset, data: bytes, block_size: int | N
     out = [container.encode_header(name, preset.digest, size, len(data))]
     for i in range(0, len(data), size):
         block = data[i:i + size]
-        chosen = school.school_for(block, preset)
-        out.append(container.encode_block(block, school.compress_block(block, chosen), school.block_kind(block, preset)))
+        kind = school.block_kind(block, preset)
+        out.append(container.encode_block(block, school.compress_block(block, preset.school(kind)), kind))
     out.append(container.encode_end(len(data), zlib.crc32(data)))
     return b"".join(out)
 

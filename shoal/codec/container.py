@@ -52,12 +52,14 @@ from typing import Callable, Iterator
 from ..errors import ShoalError
 from . import compact
 from .frames import (_BLOCK, _BLOCK_TYPES, _CRC, _END, _HEADER, CODED, CODED_BINARY, CODED_STRUCTURED, CODED_X86,
-                     DIGEST_BYTES, END, FLAG_SIZE_KNOWN, MAGIC, MAX_BLOCK_SIZE, MAX_PRESET_BYTES, READ_CHUNK, STORED, VERSION, Block,
-                     StreamEnd, StreamHeader, encode_block, encode_end, encode_header, encode_start, encode_stream)
+                     DIGEST_BYTES, END, FLAG_SIZE_KNOWN, MAGIC, MAX_BLOCK_SIZE, MAX_PRESET_BYTES, READ_CHUNK, STORED,
+                     VERSION, Block, StreamEnd, StreamHeader, encode_block, encode_end, encode_header, encode_start,
+                     encode_stream)
 
 # the writing half (frames.py) is part of this module's interface
 __all__ = ["MAGIC", "VERSION", "MAX_BLOCK_SIZE", "MAX_PRESET_BYTES", "DIGEST_BYTES", "FLAG_SIZE_KNOWN", "END",
-           "STORED", "CODED", "CODED_BINARY", "CODED_X86", "CODED_STRUCTURED", "READ_CHUNK", "StreamHeader", "Block", "StreamEnd", "encode_header",
+           "STORED", "CODED", "CODED_BINARY", "CODED_X86", "CODED_STRUCTURED", "READ_CHUNK", "StreamHeader", "Block",
+           "StreamEnd", "encode_header",
            "encode_start", "encode_stream", "encode_block", "encode_end", "StreamParser", "check_block",
            "StreamChecksum", "read_items"]
 

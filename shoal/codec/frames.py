@@ -116,7 +116,8 @@ def encode_block(data, payload: bytes | None, kind: str = "text") -> bytes:
     payload is None (the coder could not shrink it)."""
     stored = compact.is_stored(data, payload)
     body = bytes(data) if stored else payload
-    frame = _BLOCK.pack(STORED if stored else compact.CODED_BY[kind], len(data), len(body), zlib.crc32(data), zlib.crc32(body))
+    frame = _BLOCK.pack(STORED if stored else compact.CODED_BY[kind], len(data), len(body), zlib.crc32(data),
+                        zlib.crc32(body))
     return _with_crc(frame) + body
 
 
