@@ -1,5 +1,6 @@
-"""Block kinds (school/kinds.py): text, binary and x86 blocks, the schools a
-preset keeps for each, `only:` and what the archive records."""
+"""Block kinds (school/kinds.py): text, structured text, binary and x86
+blocks, the schools a preset keeps for each, `only:` and what the archive
+records."""
 import io
 import struct
 
