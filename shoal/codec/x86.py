@@ -63,13 +63,19 @@ def _scan(buf, lo, hi, direction):
 
 
 @njit(cache=True, nogil=True)
+def _dense(buf, lo, hi):
+    """Whether buf[lo:hi] holds a near call per DENSITY bytes or more."""
+    return _scan(buf, lo, hi, 0) * DENSITY >= hi - lo
+
+
+@njit(cache=True, nogil=True)
 def _filter_dense(buf, direction):
     """Filter (1) or unfilter (-1) every dense segment; returns how many."""
     n = buf.shape[0]
     done = 0
     for lo in range(0, n, SEGMENT):
         hi = min(lo + SEGMENT, n)
-        if _scan(buf, lo, hi, 0) * DENSITY >= hi - lo:
+        if _dense(buf, lo, hi):
             _scan(buf, lo, hi, direction)
             done += 1
     return done
@@ -83,7 +89,7 @@ def code_bytes(buf):
     total = 0
     for lo in range(0, n, SEGMENT):
         hi = min(lo + SEGMENT, n)
-        if _scan(buf, lo, hi, 0) * DENSITY >= hi - lo:
+        if _dense(buf, lo, hi):
             total += hi - lo
     return total
 

@@ -165,29 +165,33 @@ def _school_features(fish: list, mixer: dict) -> dict:
 def time_cost(spec: dict, model: dict, text_share: float = 1.0) -> float:
     """Predicted microseconds per byte (deterministic) of a training set
     whose bytes are text_share text."""
-    features = time_features(spec, text_share)
+    return _cost(time_features(spec, text_share), model)
+
+
+def _cost(features: dict, model: dict) -> float:
+    """The time model's microseconds per byte for these features."""
     return sum(model.get(name, 0.0) * value for name, value in features.items())
 
 
 # -- budgets and the penalised fitness ------------------------------------------
 
 def time_costs(spec: dict, model: dict) -> tuple:
-    """Predicted microseconds per byte of each kind's school (kinds.KINDS: text, binary, x86)."""
-    return tuple(sum(model.get(name, 0.0) * value for name, value in school_features(spec, kind).items())
-                 for kind in KINDS)
+    """Predicted microseconds per byte of each kind's school (kinds.KINDS:
+    text, binary, x86, structured text)."""
+    return tuple(_cost(school_features(spec, kind), model) for kind in KINDS)
 
 
 @dataclass(frozen=True)
 class Budget:
     memory: int            # bytes of model memory (preset.memory_bytes())
-    time: tuple            # time proxy of each kind's school (text, binary, x86), microseconds per byte
+    time: tuple            # time proxy of each kind's school (kinds.KINDS order), microseconds per byte
     penalty: float         # fitness cost of each unit of relative excess
     time_model: dict
 
     def judge(self, spec: dict, bits: int) -> dict:
         """The record of one candidate: its fitness and what went into it.
-        Time is judged per school (text, binary and x86 blocks each no
-        slower than the budget), so the result holds whatever mix of kinds
+        Time is judged per school (text, binary, x86 and structured-text
+        blocks each no slower than the budget), so the result holds whatever mix of kinds
         it meets, not only the training set's."""
         memory = school.from_dict(spec).memory_bytes()
         over = max(0.0, memory / self.memory - 1)

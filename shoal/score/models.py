@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ShoalError
+from ..fish.contexts import KINDS as CONTEXT_KINDS
 from .costs import Score
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def fish_preset(spec: str) -> school.Preset | None:
         fish = {"kind": "column"}
     elif kind == "match":
         fish = {"kind": "match", "min_len": int(arg) if arg else 6, "bits": bits}
-    elif kind in ("order", "word", "sparse", "record", "textcol", "indirect", "struct", "x86") and arg:
+    elif kind in CONTEXT_KINDS and arg:
         fish = {"kind": kind, "arg": int(arg), "bits": bits}
     else:
         return None
