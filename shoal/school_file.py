@@ -178,12 +178,17 @@ def loaded() -> list[SchoolFile]:
     return list(_known.values())
 
 
-def write(path, spec: dict, text: bytes, made: dict) -> SchoolFile:
+def write(path, spec: dict, text: bytes, made: dict, small: int | None = None) -> SchoolFile:
     """Write a school file: preset `spec` with `text` for its primer (named by
-    digest, read whole before every text block: any primer the spec had is
-    replaced) and how it was made.  Written whole or not at all."""
+    digest; any primer the spec had is replaced) and how it was made.  A
+    text block reads the whole primer, or only its last `small` bytes when
+    given; a large block starts from the school the whole primer left, grown
+    (primer `grow`: read once in a process).  Written whole or not at all."""
     from safetensors.numpy import save
-    spec = dict(spec, primer={"digest": primer.learned(text)})
+    entry = {"digest": primer.learned(text), "grow": True}
+    if small is not None and small < len(text):
+        entry["bytes"] = small
+    spec = dict(spec, primer=entry)
     preset = school.from_dict(spec)
     meta = {"format": FORMAT, "version": VERSION, "digest": preset.digest.hex(), "made": json.dumps(made)}
     data = save({"preset": np.frombuffer(preset.canonical, dtype=np.uint8),

@@ -52,6 +52,15 @@ def test_cover_takes_what_many_pieces_share_and_keeps_the_budget():
     assert found["cover k=256 32 KiB"](pieces) == primers.cover(pieces, 32 << 10, k=256)
 
 
+def test_large_blocks_read_more_of_the_samples_ending_with_the_chosen_primer():
+    pieces = [b"piece %d: " % i + bytes([65 + i % 26]) * 200 + b"\n" for i in range(100)]
+    for name, chosen in (("recent 1 KiB", primers.recent(pieces, 1024)), ("cover k=64 1 KiB", pieces[3] * 4)):
+        large = primers.for_large_blocks(pieces, chosen, name, 8192)
+        assert large.endswith(chosen) and len(chosen) < len(large) <= 8192
+    everything = b"".join(pieces)
+    assert primers.for_large_blocks(pieces, everything[-1024:], "recent 1 KiB", 1 << 20) == everything
+
+
 def test_the_search_moves_only_numbers():
     base = tune.base_spec(6)
     x = [0.5] * len(tune.genes(base))
@@ -81,6 +90,7 @@ def test_learn_writes_a_school_that_compresses_held_back_records_better(sample_d
     assert learned.id in run.stdout and "held-back gain" in run.stdout
     made = learned.made
     assert made["base_level"] == 6 and made["samples"] == 60
+    assert learned.preset.primer["grow"] and made["primer"]["large_blocks_bytes"] >= made["primer"]["bytes"]
     assert made["check_bytes"]["school"] < made["check_bytes"]["level"]
     record = b"".join(_record(9000 + i) for i in range(6))          # never a sample
     blob = shoal.compress(record, school=out)

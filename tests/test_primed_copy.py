@@ -65,3 +65,65 @@ def test_a_preset_and_its_text_school_never_share_a_kept_copy():
         school._primed.clear()
         school.compress_block(block, first)
         assert school.compress_block(block, second) == alone[id(second)]
+
+
+# A school whose primer grows: a large block starts from the school the
+# primer left in small tables, grown (engine.grow), not from a new reading.
+GROWING = {"fish": [{"kind": "order", "arg": 1, "bits": 12},
+                    {"kind": "order", "arg": 2, "bits": 16},
+                    {"kind": "order", "arg": 3, "bits": 22},
+                    {"kind": "match", "min_len": 5, "bits": 22}],
+           "apm": {"order2_bits": 20},
+           "primer": {"name": "text-1", "bytes": 8192, "grow": True}}
+LARGE = b"".join(b"Record %d of the large block: %d fish, %d schools.\n" % (i, i * 7 % 1000, i % 37)
+                 for i in range(22000))
+
+
+def _without_grow():
+    spec = dict(GROWING, primer={k: v for k, v in GROWING["primer"].items() if k != "grow"})
+    return school.from_dict(spec)
+
+
+def test_grow_repeats_each_table_and_leaves_the_kept_school_alone():
+    preset = school.from_dict(GROWING)
+    fish, cfg = preset.fish, preset.cfg
+    text = np.frombuffer(school.primer.text(preset.primer), dtype=np.uint8)
+    small = engine.read_primer(None, text.copy(), text.size, fish, cfg, *engine.new_tables(text.size, fish, cfg),
+                               text.size)
+    before = [a.copy() for a in school._arrays(small)]
+    n = 3 << 20
+    grown = engine.grow(small, n, fish, cfg)
+    assert all((a == b).all() for a, b in zip(before, school._arrays(small)))
+    old, new = small.voters.contexts, grown.voters.contexts
+    base, nslots = engine.context_fish.layout(n, fish)
+    assert (new.base == base).all() and (new.nslots == nslots).all()
+    grew = 0
+    for i in range(len(fish)):
+        part, kept = new.tables[base[i]:base[i + 1]], old.tables[old.base[i]:old.base[i + 1]]
+        assert (part.reshape(-1, kept.size) == kept).all()
+        grew += part.size > kept.size
+    assert grew >= 2                            # orders 2 and 3 grew; order 1 (2^12) did not
+    assert (grown.voters.match.table.reshape(-1, small.voters.match.table.size) == small.voters.match.table).all()
+    assert grown.voters.match.table.size > small.voters.match.table.size
+    assert grown.apms[1].size > small.apms[1].size
+    assert (grown.mixer.weights == small.mixer.weights).all() and grown.mixer.weights is not small.mixer.weights
+
+
+def test_a_growing_primer_changes_only_large_blocks():
+    growing, plain = school.from_dict(GROWING), _without_grow()
+    assert growing.digest != plain.digest
+    small = TEXT * 3
+    assert school.compress_block(small, growing) == school.compress_block(small, plain)
+    school._primed.clear()
+    assert school.compress_block(LARGE, growing) != school.compress_block(LARGE, plain)
+
+
+def test_large_blocks_of_a_growing_primer_decode_in_a_fresh_process():
+    blob = shoal.compress(LARGE, preset=GROWING)
+    again = shoal.compress(LARGE, preset=GROWING)       # from the kept school, as the first
+    assert again == blob
+    with FreshDecoder() as fresh:
+        assert fresh.decode(blob) == LARGE
+    text = school.from_dict(GROWING).text
+    assert school.decode_memory(school.from_dict(GROWING), len(LARGE)) >= (
+        engine.block_memory(len(LARGE) + 8192, text.fish, text.cfg) + engine.block_memory(8192, text.fish, text.cfg))

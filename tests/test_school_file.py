@@ -33,8 +33,18 @@ def test_a_school_file_reads_back_as_written(learned):
     again = school_file.read(learned.path)
     assert again.digest == learned.digest == again.preset.digest
     assert again.primer == PRIMER and again.made == {"samples": 3, "note": "test"}
-    assert again.preset.primer == {"digest": primer.digest(PRIMER)}
+    assert again.preset.primer == {"digest": primer.digest(PRIMER), "grow": True}
     assert again.preset.own_loop
+
+
+def test_small_blocks_read_the_primers_tail(tmp_path):
+    spec = json.loads(school.level(6).canonical)
+    tail = school_file.write(tmp_path / "tail.school", spec, PRIMER, {}, small=4096)
+    assert tail.preset.primer == {"digest": primer.digest(PRIMER), "grow": True, "bytes": 4096}
+    assert primer.text(tail.preset.primer) == PRIMER[-4096:] and primer.whole_text(tail.preset.primer) == PRIMER
+    whole = school_file.write(tmp_path / "whole.school", spec, PRIMER, {}, small=len(PRIMER))
+    assert "bytes" not in whole.preset.primer
+    assert shoal.decompress(shoal.compress(RECORD, school=tail), school=tail) == RECORD
 
 
 def test_the_primer_makes_a_record_smaller(learned):

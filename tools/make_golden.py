@@ -248,7 +248,27 @@ def _version2_plans() -> list[Plan]:
         "framed form, identity kind 2", f"school {learned.id}", learned.preset,
         {"school": Path(learned.path).name, "block_size": 1024},
         lambda data: shoal.compress(data, school=learned, block_size=1024), (1, 2))
+    growing = _golden_school(GROWING_SCHOOL)
+    add(f"school-{growing.id}.large.shoal", LARGE_INPUT,
+        f"shoal.compress(data, school=tests/golden/schools/{Path(growing.path).name}): one block of 1.1 MB, "
+        "started from the school its primer left grown to the block's tables (primer grow: true)",
+        f"school {growing.id}", growing.preset, {"school": Path(growing.path).name},
+        lambda data: shoal.compress(data, school=growing))
     return plans
+
+
+# a block large enough (over 1 MiB with the primer) to start from a grown
+# school: made from the lines of text.txt and records.json, numbered
+LARGE_INPUT = "lines of text.txt and records.json, numbered, to 1,100,000 bytes"
+
+
+def _large(data: dict[str, bytes]) -> bytes:
+    lines = (data["text.txt"] + data["records.json"]).splitlines()
+    out, i = [], 0
+    while sum(map(len, out)) < 1_100_000:
+        out.append(b"%07d %s\n" % (i * 7919 % 1_000_003, lines[i % len(lines)]))
+        i += 1
+    return b"".join(out)[:1_100_000]
 
 
 # a small preset with a school for each kind of block (school/kinds.py)
@@ -261,18 +281,24 @@ FOUR_KINDS = {"block_size": 1 << 16, "fish": [
     {"kind": "match", "min_len": 5, "bits": 16}]}
 
 
-def _golden_school() -> school_file.SchoolFile:
-    """The school file of the golden archives that name one: made once (level
-    6's preset as of 2026-12-04, the first 4 KiB of records.json for its
-    primer), then only ever read."""
+# the golden school files: name -> whether its primer grows (school files
+# written since 2026-12-05 do; the first one was written before)
+RECORDS_SCHOOL, GROWING_SCHOOL = "records", "records-grow"
+
+
+def _golden_school(name: str = RECORDS_SCHOOL) -> school_file.SchoolFile:
+    """A school file golden archives name: made once (level 6's preset as of
+    2026-12-04 for "records", of 2026-12-05 for "records-grow", and the first
+    4 KiB of records.json for its primer), then only ever read."""
     SCHOOLS.mkdir(exist_ok=True)
-    found = sorted(SCHOOLS.glob("*.school"))
+    found = [p for p in sorted(SCHOOLS.glob(f"{name}-*.school")) if p.stem.rsplit("-", 1)[0] == name]
     if found:
         return school_file.read(found[0])
     spec = json.loads(school.level(6).canonical)
     made = school_file.write(SCHOOLS / "new.school", spec, (INPUTS / "records.json").read_bytes()[:4096],
                              {"made_by": "tools/make_golden.py", "primer": "tests/golden/inputs/records.json[:4096]"})
-    path = SCHOOLS / f"records-{made.id}.school"
+    assert (name == GROWING_SCHOOL) == bool(made.preset.primer.get("grow"))
+    path = SCHOOLS / f"{name}-{made.id}.school"
     (SCHOOLS / "new.school").rename(path)
     return school_file.read(path)
 
@@ -285,6 +311,8 @@ def _streaming(data: bytes, block_size: int | None = None) -> bytes:
 def _original(plan: Plan, data: dict[str, bytes]) -> bytes:
     if plan.input == "text.txt + binary.bin":
         return data["text.txt"] + data["binary.bin"]
+    if plan.input == LARGE_INPUT:
+        return _large(data)
     if plan.input == "text.txt[:1536]":          # neural decoding is slow: 1.5 KB
         return data["text.txt"][:1536]
     return data[plan.input]

@@ -20,7 +20,7 @@ def with_primer(spec: dict, text: bytes | None) -> school.Preset:
     """The preset `spec` reading primer `text` (None: as it is), run by the
     loop compiled for its shape (a learned school is a file its user loads)."""
     if text is not None:
-        spec = dict(spec, primer={"digest": primer.learned(text)})
+        spec = dict(spec, primer={"digest": primer.learned(text), "grow": True})
     return dataclasses.replace(school.from_dict(spec), own_loop=True)
 
 

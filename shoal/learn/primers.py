@@ -95,3 +95,13 @@ def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024)) -> dict:
         if budget >= total:
             break
     return out
+
+
+def for_large_blocks(pieces: list[bytes], chosen: bytes, name: str, budget: int) -> bytes:
+    """The primer a school reads before a large block: the most recent
+    pieces up to `budget` bytes, ending with the `chosen` primer (so that
+    the chosen one is its tail, which small blocks read).  Its time is paid
+    once in a process (school: primer `grow`), so more is better."""
+    if name.startswith("recent "):
+        return recent(pieces, max(budget, len(chosen)))
+    return recent(pieces, budget - len(chosen)) + chosen

@@ -156,16 +156,21 @@ def learn(args) -> int:
     speed = judge.speed(trial, found.check[:_SPEED_PIECES])
     say(f"check: level {args.level} {check['level']:,} bytes, school {check['school']:,} bytes")
 
-    # the school written: the same recipe, from all the samples
+    # the school written: the same recipe, from all the samples; before it,
+    # for large blocks (which read the primer once in a process, not once a
+    # block, and gain more the more they read first), the most recent
+    # samples up to --primer-size
     final_text = ways[primer_name](found.all())
+    large_text = primers.for_large_blocks(found.all(), final_text, primer_name, args.primer_size)
     made = {"shoal": __version__, "base_level": args.level, "samples": found.files,
             "pieces": {"learn": len(found.learn), "tune": len(found.tune), "check": len(found.check)},
-            "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried},
+            "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried,
+                       "large_blocks_bytes": len(large_text)},
             "preset": {"changed": [list(c) for c in tune.changes(base, chosen)], "candidates": measured},
             "tune_bytes": {"level": level_size, "primer": tried[primer_name], "school": tuned_size},
             "check_bytes": check, "speed": {k: round(v, 3) for k, v in speed.items()},
             "seconds": round(say.elapsed(), 1)}
-    written = school_file.write(args.output, chosen, final_text, made)
+    written = school_file.write(args.output, chosen, large_text, made, small=len(final_text))
     print(_summary(written, made, args.level))
     return 0
 
@@ -183,7 +188,8 @@ def _summary(written, made: dict, level: int) -> str:
                       for r in rows)
     changed = ", ".join(f"{name} {a} -> {b}" for name, a, b in made["preset"]["changed"]) or "none"
     return (f"{written.path}: school {written.id} (digest {written.digest.hex()})\n"
-            f"  primer: {made['primer']['chosen']} ({made['primer']['bytes']:,} bytes from all samples)\n"
+            f"  primer: {made['primer']['chosen']} ({made['primer']['bytes']:,} bytes from all samples; "
+            f"{made['primer'].get('large_blocks_bytes', made['primer']['bytes']):,} before blocks over 1 MiB)\n"
             f"  preset: level {level}'s, settings changed: {changed} "
             f"({made['preset']['candidates']} candidates tried)\n"
             f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"

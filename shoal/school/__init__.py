@@ -66,10 +66,21 @@ def decode_memory(preset: Preset, block_size: int) -> int:
     # a text school's tables fit the primer and the block; with a fit small
     # enough, the school the primer left is kept beside the block's copy
     below = preset.primer.get("below")
-    whole = len(primer.text(preset.primer)) + (block_size if below is None else min(block_size, below - 1))
-    primed = max(memory.block_memory(whole, s.fish, s.cfg) for s in preset.schools().values() if s.primer)
+    block = block_size if below is None else min(block_size, below - 1)
+
+    def school_memory(n):
+        return max(memory.block_memory(n, s.fish, s.cfg) for s in preset.schools().values() if s.primer)
+    whole = len(primer.text(preset.primer)) + block
+    primed = school_memory(whole)
     if memory.fit_bits(whole) <= PRIMED_COPY_FIT:
         primed *= 2
+    if primer.grows(preset.primer, block, PRIMED_COPY_FIT):
+        # the whole primer and the block; the school the primer left, fitted
+        # to the primer, is kept (and a working copy of it) beside the
+        # block's grown one
+        full = len(primer.whole_text(preset.primer))
+        whole = max(whole, full + block)
+        primed = max(primed, school_memory(full + block) + 2 * school_memory(full))
     return max(model, primed) + 4 * block_size + 2 * whole
 
 
@@ -197,7 +208,11 @@ def _own_shape(preset: Preset, cost: np.ndarray):
 # block of that fit starts from a copy.  Only for fits up to PRIMED_COPY_FIT
 # (at most 1 MiB with the primer: level 9's blocks up to 512 KiB): a larger
 # school costs more memory to keep than its reading costs time beside its
-# block's.
+# block's.  A school whose primer grows (school files: primer.identify)
+# starts such a block from the school its primer left in tables fitted to
+# the primer alone, kept as the others, grown (engine.grow): a block that
+# large then costs a copy of the tables, not a reading of the primer.  This
+# bound is part of what such archives mean: the decoder grows the same.
 PRIMED_COPY_FIT = 21
 _primed_lock = threading.Lock()
 _primed: dict = {}              # key -> _Snapshot of the school the primer left (one entry)
@@ -232,6 +247,10 @@ class _Snapshot:
         for kept, working in zip(_arrays(self._parts), _arrays(school)):
             np.copyto(working, kept)
         return self._rebuild(self._parts, school)
+
+    def view(self):
+        """The kept school to read (not to write): its arrays, or maps of them."""
+        return self._give(self._parts) if not self._reuse else self._parts
 
     def done(self, school) -> None:
         """A block has finished with a copy: keep it for the next one."""
@@ -344,11 +363,12 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     if not primer.reads(preset.primer, buf.size):
         return _code_primed(buf, payload, decode, preset, cost, 0, on_bytes)
     # the school reads the primer, then codes the block as if it followed
-    text = np.frombuffer(primer.text(preset.primer), dtype=np.uint8)
+    grows = primer.grows(preset.primer, buf.size, PRIMED_COPY_FIT)
+    text = np.frombuffer((primer.whole_text if grows else primer.text)(preset.primer), dtype=np.uint8)
     whole = np.concatenate((text, buf))
     whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
-    if memory.fit_bits(whole.size) <= PRIMED_COPY_FIT:
-        written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
+    if memory.fit_bits(whole.size) <= PRIMED_COPY_FIT or grows:
+        written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size, on_bytes, grows)
     else:
         written = _code_primed(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
     if decode:
@@ -358,21 +378,28 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     return written
 
 
-def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=None) -> int:
-    """_code_primed from a copy of the school the primer left (read once)."""
+def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=None, grows=False) -> int:
+    """_code_primed from a copy of the school the primer left (read once).
+    grows: the block (primer.grows) starts from the school the primer left
+    in tables fitted to the primer alone, grown to the block's (engine.grow):
+    the primer is read once, whatever the blocks' sizes."""
     n, fish, cfg, engine = whole.size, preset.fish, preset.cfg, _engine()
     shape = _own_shape(preset, cost)
+    read_n = primed if grows else n
     # a preset and its text and binary schools share one digest, but not
     # one layout: the fish and settings are part of the key
-    key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(n), primed)
+    key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(read_n), primed)
     with _primed_lock:
         if key not in _primed:
-            read = engine.read_primer(shape, whole, n, fish, cfg, *engine.new_tables(n, fish, cfg), primed)
+            read = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg), primed)
             if read is None:
                 return -1
             _primed.clear()
             _primed[key] = _Snapshot(read)
         snapshot = _primed[key]
+    if grows and memory.fit_bits(n) > memory.fit_bits(read_n):
+        school = engine.grow(snapshot.view(), n, fish, cfg)
+        return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
     school = snapshot.copy()
     written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
     snapshot.done(school)

@@ -25,6 +25,7 @@ import lzma
 from importlib import resources
 
 from ..errors import ShoalError
+from ..fish.context_fish import fit_bits
 
 
 def _shipped(name: str) -> bytes | None:
@@ -67,9 +68,14 @@ def identify(given) -> dict:
     last BYTES bytes: a cheaper primer for a faster level), `below` (read it
     only before blocks shorter than BELOW bytes: on long blocks the school
     learns enough from the block itself, and the primer's fixed cost buys
-    little) and `digest` (as canonical presets carry it), which must match
-    the shipped primer of that name; or a mapping with the digest (and
-    options) of a learned primer, without a name.  The entry made has name
+    little), `grow: true` (a large block starts from the school the whole
+    primer, `bytes` or not, left in tables fitted to it, grown: the primer
+    is read once in a process, not once a large block: school.
+    _code_after_primer; `bytes` then bounds only what smaller blocks read)
+    and `digest` (as
+    canonical presets carry it), which must match the shipped primer of
+    that name; or a mapping with the digest (and options) of a learned
+    primer, without a name.  The entry made has name
     and digest (BLAKE2b-128 of the whole primer) and the options given."""
     name = given.get("name") if isinstance(given, dict) else given
     if isinstance(given, dict) and name is None and isinstance(given.get("digest"), str):
@@ -84,8 +90,12 @@ def identify(given) -> dict:
         found = {"name": name, "digest": digest(whole)}
     if not isinstance(given, dict):
         return found
-    if not set(given) <= {"name", "digest", "bytes", "below"}:
-        raise ShoalError(f"preset: primer takes name, bytes, below (and digest), got {sorted(given)}")
+    if not set(given) <= {"name", "digest", "bytes", "below", "grow"}:
+        raise ShoalError(f"preset: primer takes name, bytes, below, grow (and digest), got {sorted(given)}")
+    if "grow" in given:
+        if given["grow"] is not True:
+            raise ShoalError(f"preset: primer.grow must be true (or left out), got {given['grow']!r}")
+        found["grow"] = True
     if "digest" in given and given["digest"] != found["digest"]:
         raise ShoalError(f"this needs the primer {name!r} with digest {given['digest']}; this shoal's has "
                          f"digest {found['digest']}: use the shoal version that wrote it")
@@ -111,5 +121,18 @@ def _text(name: str) -> bytes | None:
 
 def text(entry: dict) -> bytes:
     """The bytes a school reads for a primer entry made by identify()."""
-    whole = _text(entry["name"]) if "name" in entry else _learned[entry["digest"]]
+    whole = whole_text(entry)
     return whole[-entry["bytes"]:] if "bytes" in entry else whole
+
+
+def whole_text(entry: dict) -> bytes:
+    """The whole primer of an entry made by identify(), `bytes` or not:
+    what a school whose primer grows starts a large block from."""
+    return _text(entry["name"]) if "name" in entry else _learned[entry["digest"]]
+
+
+def grows(entry: dict | None, block_size: int, largest_fit: int) -> bool:
+    """Whether a block of block_size bytes starts from the school the whole
+    primer left, grown (the entry has `grow`, and the whole primer and the
+    block need tables fitted to more than 2^largest_fit slots)."""
+    return bool(entry and entry.get("grow")) and fit_bits(len(whole_text(entry)) + block_size) > largest_fit
