@@ -7,7 +7,7 @@ import numpy as np
 
 import shoal
 from shoal import school
-from shoal.school import engine
+from shoal.school import engine, primed_cache
 
 from fresh import FreshDecoder
 
@@ -127,3 +127,35 @@ def test_large_blocks_of_a_growing_primer_decode_in_a_fresh_process():
     text = school.from_dict(GROWING).text
     assert school.decode_memory(school.from_dict(GROWING), len(LARGE)) >= (
         engine.block_memory(len(LARGE) + 8192, text.fish, text.cfg) + engine.block_memory(8192, text.fish, text.cfg))
+
+
+def test_a_large_blocks_school_is_kept_on_disk_and_read_back_exactly(tmp_path, monkeypatch):
+    """primed_cache keeps the school the whole primer left; a block codes the
+    same bytes whether it read the primer, read the kept file, found the
+    file damaged or had no folder to keep it in."""
+    monkeypatch.setattr(primed_cache, "path_for", lambda key: tmp_path / "kept.primed")
+    growing = school.from_dict(GROWING)
+    school._primed.clear()
+    first = school.compress_block(LARGE, growing)             # reads the primer, keeps it on disk
+    kept = tmp_path / "kept.primed"
+    assert kept.stat().st_size > 1 << 20
+    assert school.compress_block(LARGE, growing) == first       # from the file
+    text = np.frombuffer(school.primer.whole_text(growing.primer), dtype=np.uint8)
+    fish, cfg = growing.text.fish, growing.text.cfg
+
+    def fresh():
+        return engine.open_block(text, text.size, engine.NO_PAYLOAD, False, fish, cfg,
+                                 *engine.new_tables(text.size, fish, cfg))
+    read = engine.read_primer(None, text.copy(), text.size, fish, cfg, *engine.new_tables(text.size, fish, cfg),
+                              text.size)
+    key = "any: path_for is patched"
+    loaded = primed_cache.load(key, fresh())
+    assert all((a == b).all() for a, b in zip(school._arrays(read), school._arrays(loaded)))
+    kept.write_bytes(kept.read_bytes()[:100_000])                # damaged: ignored, read again, kept again
+    assert primed_cache.load(key, fresh()) is None
+    assert school.compress_block(LARGE, growing) == first
+    assert primed_cache.load(key, fresh()) is not None
+    monkeypatch.setattr(primed_cache, "path_for", lambda key: None)      # nowhere to keep it: in memory
+    school._primed.clear()
+    assert school.compress_block(LARGE, growing) == first
+    assert school.compress_block(LARGE, growing) == first

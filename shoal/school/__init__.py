@@ -29,7 +29,7 @@ import numpy as np
 
 from ..codec import compact
 from ..errors import ShoalError
-from . import kinds, memory, neural, primer, slots
+from . import kinds, memory, neural, primed_cache, primer, slots
 from .kinds import looks_like_text
 from .levels import DEFAULT_LEVEL, level, load, retired_level, with_neural
 from .preset import Preset, from_canonical, from_dict
@@ -389,6 +389,11 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     # a preset and its text and binary schools share one digest, but not
     # one layout: the fish and settings are part of the key
     key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(read_n), primed)
+    if grows:
+        school = _kept_on_disk(key, shape, whole, read_n, fish, cfg, primed)
+        if school is not None:
+            return engine.code_after_primer(shape, engine.grow(school, n, fish, cfg, owned=True), whole, n,
+                                            payload, decode, fish, cfg, cost, primed, on_bytes)
     with _primed_lock:
         if key not in _primed:
             read = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg), primed)
@@ -404,6 +409,30 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
     snapshot.done(school)
     return written
+
+
+def _kept_on_disk(key, shape, whole, read_n, fish, cfg, primed):
+    """The school the primer left for `key`, read from the copy kept on
+    disk (primed_cache.py), or from the primer and kept there first: a
+    school to grow and write.  None where none can be kept on disk: then the process keeps
+    one in memory (_primed), as for small blocks."""
+    engine = _engine()
+
+    def fresh():
+        return engine.open_block(whole, read_n, engine.NO_PAYLOAD, False, fish, cfg,
+                                 *engine.new_tables(read_n, fish, cfg))
+    with _primed_lock:
+        if key in _primed:
+            return None
+        school = primed_cache.load(key, fresh())
+        if school is None:
+            school = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg),
+                                        primed)
+            if school is not None and not primed_cache.save(key, school):
+                _primed.clear()
+                _primed[key] = _Snapshot(school)
+                return None
+    return school
 
 
 def _code_primed(buf, payload, decode, preset, cost, primed, on_bytes=None) -> int:

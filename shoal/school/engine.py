@@ -139,33 +139,45 @@ def read_primer(shape, buf, n, fish, cfg, tables, match_table, primed):
     return block
 
 
-def grow(block, n, fish, cfg):
-    """A copy of `block` (read_primer's school, opened for fewer bytes) for a
-    block of n bytes, without reading the primer again: each table that a
-    block of n bytes has larger (context fish, match fish, order-2 APM) is
-    the smaller one repeated to its size.  Every table finds a slot by the
-    low bits of a hash, so in the repeated table each context first finds
-    what it found in the small one: the grown school predicts as the primed
-    one did, and its larger tables have room for what the block brings.
-    `block` is not changed (it may be a kept snapshot)."""
+def grow(block, n, fish, cfg, owned=False):
+    """`block` (read_primer's school, opened for fewer bytes) for a block of
+    n bytes, without reading the primer again: each table that a block of n
+    bytes has larger (context fish, match fish, order-2 APM) is the smaller
+    one repeated to its size.  Every table finds a slot by the low bits of
+    a hash, so in the repeated table each context first finds what it found
+    in the small one: the grown school predicts as the primed one did, and
+    its larger tables have room for what the block brings.  owned: block's
+    arrays are the new block's to write (a fresh reading, or copy-on-write
+    maps: school/primed_cache.py), and those the right size are used as
+    they are; otherwise `block` is left as it was (it may be kept) and the
+    school returned is a copy."""
     contexts, matches = block.voters.contexts, block.voters.match
     base, nslots = context_fish.layout(n, fish)
-    tables = np.empty(int(base[-1]), dtype=np.uint8)
-    for i in range(fish.shape[0]):
-        _repeat(contexts.tables[contexts.base[i]:contexts.base[i + 1]], tables[base[i]:base[i + 1]])
+    if owned and (nslots == contexts.nslots).all():
+        tables = contexts.tables
+    else:
+        tables = np.empty(int(base[-1]), dtype=np.uint8)
+        for i in range(fish.shape[0]):
+            _repeat(contexts.tables[contexts.base[i]:contexts.base[i + 1]], tables[base[i]:base[i + 1]])
     # each fish's slot (byte offsets): the same slot, in its part's new place
     slot = contexts.slot - contexts.base[:-1] + base[:-1]
-    match_table = np.empty(int(match.table_size(fit_bits(n), match_table_bits(cfg))), dtype=np.int32)
-    _repeat(matches.table, match_table)
+    match_table = _grown(matches.table, int(match.table_size(fit_bits(n), match_table_bits(cfg))), owned)
     apm2 = block.apms[1]
-    rows = (1 << min(int(cfg[C_APM2_BITS]), context_fish.fit_bits(n) + 4)) * 33
-    grown_apm2 = np.empty(rows, dtype=apm2.dtype)
-    _repeat(apm2, grown_apm2)
-    grown = _copied(block, {id(contexts.tables), id(matches.table), id(apm2)})
+    grown_apm2 = _grown(apm2, (1 << min(int(cfg[C_APM2_BITS]), context_fish.fit_bits(n) + 4)) * 33, owned)
+    grown = block if owned else _copied(block, {id(contexts.tables), id(matches.table), id(apm2)})
     voters_ = grown.voters._replace(
         contexts=grown.voters.contexts._replace(tables=tables, base=base, nslots=nslots, slot=slot),
         match=grown.voters.match._replace(table=match_table))
     return grown._replace(voters=voters_, apms=(grown.apms[0], grown_apm2))
+
+
+def _grown(small, size, owned):
+    """small repeated to `size` items (small itself if owned and that size)."""
+    if owned and small.size == size:
+        return small
+    large = np.empty(size, dtype=small.dtype)
+    _repeat(small, large)
+    return large
 
 
 def _repeat(small, large):

@@ -1,0 +1,121 @@
+"""Primed schools kept on disk, so a new process starts a large block without reading the primer.
+
+A school whose primer grows (primer.grows: school files) starts every large
+block from the school its whole primer left, up to 512 KiB of primer read as
+if coded: about a second of work that each new process (each `shoal -D`
+run) would repeat, and 30-130 MB that a process would keep to avoid it.
+Instead the first process to read it writes that school's arrays to a file
+beside the compiled code (jit.cache_dir(), which is named by the engine's
+sources, so a changed engine never reads a stale school), and later blocks
+read the file (from the page cache, once it has been read) into the arrays
+they code with: a large block then costs a copy of its tables in time and
+no memory beyond them.  Read, not mapped: mapped pages cost a fault each
+and come without the huge pages NumPy asks for, which made coding 30%
+slower.
+
+The file holds only arrays.  Their nesting (engine.Block's named tuples)
+comes from a school opened afresh for the same preset and size, whose
+arrays must match the file's in number, type and shape, or the file is
+ignored (and rewritten).  The file's name is a digest of everything the
+school depends on: the preset's digest (its primer's too), its fish and
+settings, the tables' fit and the primer's length.  Files are written
+whole or not at all (a temporary file renamed), and any error reading or
+writing one only means the primer is read as before.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"shoal-primed-1\0\0"
+ALIGN = 4096                        # each array starts on a page
+LARGEST = 512 << 20                 # a school larger than this is not kept
+_ENTRY = struct.Struct("<8sQQQ")    # dtype, element count, offset in the file, bytes
+
+
+def _arrays(part):
+    """The arrays of a nested tuple, in order."""
+    if isinstance(part, tuple):
+        for p in part:
+            yield from _arrays(p)
+    elif isinstance(part, np.ndarray):
+        yield part
+
+
+def path_for(key: tuple) -> Path | None:
+    """Where the school for `key` is kept, or None without a cache folder."""
+    from .. import jit
+    try:
+        folder = Path(jit.cache_dir()) / "primed"
+    except RuntimeError:
+        return None
+    name = hashlib.blake2b(repr((key, sys.byteorder)).encode(), digest_size=16).hexdigest()
+    return folder / f"{name}.primed"
+
+
+def save(key: tuple, block) -> bool:
+    """Keep the school `block` for `key` on disk; whether it was kept."""
+    path = path_for(key)
+    arrays = [np.ascontiguousarray(a) for a in _arrays(block)]
+    if path is None or sum(a.nbytes for a in arrays) > LARGEST:
+        return False
+    header = MAGIC + struct.pack("<Q", len(arrays))
+    offset = -(-(len(header) + _ENTRY.size * len(arrays)) // ALIGN) * ALIGN
+    entries = []
+    for a in arrays:
+        entries.append(_ENTRY.pack(a.dtype.str.encode(), a.size, offset, a.nbytes))
+        offset += -(-a.nbytes // ALIGN) * ALIGN
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
+            try:
+                out.write(header + b"".join(entries))
+                for a, entry in zip(arrays, entries):
+                    out.seek(_ENTRY.unpack(entry)[2])
+                    out.write(a.tobytes())
+                out.truncate(offset)
+            except BaseException:
+                os.unlink(out.name)
+                raise
+        os.replace(out.name, path)
+    except OSError:
+        return False
+    return True
+
+
+def load(key: tuple, fresh):
+    """The school kept for `key`, read into the arrays of `fresh` (a school
+    opened afresh for the same preset and size, whose nesting it keeps):
+    fresh, now the kept school, to code with; None if none is kept or the
+    file does not match (fresh is then spoilt)."""
+    path = path_for(key)
+    if path is None:
+        return None
+    wanted = list(_arrays(fresh))
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC) + 8)
+            if len(head) < len(MAGIC) + 8 or head[:len(MAGIC)] != MAGIC:
+                return None
+            count = struct.unpack("<Q", head[len(MAGIC):])[0]
+            if count != len(wanted):
+                return None
+            entries = [_ENTRY.unpack(f.read(_ENTRY.size)) for _ in range(count)]
+            for (dtype, items, offset, nbytes), array in zip(entries, wanted):
+                if (dtype.rstrip(b"\0").decode() != array.dtype.str or items != array.size
+                        or nbytes != array.nbytes or not array.flags.c_contiguous):
+                    return None
+            for (_, _, offset, nbytes), array in zip(entries, wanted):
+                # read, not mapped: NumPy's arrays get huge pages (engine.new_tables), a map of the file does not
+                f.seek(offset)
+                if nbytes and f.readinto(memoryview(array.reshape(-1)).cast("B")) != nbytes:
+                    return None
+    except (OSError, ValueError, struct.error):
+        return None
+    return fresh
