@@ -287,13 +287,7 @@ def _like(part: tuple, items) -> tuple:
     return type(part)(*items) if hasattr(part, "_fields") else tuple(items)
 
 
-def _arrays(part):
-    """The arrays of a nested tuple, in order."""
-    if isinstance(part, tuple):
-        for p in part:
-            yield from _arrays(p)
-    elif isinstance(part, np.ndarray):
-        yield part
+_arrays = primed_cache.arrays      # the arrays of a nested tuple, in order
 
 
 class _MemoryFile:

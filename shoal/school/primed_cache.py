@@ -39,11 +39,11 @@ LARGEST = 512 << 20                 # a school larger than this is not kept
 _ENTRY = struct.Struct("<8sQQQ")    # dtype, element count, offset in the file, bytes
 
 
-def _arrays(part):
+def arrays(part):
     """The arrays of a nested tuple, in order."""
     if isinstance(part, tuple):
         for p in part:
-            yield from _arrays(p)
+            yield from arrays(p)
     elif isinstance(part, np.ndarray):
         yield part
 
@@ -62,13 +62,13 @@ def path_for(key: tuple) -> Path | None:
 def save(key: tuple, block) -> bool:
     """Keep the school `block` for `key` on disk; whether it was kept."""
     path = path_for(key)
-    arrays = [np.ascontiguousarray(a) for a in _arrays(block)]
-    if path is None or sum(a.nbytes for a in arrays) > LARGEST:
+    kept = [np.ascontiguousarray(a) for a in arrays(block)]
+    if path is None or sum(a.nbytes for a in kept) > LARGEST:
         return False
-    header = MAGIC + struct.pack("<Q", len(arrays))
-    offset = -(-(len(header) + _ENTRY.size * len(arrays)) // ALIGN) * ALIGN
+    header = MAGIC + struct.pack("<Q", len(kept))
+    offset = -(-(len(header) + _ENTRY.size * len(kept)) // ALIGN) * ALIGN
     entries = []
-    for a in arrays:
+    for a in kept:
         entries.append(_ENTRY.pack(a.dtype.str.encode(), a.size, offset, a.nbytes))
         offset += -(-a.nbytes // ALIGN) * ALIGN
     try:
@@ -76,9 +76,10 @@ def save(key: tuple, block) -> bool:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
             try:
                 out.write(header + b"".join(entries))
-                for a, entry in zip(arrays, entries):
-                    out.seek(_ENTRY.unpack(entry)[2])
-                    out.write(a.tobytes())
+                for a, entry in zip(kept, entries):
+                    if a.nbytes:
+                        out.seek(_ENTRY.unpack(entry)[2])
+                        out.write(memoryview(a.reshape(-1)).cast("B"))
                 out.truncate(offset)
             except BaseException:
                 os.unlink(out.name)
@@ -97,7 +98,7 @@ def load(key: tuple, fresh):
     path = path_for(key)
     if path is None:
         return None
-    wanted = list(_arrays(fresh))
+    wanted = list(arrays(fresh))
     try:
         with open(path, "rb") as f:
             head = f.read(len(MAGIC) + 8)
