@@ -52,7 +52,7 @@ def parser() -> Parser:
                    help="the largest primer to try (default 512K; halves of it down to 32K are tried too): "
                         "larger primers help more and take longer per file")
     p.add_argument("--max-ms", type=float, default=DEFAULT_MAX_MS, metavar="MS",
-                   help=f"the slowest primer allowed: warm milliseconds to compress a tune piece (the median; "
+                   help=f"the slowest primer allowed: warm CPU milliseconds to compress a tune piece (the median; "
                         f"default {DEFAULT_MAX_MS:g}, level 6's speed class for small files)")
     p.add_argument("--no-tune", action="store_true", help="choose the primer only; keep the base preset")
     p.add_argument("--seed", type=int, default=1, help="the search's seed (default 1)")

@@ -384,10 +384,10 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     # one layout: the fish and settings are part of the key
     key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(read_n), primed)
     if grows:
-        school = _kept_on_disk(key, shape, whole, read_n, fish, cfg, primed)
+        school = _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed)
         if school is not None:
-            return engine.code_after_primer(shape, engine.grow(school, n, fish, cfg, owned=True), whole, n,
-                                            payload, decode, fish, cfg, cost, primed, on_bytes)
+            return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed,
+                                            on_bytes)
     with _primed_lock:
         if key not in _primed:
             read = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg), primed)
@@ -405,27 +405,31 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     return written
 
 
-def _kept_on_disk(key, shape, whole, read_n, fish, cfg, primed):
-    """The school the primer left for `key`, read from the copy kept on
-    disk (primed_cache.py), or from the primer and kept there first: a
-    school to grow and write.  None where none can be kept on disk: then the process keeps
-    one in memory (_primed), as for small blocks."""
+def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
+    """The school the primer left for `key`, grown to the tables of a block
+    of n bytes: read from the copy kept on disk for that fit
+    (primed_cache.py), or from the primer, grown and kept there first.  A
+    school to code with; None where none can be kept on disk: then the
+    process keeps the school the primer left in memory (_primed), as for
+    small blocks.  Kept grown, one file for each fit, so that a block reads
+    its tables and allocates nothing more than a block of level 6 does."""
     engine = _engine()
-
-    def fresh():
-        return engine.open_block(whole, read_n, engine.NO_PAYLOAD, False, fish, cfg,
-                                 *engine.new_tables(read_n, fish, cfg))
+    grown_key = key + (memory.fit_bits(n),)
     with _primed_lock:
         if key in _primed:
             return None
-        school = primed_cache.load(key, fresh())
-        if school is None:
-            school = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg),
-                                        primed)
-            if school is not None and not primed_cache.save(key, school):
-                _primed.clear()
-                _primed[key] = _Snapshot(school)
-                return None
+        fresh = engine.open_block(whole, n, engine.NO_PAYLOAD, False, fish, cfg, *engine.new_tables(n, fish, cfg))
+        school = primed_cache.load(grown_key, fresh)
+        if school is not None:
+            return school
+        read = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg), primed)
+        if read is None:
+            return None
+        school = engine.grow(read, n, fish, cfg, owned=True)
+        if not primed_cache.save(grown_key, school):
+            _primed.clear()
+            _primed[key] = _Snapshot(read)
+            return None
     return school
 
 

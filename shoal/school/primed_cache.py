@@ -13,12 +13,18 @@ no memory beyond them.  Read, not mapped: mapped pages cost a fault each
 and come without the huge pages NumPy asks for, which made coding 30%
 slower.
 
+A school is kept grown to the tables of the block that used it (engine.grow),
+one file for each fit of tables (a block of 1-2 MB, 2-4 MB, ...; 124 MB for
+a school of level 6), so that a block reads its tables and allocates no
+more than a block of level 6 does.  The folder keeps at most KEEP bytes:
+the schools used longest ago go first.
+
 The file holds only arrays.  Their nesting (engine.Block's named tuples)
 comes from a school opened afresh for the same preset and size, whose
 arrays must match the file's in number, type and shape, or the file is
 ignored (and rewritten).  The file's name is a digest of everything the
 school depends on: the preset's digest (its primer's too), its fish and
-settings, the tables' fit and the primer's length.  Files are written
+settings, the primer's length and the fits of its tables and the block's.  Files are written
 whole or not at all (a temporary file renamed), and any error reading or
 writing one only means the primer is read as before.
 """
@@ -36,6 +42,7 @@ import numpy as np
 MAGIC = b"shoal-primed-1\0\0"
 ALIGN = 4096                        # each array starts on a page
 LARGEST = 512 << 20                 # a school larger than this is not kept
+KEEP = 2 << 30                      # the folder's bytes: past this, the schools used longest ago go
 _ENTRY = struct.Struct("<8sQQQ")    # dtype, element count, offset in the file, bytes
 
 
@@ -87,7 +94,21 @@ def save(key: tuple, block) -> bool:
         os.replace(out.name, path)
     except OSError:
         return False
+    _prune(path.parent)
     return True
+
+
+def _prune(folder: Path) -> None:
+    """Remove the kept schools used longest ago until the rest fit in KEEP."""
+    try:
+        found = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.glob("*.primed")), reverse=True)
+        total = 0
+        for _, size, path in found:
+            total += size
+            if total > KEEP:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def load(key: tuple, fresh):
@@ -117,6 +138,7 @@ def load(key: tuple, fresh):
                 f.seek(offset)
                 if nbytes and f.readinto(memoryview(array.reshape(-1)).cast("B")) != nbytes:
                     return None
+        os.utime(path)                      # used: pruned last
     except (OSError, ValueError, struct.error):
         return None
     return fresh
