@@ -159,3 +159,25 @@ def test_a_large_blocks_school_is_kept_on_disk_and_read_back_exactly(tmp_path, m
     school._primed.clear()
     assert school.compress_block(LARGE, growing) == first
     assert school.compress_block(LARGE, growing) == first
+
+
+def test_a_grown_school_is_the_same_whichever_block_came_first(tmp_path, monkeypatch):
+    """A school read to grow reads its primer as a block of the primer's own
+    length; a small block of the same fit reads it with the block after it
+    (it prepares that block's first byte), so the two are kept apart: a large
+    block codes the same bytes after a small one, from memory and from disk."""
+    text = b"".join(b"Line %d of a learned primer, %d fish in it.\n" % (i, i * 31 % 997) for i in range(7000))
+    assert engine.fit_bits(len(text)) == engine.fit_bits(len(text) + 2000) < engine.fit_bits(len(text) + len(LARGE))
+    spec = dict(GROWING, primer={"digest": school.primer.learned(text), "grow": True})
+    growing = school.from_dict(spec)
+    monkeypatch.setattr(primed_cache, "path_for", lambda key: tmp_path / f"{hash(key)}.primed")
+    school._primed.clear()
+    alone = school.compress_block(LARGE, growing)                       # read, grown, kept on disk
+    assert school.compress_block(LARGE, growing) == alone                # from disk
+    school._primed.clear()
+    school.compress_block(TEXT[:2000], growing)                          # a small block's school, in memory
+    assert school.compress_block(LARGE, growing) == alone
+    monkeypatch.setattr(primed_cache, "path_for", lambda key: None)       # no disk: grown from memory
+    school._primed.clear()
+    school.compress_block(TEXT[:2000], growing)
+    assert school.compress_block(LARGE, growing) == alone

@@ -189,7 +189,7 @@ def _summary(written, made: dict, level: int) -> str:
     changed = ", ".join(f"{name} {a} -> {b}" for name, a, b in made["preset"]["changed"]) or "none"
     return (f"{written.path}: school {written.id} (digest {written.digest.hex()})\n"
             f"  primer: {made['primer']['chosen']} ({made['primer']['bytes']:,} bytes from all samples; "
-            f"{made['primer'].get('large_blocks_bytes', made['primer']['bytes']):,} before blocks over 1 MiB)\n"
+            f"{made['primer'].get('large_blocks_bytes', made['primer']['bytes']):,} before large blocks)\n"
             f"  preset: level {level}'s, settings changed: {changed} "
             f"({made['preset']['candidates']} candidates tried)\n"
             f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"

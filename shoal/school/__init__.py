@@ -381,8 +381,11 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     shape = _own_shape(preset, cost)
     read_n = primed if grows else n
     # a preset and its text and binary schools share one digest, but not
-    # one layout: the fish and settings are part of the key
-    key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(read_n), primed)
+    # one layout: the fish and settings are part of the key.  A school read
+    # to grow read the primer as a block of its own length, so it never
+    # prepared the byte after it, which any other reading did (swim's look-
+    # ahead): it is not the school a small block of the same fit reads.
+    key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(read_n), primed, grows)
     if grows:
         school = _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed)
         if school is not None:

@@ -69,13 +69,12 @@ def identify(given) -> dict:
     only before blocks shorter than BELOW bytes: on long blocks the school
     learns enough from the block itself, and the primer's fixed cost buys
     little), `grow: true` (a large block starts from the school the whole
-    primer, `bytes` or not, left in tables fitted to it, grown: the primer
-    is read once in a process, not once a large block: school.
-    _code_after_primer; `bytes` then bounds only what smaller blocks read)
-    and `digest` (as
-    canonical presets carry it), which must match the shipped primer of
-    that name; or a mapping with the digest (and options) of a learned
-    primer, without a name.  The entry made has name
+    primer, `bytes` or not, left in tables fitted to it, grown, so the
+    primer is read once in a process, not once a large block:
+    school._code_after_primer; `bytes` then bounds only what smaller blocks
+    read) and `digest` (as canonical presets carry it), which must match
+    the shipped primer of that name; or a mapping with the digest (and
+    options) of a learned primer, without a name.  The entry made has name
     and digest (BLAKE2b-128 of the whole primer) and the options given."""
     name = given.get("name") if isinstance(given, dict) else given
     if isinstance(given, dict) and name is None and isinstance(given.get("digest"), str):
