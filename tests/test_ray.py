@@ -22,7 +22,6 @@ from shoal import api, blocks, cli, cluster  # noqa: E402
 from cli_helpers import shoal as shoal_cli  # noqa: E402   (shoal -1 ARGS, in this process)
 
 GOLDEN = Path(__file__).parent / "golden"
-SCHOOL = next((GOLDEN / "schools").glob("*.school"))
 TEXT = b"".join(b"%d fish swim in a school; %d swim alone.\n" % (i, i * 7 % 13) for i in range(3000))
 DATA = bytes(range(256)) * 200 + TEXT        # ~170 KB: 3 blocks of 64 KiB, text and binary
 DRIVER = os.getpid()
@@ -92,10 +91,11 @@ def test_a_learned_school_reaches_the_workers(tmp_path):
     entry = next(e for e in golden["archives"] if e["file"].startswith("v2-school") and "multiblock" in e["file"])
     original = (GOLDEN / "inputs" / entry["input"]).read_bytes()
     archive = GOLDEN / entry["file"]
-    assert shoal_cli("-d", "--ray", "-D", SCHOOL, "-o", tmp_path / "back", archive) == 0
+    school = GOLDEN / "schools" / entry["made_by"]["options"]["school"]
+    assert shoal_cli("-d", "--ray", "-D", school, "-o", tmp_path / "back", archive) == 0
     assert (tmp_path / "back").read_bytes() == original
     (tmp_path / "records").write_bytes(original)
-    assert shoal_cli("-k", "--ray", "-D", SCHOOL, "-B", "1K", tmp_path / "records") == 0
+    assert shoal_cli("-k", "--ray", "-D", school, "-B", "1K", tmp_path / "records") == 0
     assert (tmp_path / "records.shoal").read_bytes() == archive.read_bytes()
 
 
