@@ -193,7 +193,7 @@ def _summary(written, made: dict, level: int) -> str:
             f"  preset: level {level}'s, settings changed: {changed} "
             f"({made['preset']['candidates']} candidates tried)\n"
             f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"
-            f"  held-back gain over level {level}: {gain:.1f}%;  warm speed per file: "
+            f"  held-back gain over level {level}: {gain:.1f}%;  warm CPU time per file: "
             f"{speed['compress_ms_per_file']:.1f} ms compress, {speed['decompress_ms_per_file']:.1f} ms decompress "
             f"({speed['compress_ms_per_kb']:.1f} / {speed['decompress_ms_per_kb']:.1f} ms per KB)\n"
             f"  learnt in {made['seconds']:.0f} s; use: shoal -D {written.path} FILE...")
