@@ -86,8 +86,8 @@ replaced, and the input is kept: -o to a character device or FIFO needs no
 
 First use of a level: its model's loops compile once on this machine (Numba),
 from half a minute to a few minutes; later runs load them from the cache
-($SHOAL_CACHE_DIR, else $XDG_CACHE_HOME/shoal or ~/.cache/shoal), with what a
-school file's primer taught (for large files).  On a
+($SHOAL_CACHE_DIR, else $XDG_CACHE_HOME/shoal or ~/.cache/shoal), which also
+keeps what a school file's primer taught, for large files.  On a
 terminal shoal says so while it compiles.  shoal --precompile [LEVELS] does it ahead of time (an install
 script, an image): --precompile compiles level 6 (or -N's), --precompile
 6,9 or 1-9 or all those levels; a level compiled already takes a second.
