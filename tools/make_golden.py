@@ -264,9 +264,10 @@ LARGE_INPUT = "lines of text.txt and records.json, numbered, to 1,100,000 bytes"
 
 def _large(data: dict[str, bytes]) -> bytes:
     lines = (data["text.txt"] + data["records.json"]).splitlines()
-    out, i = [], 0
-    while sum(map(len, out)) < 1_100_000:
+    out, size, i = [], 0, 0
+    while size < 1_100_000:
         out.append(b"%07d %s\n" % (i * 7919 % 1_000_003, lines[i % len(lines)]))
+        size += len(out[-1])
         i += 1
     return b"".join(out)[:1_100_000]
 
@@ -281,8 +282,8 @@ FOUR_KINDS = {"block_size": 1 << 16, "fish": [
     {"kind": "match", "min_len": 5, "bits": 16}]}
 
 
-# the golden school files: name -> whether its primer grows (school files
-# written since 2026-12-05 do; the first one was written before)
+# the golden school files' names: "records" was written before school
+# files grew their primer for large blocks, "records-grow" after (2026-12-05)
 RECORDS_SCHOOL, GROWING_SCHOOL = "records", "records-grow"
 
 

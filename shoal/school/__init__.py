@@ -412,10 +412,10 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
     """The school the primer left for `key`, grown to the tables of a block
     of n bytes: read from the copy kept on disk for that fit
     (primed_cache.py), or from the primer, grown and kept there first.  A
-    school to code with; None where none can be kept on disk: then the
-    process keeps the school the primer left in memory (_primed), as for
-    small blocks.  Kept grown, one file for each fit, so that a block reads
-    its tables and allocates nothing more than a block of level 6 does."""
+    school to code with; None if the process keeps the school the primer
+    left in memory (_primed), as it does where none can be kept on disk.
+    Kept grown, one file for each fit, so that a block reads its tables and
+    allocates nothing more than a block of level 6 does."""
     engine = _engine()
     grown_key = key + (memory.fit_bits(n),)
     with _primed_lock:
@@ -430,9 +430,10 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
             return None
         school = engine.grow(read, n, fish, cfg, owned=True)
         if not primed_cache.save(grown_key, school):
+            # later blocks grow a copy kept in memory (taken now, before
+            # this block writes the tables it may share with `read`)
             _primed.clear()
             _primed[key] = _Snapshot(read)
-            return None
     return school
 
 

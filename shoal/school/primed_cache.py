@@ -101,10 +101,10 @@ def save(key: tuple, block) -> bool:
 def _prune(folder: Path) -> None:
     """Remove the kept schools used longest ago until the rest fit in KEEP."""
     try:
-        found = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.glob("*.primed")), reverse=True)
+        found = sorted(((p.stat(), p) for p in folder.glob("*.primed")), key=lambda f: f[0].st_mtime, reverse=True)
         total = 0
-        for _, size, path in found:
-            total += size
+        for info, path in found:
+            total += info.st_size
             if total > KEEP:
                 path.unlink(missing_ok=True)
     except OSError:
