@@ -108,3 +108,69 @@ def test_neural_switch_adds_the_shipped_fish(tmp_path):
     back = subprocess.run([sys.executable, "-m", "shoal", "-dc"], input=run.stdout, capture_output=True,
                           env=dict(os.environ, SHOAL_FISH_PATH=""))
     assert back.returncode == 0 and back.stdout == TEXT
+
+
+def primed_preset(fish_file: Path, lanes: int, fallback: bool) -> dict:
+    spec = neural_preset(fish_file, lanes)
+    spec["fish"][-1]["fallback"] = fallback
+    spec["primer"] = {"name": "text-1", "bytes": 2048}
+    return spec
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.binary(max_size=400) | st.text(max_size=400).map(str.encode), lanes=st.integers(1, 6),
+       fallback=st.booleans())
+def test_primed_lanes_round_trip(fish_file, data, lanes, fallback):
+    # the lanes start from what lane 0 learnt reading the primer; the match
+    # fish may point into the primer but never at a byte not yet decoded
+    blob = shoal.compress(data, preset=primed_preset(fish_file, lanes, fallback))
+    assert shoal.decompress(blob) == data
+
+
+PROSE = (b"A compressor that has read some English before it starts knows that a space is often followed by "
+         b"the letter t, that sentences end with a full stop, and that the word which comes after 'of the' is "
+         b"usually a noun. Such knowledge is worth most on short inputs, where the model has little time to "
+         b"learn it from the data itself, and it costs nothing to send, since the decoder reads the same text "
+         b"before it begins. Every lane of a neural school starts from it.\n")
+
+
+def test_the_primer_teaches_the_lanes(fish_file):
+    text = PROSE
+    primed = shoal.school.from_dict(primed_preset(fish_file, 4, False))
+    bare = shoal.school.from_dict(neural_preset(fish_file, 4))
+    assert len(shoal.school.compress_block(text, primed.text)) < len(shoal.school.compress_block(text, bare.text))
+
+
+def test_fallback_keeps_the_smaller_coding(fish_file):
+    # a random fish only adds noise: the block is coded without it, as the
+    # level alone codes it, behind the byte that says so (0)
+    preset = shoal.school.with_neural(6, fish=fish_file)
+    assert preset.neural_fallback and preset.primer == shoal.school.level(6).primer
+    assert preset.classic.digest == shoal.school.level(6).digest
+    payload = shoal.school.compress_block(TEXT, preset.text)
+    assert payload == b"\0" + shoal.school.compress_block(TEXT, shoal.school.level(6).text)
+    assert shoal.school.decompress_block(payload, len(TEXT), preset.text) == TEXT
+    assert shoal.decompress(shoal.compress(TEXT, preset=preset)) == TEXT
+
+
+def test_fallback_keeps_the_fish_where_it_pays():
+    # the shipped fish knows English better than level 1 does: coded with it (1)
+    text = PROSE
+    preset = shoal.school.with_neural(1)
+    payload = shoal.school.compress_block(text, preset.text)
+    assert payload[0] == 1 and len(payload) - 1 < len(shoal.school.compress_block(text, shoal.school.level(1).text))
+    assert shoal.school.decompress_block(payload, len(text), preset.text) == text
+
+
+def test_fallback_byte_is_checked(fish_file):
+    preset = shoal.school.with_neural(6, fish=fish_file)
+    payload = shoal.school.compress_block(TEXT, preset.text)
+    for damaged in (b"\2" + payload[1:], b""):
+        with pytest.raises(shoal.ShoalError, match="corrupted"):
+            shoal.school.decompress_block(damaged, len(TEXT), preset.text)
+
+
+def test_a_primer_needs_one_lane_without_a_neural_fish():
+    spec = {"lanes": 2, "fish": [{"kind": "order", "arg": 2, "bits": 16}], "primer": "text-1"}
+    with pytest.raises(shoal.ShoalError, match="one lane"):
+        shoal.school.from_dict(spec)

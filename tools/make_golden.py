@@ -164,13 +164,18 @@ def _plans() -> list[Plan]:
                        "preset": small, "preset_digest": tiny.digest.hex(), "options": {"preset": small}},
                       lambda data: _stream(tiny.canonical, tiny, data)))
 
-    neural = school.with_neural(6)
-    plans.append(Plan(f"neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
-                      {"how": "shoal.compress(data, preset=school.with_neural(6)) (--neural: the shipped fish, "
-                              f"{school.levels.NEURAL_LANES} lanes)", "preset": "with_neural(6)",
-                       "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
-                       "options": {"level": 6, "neural": True}},
-                      lambda data: shoal.compress(data, preset=school.with_neural(6))))
+    # since 2026-12-05 (afternoon) --neural keeps the level's primer, which
+    # its lanes start from, and falls back to the level alone where the fish
+    # does not pay: on this input level 6's block falls back (payload byte
+    # 0) and level 1's keeps the fish (byte 1)
+    for n in (6, 1):
+        neural = school.with_neural(n)
+        plans.append(Plan(f"neural-level{n}.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
+                          {"how": f"shoal.compress(data, preset=school.with_neural({n})) (--neural: the shipped "
+                                  f"fish, {school.levels.NEURAL_LANES} lanes)", "preset": f"with_neural({n})",
+                           "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
+                           "options": {"level": n, "neural": True}},
+                          lambda data, n=n: shoal.compress(data, preset=school.with_neural(n))))
 
     plans.append(Plan(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
                       {"how": "shoal.compress(data, 6, threads=2, block_size=1024): 5 blocks, text and binary",

@@ -74,10 +74,10 @@ def new_state(lanes, table):
 
 
 @njit(cache=True, nogil=True, inline=into_general_loop)
-def at_byte(st, lane, min_len, buf, n, pos, hist, lo, seg, step):
+def at_byte(st, lane, min_len, buf, n, pos, hist, lo, origin, seg, step):
     """At each byte of a lane but its first: extend or look for a match."""
     if pos > lo:
-        match_update(st.table, st.state[lane], buf, n, pos, min_len, hist, lo, seg, step)
+        match_update(st.table, st.state[lane], buf, n, pos, min_len, hist, lo, origin, seg, step)
 
 
 @njit(cache=True, nogil=True, inline=into_general_loop)
@@ -126,22 +126,24 @@ def length_bucket(length):
 
 
 @njit(cache=True, nogil=True, inline=into_general_loop)
-def _known(q, n, seg, step):
+def _known(q, n, origin, seg, step):
     """Whether byte q of an n-byte block is known (coded, or decoded) once
-    its lanes of seg bytes have all coded `step` bytes.  The last lane may be
-    shorter than seg: the bytes it lacks (q >= n) are never known."""
-    return q < n and q % seg < step
+    its lanes of seg bytes, from byte `origin` on, have all coded `step`
+    bytes; the bytes before origin (a primer the lanes' school read first:
+    school/engine.open_lanes) are known.  The last lane may be shorter than
+    seg: the bytes it lacks (q >= n) are never known."""
+    return q < n and (q < origin or (q - origin) % seg < step)
 
 
 @njit(cache=True, nogil=True, inline=into_general_loop)
-def match_update(table, state, buf, n, pos, min_len, hist, lo, seg, step):
+def match_update(table, state, buf, n, pos, min_len, hist, lo, origin, seg, step):
     """At a byte boundary of a lane that starts at lo, in a block of n bytes:
     extend, or look for, a match.  The table is shared by the lanes, and an
     earlier occurrence may lie in any of them, so the fish follows it only
     while the byte it predicts is known (_known)."""
     length = state[LENGTH]
     ptr = state[PTR]
-    if length > 0 and buf[ptr] == buf[pos - 1] and _known(ptr + 1, n, seg, step):
+    if length > 0 and buf[ptr] == buf[pos - 1] and _known(ptr + 1, n, origin, seg, step):
         length += 1
         ptr += 1
     else:
@@ -151,9 +153,10 @@ def match_update(table, state, buf, n, pos, min_len, hist, lo, seg, step):
         # the slot prefetched one byte ago: bytes ending at pos - 1
         if length == 0:
             cand = table[pending]            # just after an earlier occurrence
-            if cand > 0 and buf[cand] == buf[pos - 1] and _known(cand + 1, n, seg, step):
-                # agreeing backwards, within the candidate's lane and ours
-                back = min(cand - (cand // seg) * seg, pos - 1 - lo)
+            if cand > 0 and buf[cand] == buf[pos - 1] and _known(cand + 1, n, origin, seg, step):
+                # agreeing backwards, within the candidate's lane (with the
+                # primer before the first) and ours
+                back = min(cand if cand < origin + seg else (cand - origin) % seg, pos - 1 - lo)
                 cand += 1
                 n = 0
                 while n < MAX_VERIFY and n <= back and buf[cand - 1 - n] == buf[pos - 1 - n]:

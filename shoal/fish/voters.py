@@ -103,11 +103,11 @@ def new_states(n, lanes, fish, tables, match_table):
 
 
 @njit(cache=True, nogil=True, inline=into_general_loop)
-def at_byte(voters, modes, cfg, lane, buf, n, pos, hist, lo, seg, step):
+def at_byte(voters, modes, cfg, lane, buf, n, pos, hist, lo, origin, seg, step):
     """Every voter's work at the byte boundary before pos (context fish
     hash then too, earlier: school/swim.py's look-ahead)."""
     if modes[MATCH]:
-        match.at_byte(voters.match, lane, cfg[_MATCH_MIN_LEN], buf, n, pos, hist, lo, seg, step)
+        match.at_byte(voters.match, lane, cfg[_MATCH_MIN_LEN], buf, n, pos, hist, lo, origin, seg, step)
     if modes[COLUMN]:
         column.at_byte(voters.column, lane, modes[COLUMN], buf, pos, hist, lo)
 

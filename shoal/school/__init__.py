@@ -118,11 +118,34 @@ def compress_block(data, preset: Preset, *, on_bytes=None) -> bytes | None:
     if buf.size < compact.SMALLEST_CODED:
         return None                     # stored whatever a model made of it
     _filter_x86(buf, preset, encode=True)
+    if preset.neural_fallback:
+        return _compress_either(buf, preset, on_bytes)
     out = np.empty(buf.size, dtype=np.uint8)
     written = _code(buf, out, False, preset, _NO_COST, on_bytes)
     if written < 0 or written >= buf.size:
         return None
     return out[:written].tobytes()
+
+
+# A school whose neural fish has `fallback: true` codes each block twice,
+# without the fish (preset.classic: one lane, the primer read as the school
+# without the fish reads it) and with it, and keeps the smaller: a payload
+# begins with the byte that says which, so the fish never costs a block
+# more than that byte.  The fish's coding is given only the room that
+# would make it smaller, and stops when it runs out.
+CODED_WITHOUT_FISH, CODED_WITH_FISH = 0, 1
+
+
+def _compress_either(buf, preset, on_bytes):
+    out = np.empty(buf.size, dtype=np.uint8)
+    written = _code(buf, out, False, preset.classic, _NO_COST, None)
+    best = bytes([CODED_WITHOUT_FISH]) + out[:written].tobytes() if written >= 0 else None
+    room = written if written >= 0 else buf.size
+    with_fish = np.empty(room, dtype=np.uint8)
+    written = _code(buf, with_fish, False, preset, _NO_COST, on_bytes)
+    if written >= 0 and (best is None or written + 1 < len(best)):
+        best = bytes([CODED_WITH_FISH]) + with_fish[:written].tobytes()
+    return best if best is not None and len(best) < buf.size else None
 
 
 def score_block(data, preset: Preset) -> tuple[np.ndarray, int]:
@@ -154,6 +177,11 @@ def decompress_block(payload: bytes, size: int, preset: Preset, *, on_bytes=None
     in compress_block, with the bytes decoded."""
     if size == 0:
         return b""
+    if preset.neural_fallback:
+        if not payload or payload[0] not in (CODED_WITHOUT_FISH, CODED_WITH_FISH):
+            raise ShoalError("corrupted archive: a block of a neural school says neither with nor without its fish")
+        preset = preset if payload[0] == CODED_WITH_FISH else preset.classic
+        payload = payload[1:]
     src = np.frombuffer(payload, dtype=np.uint8).copy()
     # zeroed: whatever a faulty model read before a byte was decoded, it
     # reads the same in every process (the encoder's freed memory is not)
@@ -357,11 +385,13 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
     if not primer.reads(preset.primer, buf.size):
         return _code_primed(buf, payload, decode, preset, cost, 0, on_bytes)
     # the school reads the primer, then codes the block as if it followed
-    grows = primer.grows(preset.primer, buf.size, PRIMED_COPY_FIT)
+    grows = preset.neural is None and primer.grows(preset.primer, buf.size, PRIMED_COPY_FIT)
     text = np.frombuffer((primer.whole_text if grows else primer.text)(preset.primer), dtype=np.uint8)
     whole = np.concatenate((text, buf))
     whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
-    if memory.fit_bits(whole.size) <= PRIMED_COPY_FIT or grows:
+    if preset.neural is not None:
+        written = _code_neural(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
+    elif memory.fit_bits(whole.size) <= PRIMED_COPY_FIT or grows:
         written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size, on_bytes, grows)
     else:
         written = _code_primed(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
@@ -448,8 +478,25 @@ def _code_primed(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
             # copy of it, minutes more to compile for levels 8 and 9
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed, on_bytes)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
+    return _code_neural(buf, payload, decode, preset, cost, primed, on_bytes)
+
+
+def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> int:
+    """A school with a neural fish codes buf[primed:] a step at a time (a
+    byte of every lane): the fish (NumPy) predicts each lane's next byte,
+    then the compiled loop codes that step with the fish's distribution as
+    one more vote.  After a primer (buf[:primed]) the lanes start from the
+    school it left (engine.open_lanes)."""
+    n, fish, cfg, engine = buf.size, preset.fish, preset.cfg, _engine()
+    tables = engine.new_tables(n, fish, cfg)
+    if primed:
+        block, cfg = engine.open_lanes(buf, n, primed, fish, cfg, *tables, cost)
+        if block is None:
+            return -1
+        engine.restart_coder(block.coder, payload, decode)
+    else:
+        block = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
     run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
-    block = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
     starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
     cum = np.zeros((starts.size, 257), dtype=np.int64)
     seen = run.start_bytes()

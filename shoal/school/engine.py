@@ -14,7 +14,7 @@ nothing measurable when run.
                   for most schools (school/__init__.py)
   open_block, code_steps, close_block
                   a step at a time, for a school with a neural fish, which
-                  runs outside compiled code
+                  runs outside compiled code (open_lanes: after a primer)
 
 code_block_for and code_after_primer take on_bytes(k): called after every
 CHUNK_BYTES or so with the bytes just coded (progress within a block).
@@ -28,12 +28,12 @@ import numpy as np
 
 from ..codec.rangecoder import decode_end, decode_start, encode_flush, new_state
 from ..fish import context_fish, match, voters
-from ..fish.contexts import new_history
+from ..fish.contexts import H_LINE0, H_LINE1, new_history
 from ..jit import njit
 from .apm import new_apm
 from .attention import new_attention, row_width
-from .layout import (C_APM2_BITS, C_ATT_HEADS, C_BOOST_FROM_BLOCK, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES, C_NGATES, C_VOTES,
-                     FINAL_VOTE_SETS, GATE_SETS, padded)
+from .layout import (C_APM2_BITS, C_ATT_HEADS, C_BOOST_FROM_BLOCK, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES,
+                     C_LR_BOOST, C_LR_HALFLIFE, C_NGATES, C_VOTES, FINAL_VOTE_SETS, GATE_SETS, padded)
 # what a block takes in memory and the model's version need no compiled code
 # (memory.py, preset.py); re-exported, as callers knew them here
 from .memory import block_memory, fit_bits, match_table_bits, model_memory  # noqa: F401
@@ -226,6 +226,38 @@ def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_tabl
     return close_block(block, payload, decode, written)
 
 
+def open_lanes(buf, n, primed, fish, cfg, tables, match_table, cost):
+    """A school in lanes (a neural fish's) once it has read buf[:primed], a
+    primer: lane 0 reads it alone, the other lanes waiting and the neural
+    fish's vote silent (an even distribution: the fish reads no primer, so
+    the mixers learn nothing of it there), then the lanes split
+    buf[primed:n] as they would split a block of their own, lane 0 going on
+    from the primer's history.  The match fish knows the primer's bytes
+    (Geometry.origin).  Returns the block and the settings to code its
+    steps with: `boost_from: primer` is counted as the primer read it, in
+    steps of every lane, and goes on from where it stood; `boost_from:
+    block` starts again.  (None, None) if the primer's code outgrew its
+    room.  cost: as code_steps fills it, or empty."""
+    lanes = int(cfg[C_LANES])
+    block = open_block(buf, n, NO_PAYLOAD, False, fish, cfg, tables, match_table)
+    g, hist = block.geometry, block.history.hist
+    g.starts[:], g.ends[:] = primed, primed
+    g.starts[0], g.ends[0] = 0, primed
+    block = block._replace(geometry=g._replace(seg=primed))
+    silent = np.tile(np.arange(257, dtype=np.int64) * 256, (lanes, 1))
+    if code_steps(buf, n, _primer_room(primed), False, fish, cfg, cost, block, 0, primed, silent) < 0:
+        return None, None
+    starts, ends, seg = lane_starts(n - primed, lanes)
+    g.starts[:], g.ends[:] = starts + primed, ends + primed
+    for k in range(1, lanes):          # each later lane's first line starts with it
+        hist[k, H_LINE0] = hist[k, H_LINE1] = g.starts[k]
+    settings = cfg
+    if not cfg[C_BOOST_FROM_BLOCK]:
+        settings = cfg.copy()
+        settings[C_LR_BOOST] = cfg[C_LR_BOOST] >> min((primed * lanes) >> cfg[C_LR_HALFLIFE], 62)
+    return block._replace(geometry=g._replace(seg=seg, origin=primed)), settings
+
+
 def _primer_room(primed):
     """Where the primer's code goes (and is forgotten): room enough for
     text, and a primer is text."""
@@ -287,6 +319,7 @@ class Geometry(NamedTuple):
     starts: np.ndarray       # int64[lanes]: lane k codes bytes starts[k] .. ends[k] - 1
     ends: np.ndarray
     seg: int                 # the steps: every lane's length but the last's
+    origin: int              # where the lanes begin (after a primer: open_lanes)
     c0s: np.ndarray          # int64[lanes]: the partial byte (1, then its bits so far)
     c1s: np.ndarray          # the previous byte
     c2s: np.ndarray          # the byte before it
@@ -382,7 +415,7 @@ def open_block(buf, n, payload, decode, fish, cfg, tables, match_table):
     # order-2 APM's context, the byte being coded (encoder)
     c0s, c1s, c2s, apm2_bytes, bytes_ = np.zeros((5, lanes), dtype=np.int64)
     hist, record = new_history(lanes, starts)
-    return Block(Geometry(starts, ends, seg, c0s, c1s, c2s, apm2_bytes, bytes_),
+    return Block(Geometry(starts, ends, seg, 0, c0s, c1s, c2s, apm2_bytes, bytes_),
                  voters.new_states(n, lanes, fish, tables, match_table),
                  History(hist, record),
                  _new_mixer(lanes, nin, width, ngates, heads, cfg),

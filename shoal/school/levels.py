@@ -51,14 +51,16 @@ NEURAL_LANES = 16
 def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int = NEURAL_LANES) -> Preset:
     """base (a preset, or a level's number) with a neural fish swimming too:
     the fish that ships with shoal, or the weights file `fish`; the block is
-    cut into at least `lanes` lanes."""
+    cut into at least `lanes` lanes, which start from what base's primer
+    taught (engine.open_lanes), and a block the fish does not make smaller
+    is coded by base alone (`fallback`: school.compress_block), so the fish
+    never costs more than a byte a block."""
     base = level(base) if isinstance(base, int) else base
     if base.neural:
         raise ShoalError("the preset already has a neural fish")
     path = Path(fish) if fish is not None else neural.DEFAULT_FISH
     spec = json.loads(base.canonical)
-    spec.pop("primer", None)        # a neural fish brings its own knowledge, and needs lanes
-    spec["fish"].append({"kind": "neural", "file": str(path)})
+    spec["fish"].append({"kind": "neural", "file": str(path), "fallback": True})
     spec["lanes"] = max(spec.get("lanes", 1), lanes)
     return from_dict(spec)
 

@@ -74,6 +74,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,7 @@ class Preset:
     # arrives in an archive, which must not make its reader compile
     own_loop: bool = False
     x86: bool = False         # its blocks are x86-filtered (`transform: x86`, binary school)
+    kind: str = "text"        # the kind of block it codes (school(kind)), when the preset tells kinds apart
 
     @property
     def block_size(self) -> int:
@@ -144,6 +146,21 @@ class Preset:
     def neural(self) -> str | None:
         """The neural fish's digest (hex), if the school has one."""
         return next((f["digest"] for f in self.spec["fish"] if f["kind"] == "neural"), None)
+
+    @property
+    def neural_fallback(self) -> bool:
+        """Whether a block the neural fish does not help is coded without it."""
+        return any(f["kind"] == "neural" and f.get("fallback") for f in self.spec["fish"])
+
+    @functools.cached_property
+    def classic(self) -> Preset | None:
+        """The school a block falls back to (neural_fallback): this school
+        without its neural fish, in one lane, with the same primer and
+        transform; None without a fallback."""
+        if not self.neural_fallback:
+            return None
+        spec = dict(self.spec, lanes=1, fish=[f for f in self.spec["fish"] if f["kind"] != "neural"])
+        return dataclasses.replace(from_dict(spec, carried=True), own_loop=self.own_loop).school(self.kind)
 
     @property
     def primer(self) -> dict | None:
@@ -210,9 +227,9 @@ class Preset:
         unprimed = not text and "primer" in self.spec
         x86 = not text and self.spec.get("transform") == "x86"
         if len(fish) == len(self.spec["fish"]) and not unprimed and not x86 and not _drops_integers(fish, kind):
-            return self
+            return dataclasses.replace(self, kind=kind) if kind != self.kind else self
         return Preset(self.spec, self.canonical, self.digest, *_compile(dict(self.spec, fish=fish), kind), unprimed,
-                      self.own_loop, x86)
+                      self.own_loop, x86, kind)
 
 
 def _section(raw: dict, key: str, defaults: dict) -> dict:
@@ -245,7 +262,10 @@ def _normalise(raw, carried: bool = False) -> dict:
             raise ShoalError(f"preset: unknown fish kind {entry['kind']!r}")
         fish.append(voters.KINDS[entry["kind"]].read(entry, carried))
         if fish[-1]["kind"] == "neural":
+            fallback = fish[-1].get("fallback", False)
             fish[-1] = {"kind": "neural", "digest": neural.identify(fish[-1])}
+            if fallback:        # in the canonical form only when set: older presets keep their identity
+                fish[-1]["fallback"] = True
     # one fish of each kind but the context fish (each voter's state holds one)
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in voters.KINDS if kind not in KINDS):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
@@ -296,8 +316,8 @@ def _normalise(raw, carried: bool = False) -> dict:
             raise ShoalError("preset: perturb and fish with only: do not go together")
         spec["perturb"] = perturbation.read_perturb(raw["perturb"], len(fish))
     if raw.get("primer") is not None:
-        if spec["lanes"] != 1 or any(f["kind"] == "neural" for f in fish):
-            raise ShoalError("preset: a primer goes with one lane and no neural fish")
+        if spec["lanes"] != 1 and not any(f["kind"] == "neural" for f in fish):
+            raise ShoalError("preset: a primer goes with one lane, or with a neural fish's lanes")
         spec["primer"] = primer.identify(raw["primer"])
     if raw.get("transform") is not None:
         if raw["transform"] not in TRANSFORMS:

@@ -119,7 +119,7 @@ def _start_byte(block, modes, cfg, kinds, nf, lane, buf, n, pos, decode):
         # later bytes were hashed, and their buckets asked for, as soon as
         # the byte before them was known (see _look_ahead)
         context_fish.hash_byte(block.voters.contexts, lane, kinds, nf, h, block.history.record[lane], buf, pos, lo)
-    voters.at_byte(block.voters, modes, cfg, lane, buf, n, pos, h, lo, g.seg, pos - lo)
+    voters.at_byte(block.voters, modes, cfg, lane, buf, n, pos, h, lo, g.origin, g.seg, pos - lo)
     c1 = buf[pos - 1] if pos > lo else 0
     c2 = buf[pos - 2] if pos > lo + 1 else 0
     g.c1s[lane] = c1
