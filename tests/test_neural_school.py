@@ -174,3 +174,16 @@ def test_a_primer_needs_one_lane_without_a_neural_fish():
     spec = {"lanes": 2, "fish": [{"kind": "order", "arg": 2, "bits": 16}], "primer": "text-1"}
     with pytest.raises(shoal.ShoalError, match="one lane"):
         shoal.school.from_dict(spec)
+
+
+def test_the_kept_primed_lanes_are_as_read(fish_file):
+    # the school the primer left is read once and copied for each block of
+    # its fit: a block coded after another codes to the same bytes, and
+    # scoring (which reads the primer afresh) agrees with the coder
+    preset = shoal.school.from_dict(primed_preset(fish_file, 3, False)).text
+    first = shoal.school.compress_block(PROSE, preset)
+    shoal.school.compress_block(TEXT, preset)
+    assert shoal.school.decompress_block(first, len(PROSE), preset) == PROSE
+    assert shoal.school.compress_block(PROSE, preset) == first
+    costs, size = shoal.school.score_block(PROSE, preset)
+    assert size == len(first) and costs.sum() <= 8 * size

@@ -130,7 +130,7 @@ def _known(q, n, origin, seg, step):
     """Whether byte q of an n-byte block is known (coded, or decoded) once
     its lanes of seg bytes, from byte `origin` on, have all coded `step`
     bytes; the bytes before origin (a primer the lanes' school read first:
-    school/engine.open_lanes) are known.  The last lane may be shorter than
+    school/engine.lanes_after_primer) are known.  The last lane may be shorter than
     seg: the bytes it lacks (q >= n) are never known."""
     return q < n and (q < origin or (q - origin) % seg < step)
 

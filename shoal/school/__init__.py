@@ -486,16 +486,30 @@ def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
     byte of every lane): the fish (NumPy) predicts each lane's next byte,
     then the compiled loop codes that step with the fish's distribution as
     one more vote.  After a primer (buf[:primed]) the lanes start from the
-    school it left (engine.open_lanes)."""
+    school it left (engine.read_primer_lanes, kept as _code_after_primer
+    keeps a one-lane school, and engine.lanes_after_primer)."""
     n, fish, cfg, engine = buf.size, preset.fish, preset.cfg, _engine()
-    tables = engine.new_tables(n, fish, cfg)
-    if primed:
-        block, cfg = engine.open_lanes(buf, n, primed, fish, cfg, *tables, cost)
-        if block is None:
+    snapshot = school = None
+    if primed and cost.size == 0 and memory.fit_bits(n) <= PRIMED_COPY_FIT:
+        # the primer is read once for each fit, as _code_after_primer does
+        key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(n), primed, "lanes")
+        with _primed_lock:
+            if key not in _primed:
+                read = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
+                if read is None:
+                    return -1
+                _primed.clear()
+                _primed[key] = _Snapshot(read)
+            snapshot = _primed[key]
+        school = snapshot.copy()
+    elif primed:
+        school = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
+        if school is None:
             return -1
-        engine.restart_coder(block.coder, payload, decode)
+    if school is not None:
+        block, cfg = engine.lanes_after_primer(school, n, primed, cfg, payload, decode)
     else:
-        block = engine.open_block(buf, n, payload, decode, fish, cfg, *tables)
+        block = engine.open_block(buf, n, payload, decode, fish, cfg, *engine.new_tables(n, fish, cfg))
     run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
     starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
     cum = np.zeros((starts.size, 257), dtype=np.int64)
@@ -512,4 +526,7 @@ def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
         seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]
         if on_bytes is not None and ((step + 1) % chunk == 0 or step + 1 == steps):
             on_bytes(engine.bytes_in(block.geometry, (step // chunk) * chunk, step + 1))
-    return engine.close_block(block, payload, decode, written)
+    written = engine.close_block(block, payload, decode, written)
+    if snapshot is not None:
+        snapshot.done(school)
+    return written

@@ -14,7 +14,8 @@ nothing measurable when run.
                   for most schools (school/__init__.py)
   open_block, code_steps, close_block
                   a step at a time, for a school with a neural fish, which
-                  runs outside compiled code (open_lanes: after a primer)
+                  runs outside compiled code (after a primer: read_primer_lanes,
+                  lanes_after_primer)
 
 code_block_for and code_after_primer take on_bytes(k): called after every
 CHUNK_BYTES or so with the bytes just coded (progress within a block).
@@ -226,27 +227,37 @@ def code_block_for(shape, buf, n, payload, decode, fish, cfg, tables, match_tabl
     return close_block(block, payload, decode, written)
 
 
-def open_lanes(buf, n, primed, fish, cfg, tables, match_table, cost):
-    """A school in lanes (a neural fish's) once it has read buf[:primed], a
-    primer: lane 0 reads it alone, the other lanes waiting and the neural
-    fish's vote silent (an even distribution: the fish reads no primer, so
-    the mixers learn nothing of it there), then the lanes split
-    buf[primed:n] as they would split a block of their own, lane 0 going on
-    from the primer's history.  The match fish knows the primer's bytes
-    (Geometry.origin).  Returns the block and the settings to code its
-    steps with: `boost_from: primer` is counted as the primer read it, in
-    steps of every lane, and goes on from where it stood; `boost_from:
-    block` starts again.  (None, None) if the primer's code outgrew its
-    room.  cost: as code_steps fills it, or empty."""
+def read_primer_lanes(buf, n, primed, fish, cfg, tables, match_table, cost):
+    """A school in lanes (a neural fish's), opened for n bytes, once lane 0
+    has read buf[:primed], a primer, alone: the other lanes wait and the
+    neural fish's vote is an even distribution (the fish reads no primer,
+    so the mixers learn nothing of it there).  As read_primer, what it
+    learnt depends on n only through fit_bits(n), so a copy serves every
+    block of that fit.  None if the primer's code outgrew its room.  cost:
+    as code_steps fills it, or empty."""
     lanes = int(cfg[C_LANES])
     block = open_block(buf, n, NO_PAYLOAD, False, fish, cfg, tables, match_table)
     g, hist = block.geometry, block.history.hist
     g.starts[:], g.ends[:] = primed, primed
     g.starts[0], g.ends[0] = 0, primed
+    hist[:, H_LINE0], hist[:, H_LINE1] = g.starts, g.starts
     block = block._replace(geometry=g._replace(seg=primed))
     silent = np.tile(np.arange(257, dtype=np.int64) * 256, (lanes, 1))
     if code_steps(buf, n, _primer_room(primed), False, fish, cfg, cost, block, 0, primed, silent) < 0:
-        return None, None
+        return None
+    return block
+
+
+def lanes_after_primer(block, n, primed, cfg, payload, decode):
+    """read_primer_lanes' school (a copy will do) ready to code buf[primed:n]:
+    the lanes cut it as they would cut a block of their own, lane 0 going
+    on from the primer's history, and the match fish knows the primer's
+    bytes (Geometry.origin).  Returns the block and the settings to code its
+    steps with: `boost_from: primer` counts the primer as read, in steps of
+    every lane, and goes on from where it stood; `boost_from: block` starts
+    again."""
+    lanes = int(cfg[C_LANES])
+    g, hist = block.geometry, block.history.hist
     starts, ends, seg = lane_starts(n - primed, lanes)
     g.starts[:], g.ends[:] = starts + primed, ends + primed
     for k in range(1, lanes):          # each later lane's first line starts with it
@@ -255,6 +266,7 @@ def open_lanes(buf, n, primed, fish, cfg, tables, match_table, cost):
     if not cfg[C_BOOST_FROM_BLOCK]:
         settings = cfg.copy()
         settings[C_LR_BOOST] = cfg[C_LR_BOOST] >> min((primed * lanes) >> cfg[C_LR_HALFLIFE], 62)
+    restart_coder(block.coder, payload, decode)
     return block._replace(geometry=g._replace(seg=seg, origin=primed)), settings
 
 
@@ -319,7 +331,7 @@ class Geometry(NamedTuple):
     starts: np.ndarray       # int64[lanes]: lane k codes bytes starts[k] .. ends[k] - 1
     ends: np.ndarray
     seg: int                 # the steps: every lane's length but the last's
-    origin: int              # where the lanes begin (after a primer: open_lanes)
+    origin: int              # where the lanes begin (after a primer: lanes_after_primer)
     c0s: np.ndarray          # int64[lanes]: the partial byte (1, then its bits so far)
     c1s: np.ndarray          # the previous byte
     c2s: np.ndarray          # the byte before it

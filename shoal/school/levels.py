@@ -52,7 +52,7 @@ def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int =
     """base (a preset, or a level's number) with a neural fish swimming too:
     the fish that ships with shoal, or the weights file `fish`; the block is
     cut into at least `lanes` lanes, which start from what base's primer
-    taught (engine.open_lanes), and a block the fish does not make smaller
+    taught (engine.read_primer_lanes), and a block the fish does not make smaller
     is coded by base alone (`fallback`: school.compress_block), so the fish
     never costs more than a byte a block."""
     base = level(base) if isinstance(base, int) else base
