@@ -151,6 +151,10 @@ def test_fallback_keeps_the_smaller_coding(fish_file):
     assert payload == b"\0" + shoal.school.compress_block(TEXT, shoal.school.level(6).text)
     assert shoal.school.decompress_block(payload, len(TEXT), preset.text) == TEXT
     assert shoal.decompress(shoal.compress(TEXT, preset=preset)) == TEXT
+    # both schools the primer left are kept (one in lanes), so the next
+    # block reads neither primer again
+    kept = list(shoal.school._primed)
+    assert len(kept) == 2 and sorted(key[-1] == "lanes" for key in kept) == [False, True]
 
 
 def test_fallback_keeps_the_fish_where_it_pays():

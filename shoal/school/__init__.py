@@ -243,7 +243,17 @@ def _own_shape(preset: Preset, cost: np.ndarray):
 # bound is part of what such archives mean: the decoder grows the same.
 PRIMED_COPY_FIT = 21
 _primed_lock = threading.Lock()
-_primed: dict = {}              # key -> _Snapshot of the school the primer left (one entry)
+_primed: dict = {}              # key -> _Snapshot of the school the primer left (see _keep)
+
+
+def _keep(key, school) -> None:
+    """Keep the school the primer left for `key`, in place of any kept
+    before: one one-lane school and one school in lanes (a neural fish's,
+    key[-1] == "lanes"), so a neural school that falls back, coding each
+    block with both, reads its primers once, not twice a block."""
+    for old in [k for k in _primed if (k[-1] == "lanes") == (key[-1] == "lanes")]:
+        del _primed[old]
+    _primed[key] = _Snapshot(school)
 
 
 class _Snapshot:
@@ -426,8 +436,7 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
             read = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg), primed)
             if read is None:
                 return -1
-            _primed.clear()
-            _primed[key] = _Snapshot(read)
+            _keep(key, read)
         snapshot = _primed[key]
     if grows and memory.fit_bits(n) > memory.fit_bits(read_n):
         school = engine.grow(snapshot.view(), n, fish, cfg)
@@ -462,8 +471,7 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
         if not primed_cache.save(grown_key, school):
             # later blocks grow a copy kept in memory (taken now, before
             # this block writes the tables it may share with `read`)
-            _primed.clear()
-            _primed[key] = _Snapshot(read)
+            _keep(key, read)
     return school
 
 
@@ -498,8 +506,7 @@ def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
                 read = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
                 if read is None:
                     return -1
-                _primed.clear()
-                _primed[key] = _Snapshot(read)
+                _keep(key, read)
             snapshot = _primed[key]
         school = snapshot.copy()
     elif primed:
