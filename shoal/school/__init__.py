@@ -518,8 +518,20 @@ def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
     else:
         block = engine.open_block(buf, n, payload, decode, fish, cfg, *engine.new_tables(n, fish, cfg))
     run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
+    cum = np.zeros((block.geometry.starts.size, 257), dtype=np.int64)
+    code = _code_one_lane if block.geometry.starts.size == 1 else _code_lanes
+    written = code(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes)
+    written = engine.close_block(block, payload, decode, written)
+    if snapshot is not None:
+        snapshot.done(school)
+    return written
+
+
+def _code_lanes(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
+    """The steps of a block of several lanes, each a call from here: the
+    fish's batched step, then the compiled loop for that step."""
+    engine = _engine()
     starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
-    cum = np.zeros((starts.size, 257), dtype=np.int64)
     seen = run.start_bytes()
     written = 0
     chunk = max(engine.CHUNK_BYTES // starts.size, 1)       # steps between on_bytes calls
@@ -533,7 +545,24 @@ def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
         seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]
         if on_bytes is not None and ((step + 1) % chunk == 0 or step + 1 == steps):
             on_bytes(engine.bytes_in(block.geometry, (step // chunk) * chunk, step + 1))
-    written = engine.close_block(block, payload, decode, written)
-    if snapshot is not None:
-        snapshot.done(school)
+    return written
+
+
+# A one-lane block's steps between on_bytes calls (a chunk takes seconds)
+ONE_LANE_CHUNK = 1 << 16
+
+
+def _code_one_lane(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
+    """The steps of a block of one lane, in compiled calls (one_lane.py)."""
+    from . import one_lane
+    neural_fish = run.fish
+    model, state = neural_fish.one_lane.model, neural_fish.one_lane.state(run.shards[0])
+    steps, written = block.geometry.seg, 0
+    for lo in range(0, steps, ONE_LANE_CHUNK):
+        hi = min(lo + ONE_LANE_CHUNK, steps)
+        written = one_lane.code_steps(buf, n, payload, decode, fish, cfg, cost, block, lo, hi, model, state, cum)
+        if written < 0 or (decode and written > payload.size + 4):
+            break
+        if on_bytes is not None:
+            on_bytes(_engine().bytes_in(block.geometry, lo, hi))
     return written

@@ -31,6 +31,7 @@ mem_len) to t.  Keys and values live in a ring of mem_len + seg_len slots
 per lane, layer and key/value head, so nothing moves when a segment ends;
 the scores cover the whole ring and the slots outside the reach get weight 0.
 """
+import functools
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,6 +40,7 @@ import numpy as np
 from . import kernels
 from .blas import single_threaded_blas
 from .config import START_BYTE, NeuralConfig
+from .one_lane import OneLane
 from .weights import NeuralFishError, check, load
 
 
@@ -72,6 +74,11 @@ class NeuralFish:
         self.head_w = as_gemm(t["head.weight"])
         self.head_mult, self.head_shift = t["head.mult"], t["head.shift"]
         self.exp, self.cos, self.steps = t["table.exp"], t["table.cos"], t["rope.steps"]
+
+    @functools.cached_property
+    def one_lane(self) -> OneLane:
+        """The weights stacked by layer, for a shard of one lane (one_lane.py)."""
+        return OneLane(self)
 
     @classmethod
     def load(cls, path: str, gemm: str | None = None) -> "NeuralFish":
@@ -155,6 +162,9 @@ class _Shard:
 
     def step(self, prev: np.ndarray, pos: int) -> None:
         fish, cfg, k = self.fish, self.fish.config, kernels
+        if self.last - self.first == 1:
+            fish.one_lane.step(self, prev[self.first:self.last], pos)     # one compiled call (one_lane.py)
+            return
         first = max(0, pos // cfg.seg_len * cfg.seg_len - cfg.mem_len)
         slot = pos % cfg.window
         k.embed(fish.embed, prev[self.first:self.last], self.x)

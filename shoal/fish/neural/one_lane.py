@@ -1,0 +1,126 @@
+"""One lane of the neural fish in one compiled call.
+
+A run of one lane (a school that codes its block as one stream, which costs
+the classic fish no context: docs/neural.md) steps the fish once per byte.
+The batched step (fish.py: _Shard.step) makes about 30 calls from Python
+per step, NumPy GEMMs and Numba kernels, each a few microseconds of
+overhead that a batch of lanes shares and one lane pays alone.  Here the
+whole step is one call: the same kernels, and the linear layers and
+attention's two products written as loops.
+
+Exactness.  The loops compute the same integer dot products as the GEMMs
+(int8 operands held in float32, every partial sum below 2^24: fish.py), in
+another order; exact either way, so the frequencies are the batched step's,
+bit for bit (tests/test_neural.py checks it over several segments).
+"""
+import numpy as np
+
+from ...jit import njit
+from . import kernels
+
+
+class OneLane:
+    """The fish's weights stacked by layer (`model`), for step()."""
+
+    def __init__(self, fish):
+        cfg, layers = fish.config, fish.layers
+        stack = lambda key: np.ascontiguousarray(np.stack([w[key] for w in layers]))
+        self.model = (cfg.seg_len, cfg.mem_len, cfg.window, fish.embed,
+                      *(stack(key) for key in ("norm", "score", "gelu", "qkv.w", "qkv.mult", "qkv.shift", "proj.w",
+                                               "proj.mult", "proj.shift", "fc.w", "fc.mult", "fc.shift", "down.w",
+                                               "down.mult", "down.shift")),
+                      fish.cos, fish.steps, fish.exp, fish.norm_f, fish.head_w, fish.head_mult, fish.head_shift)
+
+    @staticmethod
+    def state(shard) -> tuple:
+        """A shard's buffers (fish.py: _Shard, one lane), as step() takes them."""
+        return (shard.x, shard.act, shard.acc_qkv, shard.q, shard.k_cache, shard.v_cache, shard.scores,
+                shard.weights, shard.mass, shard.totals, shard.attn_out, shard.acc_d, shard.acc_h, shard.mlp_act,
+                shard.acc_head, shard.freqs)
+
+    def step(self, shard, prev, pos) -> None:
+        """_Shard.step for a shard of one lane: shard.freqs gets the next byte's frequencies."""
+        step(prev, pos, self.model, self.state(shard))
+
+
+# fastmath: the loops may sum in any order (and fuse multiply-adds), which
+# changes nothing when every partial sum is an exact integer in float32
+@njit(cache=True, nogil=True, fastmath=True)
+def _linear(a, w, out):
+    """out[0] = a[0] @ w: a loop the compiler vectorises over w's rows, four
+    rows a pass (a quarter of the sum's loads and stores; a test that
+    skipped zero inputs made the loop three times slower)."""
+    acc, x = out[0], a[0]
+    acc[:] = 0
+    rows, i = w.shape[0], 0
+    while i + 4 <= rows:
+        x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
+        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+        for o in range(acc.shape[0]):
+            acc[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o]
+        i += 4
+    while i < rows:
+        xi, row = x[i], w[i]
+        for o in range(acc.shape[0]):
+            acc[o] += xi * row[o]
+        i += 1
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _scores(q, keys, scores):
+    """scores[0, g, r, t] = q[0, g, r] . keys[0, g, t] over the whole ring."""
+    for g in range(q.shape[1]):
+        for r in range(q.shape[2]):
+            query, out = q[0, g, r], scores[0, g, r]
+            for t in range(keys.shape[2]):
+                key = keys[0, g, t]
+                s = np.float32(0)
+                for j in range(query.shape[0]):
+                    s += query[j] * key[j]
+                out[t] = s
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _totals(weights, values, totals):
+    """totals[0, g, r] = sum over slots t of weights[0, g, r, t] * values[0, g, t]."""
+    for g in range(weights.shape[1]):
+        for r in range(weights.shape[2]):
+            w, out = weights[0, g, r], totals[0, g, r]
+            out[:] = 0
+            for t in range(w.shape[0]):
+                wt, value = w[t], values[0, g, t]
+                for j in range(out.shape[0]):
+                    out[j] += wt * value[j]
+
+
+@njit(cache=True, nogil=True)
+def step(prev, pos, model, state):
+    """One step of one lane: prev (int64[1]) the byte just seen, pos its
+    position in the lane; state[-1] (freqs, int32[1, 256]) gets the next
+    byte's frequencies.  model: OneLane.model; state: OneLane.state."""
+    (seg_len, mem_len, window, embed, norm, score, gelu, qkv_w, qkv_mult, qkv_shift, proj_w, proj_mult, proj_shift,
+     fc_w, fc_mult, fc_shift, down_w, down_mult, down_shift, cos, steps, exp, norm_f, head_w, head_mult,
+     head_shift) = model
+    (x, act, acc_qkv, q, k_cache, v_cache, scores, weights, mass, totals, attn_out, acc_d, acc_h, mlp_act, acc_head,
+     freqs) = state
+    first = max(0, pos // seg_len * seg_len - mem_len)
+    slot = pos % window
+    kernels.embed(embed, prev, x)
+    for i in range(norm.shape[0]):
+        kernels.rms_norm(x, norm[i, 0], act)
+        _linear(act, qkv_w[i], acc_qkv)
+        kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, slot, q, k_cache[i], v_cache[i])
+        _scores(q, k_cache[i], scores)
+        kernels.attention_weights(scores, first, pos, window, score[i, 0], score[i, 1], exp, weights, mass)
+        _totals(weights, v_cache[i], totals)
+        kernels.attention_output(totals, mass, attn_out)
+        _linear(attn_out, proj_w[i], acc_d)
+        kernels.residual_add(x, acc_d, proj_mult[i], proj_shift[i])
+        kernels.rms_norm(x, norm[i, 1], act)
+        _linear(act, fc_w[i], acc_h)
+        kernels.gelu(acc_h, fc_mult[i], fc_shift[i], gelu[i], mlp_act)
+        _linear(mlp_act, down_w[i], acc_d)
+        kernels.residual_add(x, acc_d, down_mult[i], down_shift[i])
+    kernels.rms_norm(x, norm_f, act)
+    _linear(act, head_w, acc_head)
+    kernels.frequencies(acc_head, head_mult, head_shift, exp, freqs)

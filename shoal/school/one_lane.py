@@ -1,0 +1,40 @@
+"""A school of one lane with a neural fish codes its block in compiled calls.
+
+With several lanes the school codes a step at a time from Python (school/
+__init__.py: _code_neural), the fish's batched step between; the calls cost
+little beside a batch's work.  One lane costs the classic fish no context
+(lanes split the text: docs/neural.md), but pays every call for one byte:
+here the fish's step (fish/neural/one_lane.py) and the school's loop for
+that byte (swim.py, the general loop) run in turn inside one compiled call
+per chunk of the block.  The bytes are those the step-by-step loop writes:
+the fish sees the byte before (START_BYTE before the first), the loop gets
+its distribution as cumulative frequencies.
+"""
+import numpy as np
+
+from ..fish.neural.config import START_BYTE
+from ..fish.neural.one_lane import step as fish_step
+from ..jit import njit
+from .swim import general_swim
+
+
+@njit(cache=True, nogil=True)
+def code_steps(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi, model, state, cum):
+    """Steps step_lo .. step_hi - 1 of a one-lane block whose fish is
+    (model, state) (fish/neural/one_lane.py): the coder's position, -1 when
+    out of room; decoding, it stops past the payload's end (damaged)."""
+    start = block.geometry.starts[0]
+    freqs = state[-1]
+    prev = np.zeros(1, np.int64)
+    written = 0
+    for step in range(step_lo, step_hi):
+        prev[0] = buf[start + step - 1] if step > 0 else START_BYTE
+        fish_step(prev, step, model, state)
+        total = 0
+        for b in range(256):
+            total += freqs[0, b]
+            cum[0, b + 1] = total
+        written = general_swim(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
+        if written < 0 or (decode and written > payload.shape[0] + 4):
+            return written
+    return written

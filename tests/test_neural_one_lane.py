@@ -1,0 +1,45 @@
+"""One lane of the neural fish runs in one compiled call (fish/neural/
+one_lane.py): the same frequencies as the batched step, bit for bit, over
+several segments (the XL memory's ring wraps), with either GEMM type."""
+import numpy as np
+import pytest
+
+from shoal.fish.neural import START_BYTE, NeuralConfig, NeuralFish
+from shoal.fish.neural.speed import random_tensors
+
+
+@pytest.mark.parametrize("shape", [dict(n_layer=2, n_embd=32, n_head=4, n_kv_head=1, seg_len=8, mem_len=8),
+                                   dict(n_layer=1, n_embd=48, n_head=3, n_kv_head=3, seg_len=16, mem_len=4)])
+@pytest.mark.parametrize("gemm", ["float32", "float64"])
+def test_one_lane_steps_as_the_batch_does(shape, gemm):
+    cfg = NeuralConfig(mlp_ratio=2, **shape)
+    fish = NeuralFish(cfg, random_tensors(cfg, seed=3), gemm=gemm)
+    data = np.frombuffer(b"The fish reads one byte at a time, and so does its lane. " * 4, np.uint8)
+    alone, batch = fish.start(1), fish.start(3)       # lane 1 of the batch reads the same bytes
+    seen_alone, seen_batch = alone.start_bytes(), batch.start_bytes()
+    for byte in data:
+        freqs = alone.step(seen_alone)
+        assert np.array_equal(freqs[0], batch.step(seen_batch)[1])
+        seen_alone = np.array([byte], np.uint8)
+        seen_batch = np.array([7, byte, 200], np.uint8)
+    assert freqs.sum() == 1 << 16 and freqs.min() >= 1 and START_BYTE == 0
+
+
+def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
+    # school/one_lane.py codes a one-lane block in compiled calls: the same
+    # bytes as the step-by-step loop of several lanes, run with one
+    import shoal
+    from shoal import school
+    from shoal.fish.neural.weights import save
+    cfg = NeuralConfig(n_layer=1, n_embd=32, n_head=2, n_kv_head=1, seg_len=8, mem_len=8, mlp_ratio=2)
+    save(str(tmp_path / "fish.safetensors"), cfg, random_tensors(cfg, seed=5))
+    spec = {"fish": [{"kind": "order", "arg": 2, "bits": 16}, {"kind": "match", "min_len": 4, "bits": 16},
+                     {"kind": "neural", "file": str(tmp_path / "fish.safetensors")}],
+            "mixer": {"gates": ["c0"]}, "primer": {"name": "text-1", "bytes": 1024}}
+    preset = school.from_dict(spec).text
+    data = b"One lane, one stream: the classic fish keep all their context. " * 20
+    compiled = school.compress_block(data, preset)
+    assert school.decompress_block(compiled, len(data), preset) == data
+    monkeypatch.setattr(school, "_code_one_lane", school._code_lanes)
+    assert school.compress_block(data, preset) == compiled
+    assert shoal.decompress(shoal.compress(data, preset=spec)) == data
