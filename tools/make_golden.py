@@ -166,16 +166,18 @@ def _plans() -> list[Plan]:
 
     # since 2026-12-05 (afternoon) --neural keeps the level's primer, which
     # its lanes start from, and falls back to the level alone where the fish
-    # does not pay: on this input level 6's block falls back (payload byte
-    # 0) and level 1's keeps the fish (byte 1)
-    for n in (6, 1):
-        neural = school.with_neural(n)
+    # does not pay.  On this input, in 16 lanes, level 6's block falls back
+    # (payload byte 0) and level 1's keeps the fish (byte 1); in one lane,
+    # --neural's since that afternoon, level 6's keeps the fish
+    for n, lanes in ((6, 16), (1, 16), (6, school.levels.NEURAL_LANES)):
+        neural = school.with_neural(n, lanes=lanes)
         plans.append(Plan(f"neural-level{n}.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
-                          {"how": f"shoal.compress(data, preset=school.with_neural({n})) (--neural: the shipped "
-                                  f"fish, {school.levels.NEURAL_LANES} lanes)", "preset": f"with_neural({n})",
-                           "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
-                           "options": {"level": n, "neural": True}},
-                          lambda data, n=n: shoal.compress(data, preset=school.with_neural(n))))
+                          {"how": f"shoal.compress(data, preset=school.with_neural({n}, lanes={lanes})) (the "
+                                  f"shipped fish, {lanes} lane{'s' if lanes > 1 else ''})",
+                           "preset": f"with_neural({n}, lanes={lanes})", "preset_digest": neural.digest.hex(),
+                           "neural_fish": neural.neural, "options": {"level": n, "neural": True}},
+                          lambda data, n=n, lanes=lanes: shoal.compress(data, preset=school.with_neural(n,
+                                                                                                    lanes=lanes))))
 
     plans.append(Plan(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
                       {"how": "shoal.compress(data, 6, threads=2, block_size=1024): 5 blocks, text and binary",

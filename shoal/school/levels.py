@@ -42,10 +42,13 @@ def load(name_or_path: str | Path) -> Preset:
     return dataclasses.replace(from_dict(raw), own_loop=True)
 
 
-# A block with a neural fish is cut into this many lanes (default): the fish
-# predicts them together, which pays for its weights; more lanes cost the
-# classic fish context (docs/neural.md).
-NEURAL_LANES = 16
+# A block with a neural fish is cut into this many lanes (default).  Lanes
+# let the fish predict several bytes a step, which pays for its weights, but
+# cost the classic fish context: with the shipped fish, level 9 with its
+# primer came out 0.4% larger in 16 lanes and 1.3% smaller in one
+# (docs/neural.md), and one lane, coded in compiled calls (school/
+# one_lane.py), runs about as fast as 16.
+NEURAL_LANES = 1
 
 
 def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int = NEURAL_LANES) -> Preset:
