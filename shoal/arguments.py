@@ -106,6 +106,9 @@ def choose_preset(level, preset, learned=None) -> tuple[school.Preset, bytes, by
     for n in range(1, 10):
         if school.level(n).digest == preset.digest:
             return preset, _LEVEL_NAME.format(n).encode(), None
+    n = school.levels.neural_level_of(preset)
+    if n is not None:
+        return preset, school.levels.NEURAL_LEVEL_NAME.format(n).encode(), None
     return preset, min(preset.canonical, pack(preset.canonical), key=len), None
 
 
@@ -130,6 +133,12 @@ def archive_preset(name: bytes, digest: bytes) -> school.Preset:
                 raise ShoalError(f"archive was made with a different level {n} preset (digest "
                                  f"{digest.hex()}; this shoal has {school.level(n).digest.hex()}): "
                                  "decode it with the shoal version that wrote it")
+            return preset
+        if name == school.levels.NEURAL_LEVEL_NAME.format(n).encode():
+            preset = school.levels.find_neural_level(n, digest)
+            if preset is None:
+                raise ShoalError(f"archive was made with level {n} and a neural fish this shoal does not ship "
+                                 f"(preset digest {digest.hex()}): decode it with the shoal version that wrote it")
             return preset
     raise ShoalError(f"archive names a preset this shoal does not know: {name[:40]!r}")
 

@@ -149,6 +149,12 @@ RETIRED_DIGESTS = {
     "level9-5": "a84c8a42bc520a4f13b943e95a6e3d0a",
     "level8-4": "65d2a6770ee5eff4c97c8ce17535f17e",
 }
+# --neural's levels (school.levels.neural_level) when they got their one-byte ids
+NEURAL_LEVEL_DIGESTS = {1: "96efb96597cfa7784cfb3df859bb40fc", 2: "ac93c62b6096afda636728af4b046724",
+                        3: "5ef526ca4870d80345b303da5e4f4255", 4: "322427b788d4b69d968badb6cbd1ccf4",
+                        5: "9d3e5b2fcdef502e328080b3f052bb2f", 6: "7b2039f6de67f03e05ed35ab231f655d",
+                        7: "581170dcac3bdc00800fb640e7e194e0", 8: "ab888c10b3c0cbfb8d2666cb433baab3",
+                        9: "08865bf465c288ad7698452ce7b8f4e7"}
 # BLAKE2b-128 of the shipped neural fish's weights file (archives name it so)
 NEURAL_FISH_DIGEST = "022c8038b19878d5148f4f846f6e055c"
 # SHA-256 of the preset dictionary, part of the format (docs/format.md)
@@ -244,8 +250,13 @@ def test_both_format_versions_have_golden_archives_of_every_form():
     pinned[22] = ("level8", RETIRED_DIGESTS["level8-4"])
     pinned[23] = ("level9", LEVEL_DIGESTS[9])
     pinned[24] = ("level8", LEVEL_DIGESTS[8])
+    # 25-33: --neural's levels 1-9 (the shipped fish, one lane, the fallback; 2026-12-05)
+    pinned.update({24 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS[n]) for n in range(1, 10)})
     assert {n: (name.decode(), digest.hex()) for n, (name, digest) in compact.BUILT_IN_PRESETS.items()} == pinned, (
         "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")
     for n in range(1, 10):
         assert compact.built_in_id(f"level{n}".encode(), school.level(n).digest) is not None, (
             f"level {n} has no one-byte id: add one to shoal/data/preset_ids.json")
+        assert compact.built_in_id(f"neural-level{n}".encode(), school.levels.neural_level(n).digest) is not None, (
+            f"--neural's level {n} has no one-byte id (a level or the shipped fish changed): add one to "
+            "shoal/data/preset_ids.json")

@@ -191,3 +191,14 @@ def test_the_kept_primed_lanes_are_as_read(fish_file):
     assert shoal.school.compress_block(PROSE, preset) == first
     costs, size = shoal.school.score_block(PROSE, preset)
     assert size == len(first) and costs.sum() <= 8 * size
+
+
+def test_neural_levels_are_named_not_carried():
+    # --neural's presets have one-byte ids: an archive costs at most the
+    # payload's byte more than the level's, whichever coding was kept
+    for n in (1, 6):
+        neural_archive = shoal.compress(PROSE, preset=shoal.school.with_neural(n))
+        assert len(neural_archive) <= len(shoal.compress(PROSE, n)) + 1
+        assert shoal.decompress(neural_archive) == PROSE
+    assert shoal.school.levels.find_neural_level(6, shoal.school.with_neural(6).digest) is not None
+    assert shoal.school.levels.find_neural_level(6, bytes(16)) is None

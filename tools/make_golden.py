@@ -179,6 +179,16 @@ def _plans() -> list[Plan]:
                           lambda data, n=n, lanes=lanes: shoal.compress(data, preset=school.with_neural(n,
                                                                                                     lanes=lanes))))
 
+    # since the same afternoon an archive names --neural's level N by a
+    # one-byte id ("neural-level<N>"), not by carrying its preset
+    neural = school.levels.neural_level(6)
+    plans.append(Plan(f"named-neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
+                      {"how": "shoal.compress(data, preset=school.with_neural(6)) (the shipped fish, one lane; "
+                              "the header names the preset by its one-byte id)", "preset": "with_neural(6)",
+                       "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
+                       "options": {"level": 6, "neural": True}},
+                      lambda data: shoal.compress(data, preset=school.with_neural(6))))
+
     plans.append(Plan(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
                       {"how": "shoal.compress(data, 6, threads=2, block_size=1024): 5 blocks, text and binary",
                        "preset": "level6", "preset_digest": level6.digest.hex(),

@@ -9,6 +9,7 @@ adds a neural fish to a level or preset.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from importlib import resources
 from pathlib import Path
@@ -68,6 +69,38 @@ def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int =
     return from_dict(spec)
 
 
+# An archive names `--neural`'s presets as it names a level: "neural-level<N>"
+# and the digest (a one-byte id where one is given: shoal/data/
+# preset_ids.json), not by carrying the preset (about 200 bytes).
+NEURAL_LEVEL_NAME = "neural-level{}"
+
+
+@functools.lru_cache(maxsize=None)
+def neural_level(n: int) -> Preset:
+    """with_neural(n): level n with the shipped fish, as `--neural` makes it."""
+    return with_neural(n)
+
+
+def neural_level_of(preset: Preset) -> int | None:
+    """n if preset is neural_level(n)."""
+    if preset.neural is None:
+        return None
+    return next((n for n in LEVELS if neural_level(n).digest == preset.digest), None)
+
+
+def find_neural_level(n: int, digest: bytes) -> Preset | None:
+    """The preset an archive names "neural-level<n>" with this digest: level n
+    (or a retired level n) with a fish shipped with shoal (the one --neural
+    adds now, or an older one), as with_neural made it."""
+    bases = [level(n)] + [from_dict(yaml.safe_load(entry.read_text())) for entry in _retired(n)]
+    for base in bases:
+        for fish in [neural.DEFAULT_FISH] + sorted(neural.SHIPPED.glob("*.safetensors")):
+            preset = with_neural(base, fish=fish)
+            if preset.digest == digest:
+                return preset
+    return None
+
+
 _level_cache: dict[int, Preset] = {}
 
 
@@ -86,9 +119,15 @@ def retired_level(n: int, digest: bytes) -> Preset | None:
     Archives name a shipped level by its number; when a release redefines a
     level, the old definition moves to presets/retired/level<N>-<k>.yaml, so
     archives made with it still decode."""
-    for entry in sorted(resources.files(__package__).joinpath("presets/retired").iterdir(), key=lambda e: e.name):
-        if entry.name.startswith(f"level{n}-") and entry.name.endswith(".yaml"):
-            preset = from_dict(yaml.safe_load(entry.read_text()))
-            if preset.digest == digest:
-                return preset
+    for entry in _retired(n):
+        preset = from_dict(yaml.safe_load(entry.read_text()))
+        if preset.digest == digest:
+            return preset
     return None
+
+
+def _retired(n: int) -> list:
+    """The files of level n's retired definitions, oldest first."""
+    return [entry for entry in sorted(resources.files(__package__).joinpath("presets/retired").iterdir(),
+                                      key=lambda e: e.name)
+            if entry.name.startswith(f"level{n}-") and entry.name.endswith(".yaml")]
