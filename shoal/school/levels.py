@@ -114,6 +114,11 @@ def level(n: int) -> Preset:
     return _level_cache[n]
 
 
+def shipped_level(digest: bytes) -> Preset | None:
+    """The shipped level (1..9) whose preset has this digest, if one has."""
+    return next((level(n) for n in LEVELS if level(n).digest == digest), None)
+
+
 def retired_level(n: int, digest: bytes) -> Preset | None:
     """What level n was in an earlier release, if its digest is `digest`.
     Archives name a shipped level by its number; when a release redefines a
