@@ -29,7 +29,7 @@ import numpy as np
 
 from ..codec import compact
 from ..errors import ShoalError
-from . import kinds, memory, neural, primed_cache, primer, slots
+from . import kinds, levels, memory, neural, primed_cache, primer, slots
 from .kinds import looks_like_text
 from .levels import DEFAULT_LEVEL, level, load, retired_level, with_neural
 from .preset import Preset, from_canonical, from_dict
@@ -136,9 +136,16 @@ def compress_block(data, preset: Preset, *, on_bytes=None) -> bytes | None:
 CODED_WITHOUT_FISH, CODED_WITH_FISH = 0, 1
 
 
+def _without_fish(preset: Preset) -> Preset:
+    """preset.classic, or the same school of the shipped level it is, which
+    runs the loop compiled for its shape (_own_shape)."""
+    shipped = levels.shipped_level(preset.classic.digest)
+    return shipped.school(preset.kind) if shipped is not None else preset.classic
+
+
 def _compress_either(buf, preset, on_bytes):
     out = np.empty(buf.size, dtype=np.uint8)
-    written = _code(buf, out, False, preset.classic, _NO_COST, None)
+    written = _code(buf, out, False, _without_fish(preset), _NO_COST, None)
     best = bytes([CODED_WITHOUT_FISH]) + out[:written].tobytes() if written >= 0 else None
     room = written if written >= 0 else buf.size
     with_fish = np.empty(room, dtype=np.uint8)
@@ -180,7 +187,7 @@ def decompress_block(payload: bytes, size: int, preset: Preset, *, on_bytes=None
     if preset.neural_fallback:
         if not payload or payload[0] not in (CODED_WITHOUT_FISH, CODED_WITH_FISH):
             raise ShoalError("corrupted archive: a block of a neural school says neither with nor without its fish")
-        preset = preset if payload[0] == CODED_WITH_FISH else preset.classic
+        preset = preset if payload[0] == CODED_WITH_FISH else _without_fish(preset)
         payload = payload[1:]
     src = np.frombuffer(payload, dtype=np.uint8).copy()
     # zeroed: whatever a faulty model read before a byte was decoded, it

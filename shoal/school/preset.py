@@ -160,10 +160,7 @@ class Preset:
         if not self.neural_fallback:
             return None
         spec = dict(self.spec, lanes=1, fish=[f for f in self.spec["fish"] if f["kind"] != "neural"])
-        classic = dataclasses.replace(from_dict(spec, carried=True), own_loop=self.own_loop)
-        from .levels import shipped_level        # levels.py reads presets: imported when first needed
-        # a shipped level runs the loop compiled for its shape (school._own_shape)
-        return (shipped_level(classic.digest) or classic).school(self.kind)
+        return dataclasses.replace(from_dict(spec, carried=True), own_loop=self.own_loop).school(self.kind)
 
     @property
     def primer(self) -> dict | None:
