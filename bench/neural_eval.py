@@ -2,7 +2,7 @@
 Calgary under 1 MB (issue 27's files), and which of the two codings the
 fallback kept for each (with the fish, or level 9's alone).
 
-    python bench/neural_eval.py FISH.safetensors LANES
+    python bench/neural_eval.py FISH.safetensors LANES [FILE...]   # FILEs: the 12 files by default
     python bench/neural_eval.py shoal/fish/neural/shipped/text-2x128.safetensors 1   # shoal -9 --neural
 
 Sizes are block payloads (an archive adds its header, which for --neural
@@ -20,13 +20,13 @@ FILES = [C / 'canterbury' / f for f in ('alice29.txt', 'asyoulik.txt', 'lcet10.t
         [C / 'calgary' / f for f in ('book1', 'book2', 'paper1', 'paper2', 'paper3', 'paper4', 'paper5', 'paper6')]
 
 
-def main(fish: str, lanes: int) -> None:
+def main(fish: str, lanes: int, files: list[Path]) -> None:
     plain = school.level(9)
     neural = school.with_neural(9, fish=fish, lanes=lanes)
     for warm in school.WARM_UP_BLOCKS[:1]:
         school.compress_block(warm, neural.text)
     total = dict(bytes=0, level9=0, neural=0, c=0.0, d=0.0)
-    for f in FILES:
+    for f in files:
         data = f.read_bytes()
         a = len(school.compress_block(data, plain.text))
         t = time.process_time()
@@ -46,4 +46,4 @@ def main(fish: str, lanes: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), [Path(f) for f in sys.argv[3:]] or FILES)
