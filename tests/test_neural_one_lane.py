@@ -1,6 +1,8 @@
-"""One lane of the neural fish runs in one compiled call (fish/neural/
+"""One lane of the neural fish steps in one compiled call (fish/neural/
 one_lane.py): the same frequencies as the batched step, bit for bit, over
-several segments (the XL memory's ring wraps), with either GEMM type."""
+several segments (the XL memory's ring wraps), with either GEMM type; and a
+one-lane block coded in compiled chunks (school/one_lane.py) writes the
+bytes the step-by-step loop writes."""
 import numpy as np
 import pytest
 
@@ -15,14 +17,13 @@ def test_one_lane_steps_as_the_batch_does(shape, gemm):
     cfg = NeuralConfig(mlp_ratio=2, **shape)
     fish = NeuralFish(cfg, random_tensors(cfg, seed=3), gemm=gemm)
     data = np.frombuffer(b"The fish reads one byte at a time, and so does its lane. " * 4, np.uint8)
-    alone, batch = fish.start(1), fish.start(3)       # lane 1 of the batch reads the same bytes
-    seen_alone, seen_batch = alone.start_bytes(), batch.start_bytes()
-    for byte in data:
-        freqs = alone.step(seen_alone)
-        assert np.array_equal(freqs[0], batch.step(seen_batch)[1])
-        seen_alone = np.array([byte], np.uint8)
+    alone, batch = fish.start(1).shards[0], fish.start(3)     # lane 1 of the batch reads the same bytes
+    seen_batch = batch.start_bytes()
+    for pos, byte in enumerate(data):
+        fish.one_lane.step(alone, np.array([data[pos - 1] if pos else START_BYTE], np.int64), pos)
+        assert np.array_equal(alone.freqs[0], batch.step(seen_batch)[1])
         seen_batch = np.array([7, byte, 200], np.uint8)
-    assert freqs.sum() == 1 << 16 and freqs.min() >= 1 and START_BYTE == 0
+    assert alone.freqs.sum() == 1 << 16 and alone.freqs.min() >= 1
 
 
 def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):

@@ -46,7 +46,7 @@ def load(name_or_path: str | Path) -> Preset:
 # A block with a neural fish is cut into this many lanes (default).  Lanes
 # let the fish predict several bytes a step, which pays for its weights, but
 # cost the classic fish context: with the shipped fish, level 9 with its
-# primer came out 0.4% larger in 16 lanes and 1.3% smaller in one
+# primer came out 0.4% larger in 16 lanes and 1.4% smaller in one
 # (docs/neural.md), and one lane, coded in compiled calls (school/
 # one_lane.py), runs about as fast as 16.
 NEURAL_LANES = 1

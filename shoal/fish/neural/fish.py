@@ -77,7 +77,8 @@ class NeuralFish:
 
     @functools.cached_property
     def one_lane(self) -> OneLane:
-        """The weights stacked by layer, for a shard of one lane (one_lane.py)."""
+        """The weights stacked by layer, for one lane stepped inside compiled
+        code (one_lane.py; school/one_lane.py)."""
         return OneLane(self)
 
     @classmethod
@@ -162,9 +163,6 @@ class _Shard:
 
     def step(self, prev: np.ndarray, pos: int) -> None:
         fish, cfg, k = self.fish, self.fish.config, kernels
-        if self.last - self.first == 1:
-            fish.one_lane.step(self, prev[self.first:self.last], pos)     # one compiled call (one_lane.py)
-            return
         first = max(0, pos // cfg.seg_len * cfg.seg_len - cfg.mem_len)
         slot = pos % cfg.window
         k.embed(fish.embed, prev[self.first:self.last], self.x)

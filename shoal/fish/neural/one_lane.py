@@ -5,13 +5,15 @@ the classic fish no context: docs/neural.md) steps the fish once per byte.
 The batched step (fish.py: _Shard.step) makes about 30 calls from Python
 per step, NumPy GEMMs and Numba kernels, each a few microseconds of
 overhead that a batch of lanes shares and one lane pays alone.  Here the
-whole step is one call: the same kernels, and the linear layers and
-attention's two products written as loops.
+whole step is one function for compiled code to call (school/one_lane.py
+steps the fish and the school in turn): the same kernels, and the linear
+layers and attention's two products written as loops.
 
 Exactness.  The loops compute the same integer dot products as the GEMMs
 (int8 operands held in float32, every partial sum below 2^24: fish.py), in
 another order; exact either way, so the frequencies are the batched step's,
-bit for bit (tests/test_neural.py checks it over several segments).
+bit for bit (tests/test_neural_one_lane.py checks it over several
+segments).
 """
 import numpy as np
 
@@ -39,7 +41,9 @@ class OneLane:
                 shard.acc_head, shard.freqs)
 
     def step(self, shard, prev, pos) -> None:
-        """_Shard.step for a shard of one lane: shard.freqs gets the next byte's frequencies."""
+        """_Shard.step for a shard of one lane: shard.freqs gets the next
+        byte's frequencies.  From Python this is no faster than the batched
+        step (each call unboxes every array); compiled code calls step()."""
         step(prev, pos, self.model, self.state(shard))
 
 
