@@ -149,14 +149,21 @@ RETIRED_DIGESTS = {
     "level9-5": "a84c8a42bc520a4f13b943e95a6e3d0a",
     "level8-4": "65d2a6770ee5eff4c97c8ce17535f17e",
 }
-# --neural's levels (school.levels.neural_level) when they got their one-byte ids
+# --neural's levels (school.levels.neural_level) when they got their one-byte ids, with the first
+# shipped fish (text-2x128) and with english-2x192
 NEURAL_LEVEL_DIGESTS = {1: "96efb96597cfa7784cfb3df859bb40fc", 2: "ac93c62b6096afda636728af4b046724",
                         3: "5ef526ca4870d80345b303da5e4f4255", 4: "322427b788d4b69d968badb6cbd1ccf4",
                         5: "9d3e5b2fcdef502e328080b3f052bb2f", 6: "7b2039f6de67f03e05ed35ab231f655d",
                         7: "581170dcac3bdc00800fb640e7e194e0", 8: "ab888c10b3c0cbfb8d2666cb433baab3",
                         9: "08865bf465c288ad7698452ce7b8f4e7"}
-# BLAKE2b-128 of the shipped neural fish's weights file (archives name it so)
-NEURAL_FISH_DIGEST = "022c8038b19878d5148f4f846f6e055c"
+NEURAL_LEVEL_DIGESTS_ENGLISH = {1: "e66468ba94b50595d7ce07eae547517d", 2: "71ce09c42bc071d8332263364f951375",
+                                3: "ddbbf8b2447885643c79aa7024f0da12", 4: "8a0e8a75e86ce77178b488f8a88c334b",
+                                5: "1bedd61fc887d8ed36a8506338428bb2", 6: "b3eebe5e0a9b87ade0985c94042386c3",
+                                7: "f84c10e90505feef7b34b032fb1a9f2a", 8: "2c915d3a122e5eaa616dafcb5f11bdff",
+                                9: "e3b4c628517ea67828dd9c2fe95841b1"}
+# BLAKE2b-128 of each shipped neural fish's weights file (archives name them so)
+SHIPPED_FISH_DIGESTS = {"text-2x128.safetensors": "022c8038b19878d5148f4f846f6e055c",
+                        "english-2x192.safetensors": "454203a7d0a7fa7cd7ff388b49d82a3c"}
 # SHA-256 of the preset dictionary, part of the format (docs/format.md)
 PRESET_DICTIONARY_SHA256 = "8cbe815ead7df4917f765e072dc8a49f3d1d24e2cc754a08d075ab01c489b551"
 
@@ -181,9 +188,11 @@ def test_every_builtin_preset_keeps_its_identity():
         assert found is not None, (f"retired {stem} no longer has digest {digest}: a retired level never changes, "
                                    "or archives made with it no longer decode")
 
-    fish = weights.digest(neural.DEFAULT_FISH.read_bytes()).hex()
-    assert fish == NEURAL_FISH_DIGEST, (f"the shipped neural fish changed (digest {fish}): archives name its weights "
-                                        "by digest, so the old file must keep shipping beside any new one")
+    for name, pinned_fish in SHIPPED_FISH_DIGESTS.items():
+        fish = weights.digest((neural.SHIPPED / name).read_bytes()).hex()
+        assert fish == pinned_fish, (f"the shipped neural fish {name} changed (digest {fish}): archives name its "
+                                     "weights by digest, so the old file must keep shipping beside any new one")
+    assert neural.DEFAULT_FISH.name in SHIPPED_FISH_DIGESTS
 
     dictionary = Path(school.__file__).resolve().parents[1] / "data" / "preset_dictionary.txt"
     assert _sha256(dictionary) == PRESET_DICTIONARY_SHA256, (
@@ -250,8 +259,10 @@ def test_both_format_versions_have_golden_archives_of_every_form():
     pinned[22] = ("level8", RETIRED_DIGESTS["level8-4"])
     pinned[23] = ("level9", LEVEL_DIGESTS[9])
     pinned[24] = ("level8", LEVEL_DIGESTS[8])
-    # 25-33: --neural's levels 1-9 (the shipped fish, one lane, the fallback; 2026-12-05)
+    # 25-33: --neural's levels 1-9 (the shipped fish text-2x128, one lane, the fallback; 2026-12-05);
+    # 34-42: the same with english-2x192, --neural's fish since that afternoon
     pinned.update({24 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS[n]) for n in range(1, 10)})
+    pinned.update({33 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS_ENGLISH[n]) for n in range(1, 10)})
     assert {n: (name.decode(), digest.hex()) for n, (name, digest) in compact.BUILT_IN_PRESETS.items()} == pinned, (
         "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")
     for n in range(1, 10):

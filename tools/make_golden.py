@@ -169,25 +169,29 @@ def _plans() -> list[Plan]:
     # does not pay.  On this input, in 16 lanes, level 6's block falls back
     # (payload byte 0) and level 1's keeps the fish (byte 1); in one lane,
     # --neural's since that afternoon, level 6's keeps the fish
-    for n, lanes in ((6, 16), (1, 16), (6, school.levels.NEURAL_LANES)):
-        neural = school.with_neural(n, lanes=lanes)
+    # (all three with the first shipped fish, text-2x128, --neural's then)
+    first = school.neural.FIRST_FISH
+    for n, lanes in ((6, 16), (1, 16), (6, 1)):
+        neural = school.with_neural(n, fish=first, lanes=lanes)
         plans.append(Plan(f"neural-level{n}.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
                           {"how": f"shoal.compress(data, preset=school.with_neural({n}, lanes={lanes})) (the "
                                   f"shipped fish, {lanes} lane{'s' if lanes > 1 else ''})",
                            "preset": f"with_neural({n}, lanes={lanes})", "preset_digest": neural.digest.hex(),
                            "neural_fish": neural.neural, "options": {"level": n, "neural": True}},
-                          lambda data, n=n, lanes=lanes: shoal.compress(data, preset=school.with_neural(n,
-                                                                                                    lanes=lanes))))
+                          lambda data, n=n, lanes=lanes: shoal.compress(
+                              data, preset=school.with_neural(n, fish=first, lanes=lanes))))
 
     # since the same afternoon an archive names --neural's level N by a
-    # one-byte id ("neural-level<N>"), not by carrying its preset
-    neural = school.levels.neural_level(6)
-    plans.append(Plan(f"named-neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
-                      {"how": "shoal.compress(data, preset=school.with_neural(6)) (the shipped fish, one lane; "
-                              "the header names the preset by its one-byte id)", "preset": "with_neural(6)",
-                       "preset_digest": neural.digest.hex(), "neural_fish": neural.neural,
-                       "options": {"level": 6, "neural": True}},
-                      lambda data: shoal.compress(data, preset=school.with_neural(6))))
+    # one-byte id ("neural-level<N>"), not by carrying its preset: with the
+    # first shipped fish (ids 25-33), then with english-2x192 (ids 34-42)
+    for fish in (school.neural.FIRST_FISH, school.neural.DEFAULT_FISH):
+        neural = school.with_neural(6, fish=fish)
+        plans.append(Plan(f"named-neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
+                          {"how": f"shoal.compress(data, preset=school.with_neural(6)) (the shipped fish "
+                                  f"{fish.stem}, one lane; the header names the preset by its one-byte id)",
+                           "preset": "with_neural(6)", "preset_digest": neural.digest.hex(),
+                           "neural_fish": neural.neural, "options": {"level": 6, "neural": True}},
+                          lambda data, fish=fish: shoal.compress(data, preset=school.with_neural(6, fish=fish))))
 
     plans.append(Plan(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
                       {"how": "shoal.compress(data, 6, threads=2, block_size=1024): 5 blocks, text and binary",
