@@ -169,7 +169,9 @@ def _plans() -> list[Plan]:
     # does not pay.  On this input, in 16 lanes, level 6's block falls back
     # (payload byte 0) and level 1's keeps the fish (byte 1); in one lane,
     # --neural's since that afternoon, level 6's keeps the fish
-    # (all three with the first shipped fish, text-2x128, --neural's then)
+    # (all three with the first shipped fish, text-2x128, --neural's then;
+    # the one-lane archive carries its preset, which today's writer names
+    # by id instead: the next plans)
     first = school.neural.FIRST_FISH
     for n, lanes in ((6, 16), (1, 16), (6, 1)):
         neural = school.with_neural(n, fish=first, lanes=lanes)
