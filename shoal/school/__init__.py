@@ -263,6 +263,18 @@ def _keep(key, school) -> None:
     _primed[key] = _Snapshot(school)
 
 
+def _kept(key, read) -> "_Snapshot | None":
+    """The school the primer left for `key`, kept: read() reads it (None:
+    its code outgrew its room) the first time, and _keep keeps it."""
+    with _primed_lock:
+        if key not in _primed:
+            school = read()
+            if school is None:
+                return None
+            _keep(key, school)
+        return _primed[key]
+
+
 class _Snapshot:
     """A block's school (engine.Block: named tuples of arrays and numbers), kept to be
     copied.  A small school (at most WORKING_COPIES bytes: levels 1-6 with
@@ -438,13 +450,10 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
         if school is not None:
             return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed,
                                             on_bytes)
-    with _primed_lock:
-        if key not in _primed:
-            read = engine.read_primer(shape, whole, read_n, fish, cfg, *engine.new_tables(read_n, fish, cfg), primed)
-            if read is None:
-                return -1
-            _keep(key, read)
-        snapshot = _primed[key]
+    snapshot = _kept(key, lambda: engine.read_primer(shape, whole, read_n, fish, cfg,
+                                                     *engine.new_tables(read_n, fish, cfg), primed))
+    if snapshot is None:
+        return -1
     if grows and memory.fit_bits(n) > memory.fit_bits(read_n):
         school = engine.grow(snapshot.view(), n, fish, cfg)
         return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
@@ -508,13 +517,10 @@ def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
     if primed and cost.size == 0 and memory.fit_bits(n) <= PRIMED_COPY_FIT:
         # the primer is read once for each fit, as _code_after_primer does
         key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(n), primed, "lanes")
-        with _primed_lock:
-            if key not in _primed:
-                read = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
-                if read is None:
-                    return -1
-                _keep(key, read)
-            snapshot = _primed[key]
+        snapshot = _kept(key, lambda: engine.read_primer_lanes(buf, n, primed, fish, cfg,
+                                                               *engine.new_tables(n, fish, cfg), cost))
+        if snapshot is None:
+            return -1
         school = snapshot.copy()
     elif primed:
         school = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
