@@ -62,7 +62,7 @@ define compiled functions: a run that codes no block (a block of a byte is
 always stored) must not pay for it.  So njit and intrinsic here decorate
 lazily: they record the function and return a stand-in (Lazy), and Numba
 is imported, and every recorded function really decorated, by load():
-when the school loads its engine (school._engine, before the first block
+when the school loads its engine (school/engine_loading.py, before the first block
 it codes), or when a stand-in is first used from Python (called, or asked
 for an attribute of its dispatcher: a test, shoal score).  Numba resolves
 a compiled function's globals when it compiles it, so load() puts each

@@ -17,13 +17,13 @@ def test_one_lane_steps_as_the_batch_does(shape, gemm):
     cfg = NeuralConfig(mlp_ratio=2, **shape)
     fish = NeuralFish(cfg, random_tensors(cfg, seed=3), gemm=gemm)
     data = np.frombuffer(b"The fish reads one byte at a time, and so does its lane. " * 4, np.uint8)
-    alone, batch = fish.start(1).shards[0], fish.start(3)     # lane 1 of the batch reads the same bytes
+    alone, batch = fish.one_lane.start(), fish.start(3)       # lane 1 of the batch reads the same bytes
     seen_batch = batch.start_bytes()
     for pos, byte in enumerate(data):
         fish.one_lane.step(alone, np.array([data[pos - 1] if pos else START_BYTE], np.int64), pos)
-        assert np.array_equal(alone.freqs[0], batch.step(seen_batch)[1])
+        assert np.array_equal(alone[-1][0], batch.step(seen_batch)[1])
         seen_batch = np.array([7, byte, 200], np.uint8)
-    assert alone.freqs.sum() == 1 << 16 and alone.freqs.min() >= 1
+    assert alone[-1].sum() == 1 << 16 and alone[-1].min() >= 1
 
 
 def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
@@ -31,6 +31,7 @@ def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
     # bytes as the step-by-step loop of several lanes, run with one
     import shoal
     from shoal import school
+    from shoal.school import neural_block
     from shoal.fish.neural.weights import save
     cfg = NeuralConfig(n_layer=1, n_embd=32, n_head=2, n_kv_head=1, seg_len=8, mem_len=8, mlp_ratio=2)
     save(str(tmp_path / "fish.safetensors"), cfg, random_tensors(cfg, seed=5))
@@ -41,6 +42,6 @@ def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
     data = b"One lane, one stream: the classic fish keep all their context. " * 20
     compiled = school.compress_block(data, preset)
     assert school.decompress_block(compiled, len(data), preset) == data
-    monkeypatch.setattr(school, "_code_one_lane", school._code_lanes)
+    monkeypatch.setattr(neural_block, "code_one_lane", neural_block.code_lanes)
     assert school.compress_block(data, preset) == compiled
     assert shoal.decompress(shoal.compress(data, preset=spec)) == data

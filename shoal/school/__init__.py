@@ -15,21 +15,22 @@ one, the block is coded a step at a time (a byte of every lane): the fish
 compiled loop codes that step with the fish's distribution as one more vote.
 
 The engine (compiled code: school/engine.py and Numba) is loaded when the
-first block is coded (_engine): choosing a preset, counting what a block
-takes and writing or reading stored blocks need none of it, and a block of
-a byte or none is always stored (codec/compact.py: is_stored).
+first block is coded (engine_loading.py).  A primed school is read once and
+kept to be copied for each block (kept.py); a school with a neural fish
+codes its blocks in neural_block.py.
 """
 
-import mmap
-import os
-import threading
-from typing import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..codec import compact
 from ..errors import ShoalError
-from . import kinds, levels, memory, neural, primed_cache, primer, slots
+from . import kept, kinds, levels, memory, primed_cache, primer, slots
+from .engine_loading import engine as _engine
+from .engine_loading import when_engine_loads
+from .kept import PRIMED_COPY_FIT
+from .neural_block import code_neural as _code_neural
 from .kinds import looks_like_text
 from .levels import DEFAULT_LEVEL, level, load, retired_level, with_neural
 from .preset import Preset, from_canonical, from_dict
@@ -37,10 +38,12 @@ from .preset import Preset, from_canonical, from_dict
 __all__ = ["compress_block", "decompress_block", "score_block", "school_for", "block_kind", "looks_like_text",
            "Preset", "level",
            "retired_level", "load", "from_dict", "from_canonical", "with_neural", "DEFAULT_LEVEL", "decode_memory",
-           "DEFAULT_MEMLIMIT"]
+           "DEFAULT_MEMLIMIT", "when_engine_loads"]
 
 
 _NO_COST = np.zeros(0, dtype=np.float64)
+# the schools kept (kept.py), by the names tests know them by
+_primed, _Snapshot, _arrays = kept.primed, kept.Snapshot, kept.arrays
 
 # A block of each kind (kinds.py: text, binary, x86 code with a near call
 # every 16 bytes, JSON records): coding them compiles (or loads) each of a
@@ -131,8 +134,9 @@ def compress_block(data, preset: Preset, *, on_bytes=None) -> bytes | None:
 # without the fish (preset.classic: one lane, the primer read as the school
 # without the fish reads it) and with it, and keeps the smaller: a payload
 # begins with the byte that says which, so the fish never costs a block
-# more than that byte.  The fish's coding is given only the room that
-# would make it smaller, and stops when it runs out.
+# more than that byte.  The two codings share nothing and release the GIL:
+# they run side by side, on two threads, and the block takes about the
+# time of the slower (the fish's).
 CODED_WITHOUT_FISH, CODED_WITH_FISH = 0, 1
 
 
@@ -144,12 +148,14 @@ def _without_fish(preset: Preset) -> Preset:
 
 
 def _compress_either(buf, preset, on_bytes):
-    out = np.empty(buf.size, dtype=np.uint8)
-    written = _code(buf, out, False, _without_fish(preset), _NO_COST, None)
-    best = bytes([CODED_WITHOUT_FISH]) + out[:written].tobytes() if written >= 0 else None
-    room = written if written >= 0 else buf.size
-    with_fish = np.empty(room, dtype=np.uint8)
-    written = _code(buf, with_fish, False, preset, _NO_COST, on_bytes)
+    plain, with_fish = np.empty(buf.size, dtype=np.uint8), np.empty(buf.size, dtype=np.uint8)
+    with ThreadPoolExecutor(1, thread_name_prefix="shoal-without-fish") as other:
+        without = other.submit(_code, buf, plain, False, _without_fish(preset), _NO_COST, None)
+        written = _code(buf, with_fish, False, preset, _NO_COST, on_bytes)
+        plain_written = without.result()
+    best = None
+    if plain_written >= 0:
+        best = bytes([CODED_WITHOUT_FISH]) + plain[:plain_written].tobytes()
     if written >= 0 and (best is None or written + 1 < len(best)):
         best = bytes([CODED_WITH_FISH]) + with_fish[:written].tobytes()
     return best if best is not None and len(best) < buf.size else None
@@ -236,175 +242,7 @@ def _own_shape(preset: Preset, cost: np.ndarray):
     return None
 
 
-# A primed school (levels 8, 9) reads up to 512 KiB of primer before each
-# block: seconds of work, whatever the block's size.  What it learnt depends
-# on the block only through the tables' fit (engine.read_primer), so the
-# school as the primer left it is kept (_Snapshot), one at a time, and each
-# block of that fit starts from a copy.  Only for fits up to PRIMED_COPY_FIT
-# (at most 1 MiB with the primer: level 9's blocks up to 512 KiB): a larger
-# school costs more memory to keep than its reading costs time beside its
-# block's.  A school whose primer grows (school files: primer.identify)
-# starts such a block from the school its primer left in tables fitted to
-# the primer alone, kept as the others, grown (engine.grow): a block that
-# large then costs a copy of the tables, not a reading of the primer.  This
-# bound is part of what such archives mean: the decoder grows the same.
-PRIMED_COPY_FIT = 21
-_primed_lock = threading.Lock()
-_primed: dict = {}              # key -> _Snapshot of the school the primer left (see _keep)
 
-
-def _keep(key, school) -> None:
-    """Keep the school the primer left for `key`, in place of any kept
-    before: one one-lane school and one school in lanes (a neural fish's,
-    key[-1] == "lanes"), so a neural school that falls back, coding each
-    block with both, reads its primers once, not twice a block."""
-    for old in [k for k in _primed if (k[-1] == "lanes") == (key[-1] == "lanes")]:
-        del _primed[old]
-    _primed[key] = _Snapshot(school)
-
-
-def _kept(key, read) -> "_Snapshot | None":
-    """The school the primer left for `key`, kept: read() reads it (None:
-    its code outgrew its room) the first time, and _keep keeps it."""
-    with _primed_lock:
-        if key not in _primed:
-            school = read()
-            if school is None:
-                return None
-            _keep(key, school)
-        return _primed[key]
-
-
-class _Snapshot:
-    """A block's school (engine.Block: named tuples of arrays and numbers), kept to be
-    copied.  A small school (at most WORKING_COPIES bytes: levels 1-6 with
-    64 KiB of primer, or a learned one of up to 256 KiB: 30-118 MB) hands
-    out working copies that are kept too: each block refreshes one with a
-    plain copy of the kept bytes (3-12 ms), where mapping fresh pages costs
-    a page fault per page the block writes (9-50 ms for a 1 KB block).  A
-    large one (level 9's tables are 805 MB) keeps its big arrays in memory
-    files, and each copy maps them copy-on-write, so a block copies only the
-    pages it writes (where memory files are unknown, a plain copy)."""
-    LARGE = 1 << 20
-    WORKING_COPIES = 160 << 20
-
-    def __init__(self, school):
-        size = sum(a.nbytes for a in _arrays(school))
-        self._reuse = size <= self.WORKING_COPIES
-        self._parts = self._keep(school)
-        self._spare: list = []          # working copies no block is using
-
-    def copy(self):
-        if not self._reuse:
-            return self._give(self._parts)
-        try:
-            school = self._spare.pop()
-        except IndexError:
-            return self._give(self._parts)
-        for kept, working in zip(_arrays(self._parts), _arrays(school)):
-            np.copyto(working, kept)
-        return self._rebuild(self._parts, school)
-
-    def view(self):
-        """The kept school to read (not to write): its arrays, or maps of them."""
-        return self._give(self._parts) if not self._reuse else self._parts
-
-    def done(self, school) -> None:
-        """A block has finished with a copy: keep it for the next one."""
-        if self._reuse:
-            self._spare.append(school)
-
-    def _keep(self, part):
-        if isinstance(part, tuple):
-            return _like(part, (self._keep(p) for p in part))
-        if isinstance(part, np.ndarray):
-            if not self._reuse and part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
-                return _MemoryFile(part)
-            return part.copy()
-        return part
-
-    def _give(self, part):
-        if isinstance(part, tuple):
-            return _like(part, (self._give(p) for p in part))
-        if isinstance(part, _MemoryFile):
-            return part.private_copy()
-        return part.copy() if isinstance(part, np.ndarray) else part
-
-    def _rebuild(self, kept, working):
-        """A working copy's arrays with the kept numbers: a block may have
-        left other numbers in its tuples' places (tuples are rebuilt, not
-        written, so the kept ones are as they were)."""
-        if isinstance(kept, tuple):
-            return _like(kept, (self._rebuild(k, w) for k, w in zip(kept, working)))
-        return working if isinstance(kept, np.ndarray) else kept
-
-
-def _like(part: tuple, items) -> tuple:
-    """items as a tuple of part's kind (a block's parts are named tuples)."""
-    return type(part)(*items) if hasattr(part, "_fields") else tuple(items)
-
-
-_arrays = primed_cache.arrays      # the arrays of a nested tuple, in order
-
-
-class _MemoryFile:
-    """An array's bytes in a memory file (memfd), mapped privately on demand."""
-
-    def __init__(self, array: np.ndarray):
-        self.dtype, self.shape, self.size = array.dtype, array.shape, array.nbytes
-        self.fd = os.memfd_create("shoal-primed", os.MFD_CLOEXEC)
-        os.ftruncate(self.fd, self.size)
-        with mmap.mmap(self.fd, self.size) as shared:
-            np.frombuffer(shared, dtype=np.uint8)[:] = array.reshape(-1).view(np.uint8)
-
-    def private_copy(self) -> np.ndarray:
-        """A writable array that reads the kept bytes; what it writes stays its own."""
-        private = mmap.mmap(self.fd, self.size, flags=mmap.MAP_PRIVATE)
-        return np.frombuffer(private, dtype=self.dtype).reshape(self.shape)
-
-    def __del__(self):
-        os.close(self.fd)
-
-
-_engine_lock = threading.Lock()
-_engine_module = None           # the engine, once _engine() loaded it
-_engine_hooks: list = []        # what runs just before it loads
-
-
-def _engine():
-    """The engine (school/engine.py), loaded by the first block coded, once
-    the hooks waiting for it have run; Numba with it (jit.load: until then
-    the compiled functions of the modules a preset reads are stand-ins)."""
-    global _engine_module
-    if _engine_module is None:
-        with _engine_lock:
-            while _engine_hooks:
-                _engine_hooks.pop(0)()
-            from .. import jit
-            jit.load()
-            from . import engine
-            _engine_module = engine
-    return _engine_module
-
-
-def when_engine_loads(hook) -> Callable[[], None]:
-    """Call hook() just before the school first loads the engine to code a
-    block, or now if it has: code is compiled only after that.  The command
-    line's compile notice starts listening to Numba then, so a run that
-    codes no block loads no Numba for it.  Returns what forgets hook if it
-    has not run yet."""
-    with _engine_lock:
-        if _engine_module is None:
-            _engine_hooks.append(hook)
-            return lambda: _forget_hook(hook)
-    hook()
-    return lambda: None
-
-
-def _forget_hook(hook) -> None:
-    with _engine_lock:
-        if hook in _engine_hooks:
-            _engine_hooks.remove(hook)
 
 
 def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, cost: np.ndarray,
@@ -450,7 +288,7 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
         if school is not None:
             return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed,
                                             on_bytes)
-    snapshot = _kept(key, lambda: engine.read_primer(shape, whole, read_n, fish, cfg,
+    snapshot = kept.kept(key, lambda: engine.read_primer(shape, whole, read_n, fish, cfg,
                                                      *engine.new_tables(read_n, fish, cfg), primed))
     if snapshot is None:
         return -1
@@ -468,13 +306,13 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
     of n bytes: read from the copy kept on disk for that fit
     (primed_cache.py), or from the primer, grown and kept there first.  A
     school to code with; None if the process keeps the school the primer
-    left in memory (_primed), as it does where none can be kept on disk.
+    left in memory (kept.py), as it does where none can be kept on disk.
     Kept grown, one file for each fit, so that a block reads its tables and
     allocates nothing more than a block of level 6 does."""
     engine = _engine()
     grown_key = key + (memory.fit_bits(n),)
-    with _primed_lock:
-        if key in _primed:
+    with kept.lock_for(key):
+        if key in kept.primed:
             return None
         fresh = engine.open_block(whole, n, engine.NO_PAYLOAD, False, fish, cfg, *engine.new_tables(n, fish, cfg))
         school = primed_cache.load(grown_key, fresh)
@@ -487,7 +325,7 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
         if not primed_cache.save(grown_key, school):
             # later blocks grow a copy kept in memory (taken now, before
             # this block writes the tables it may share with `read`)
-            _keep(key, read)
+            kept.keep(key, read)
     return school
 
 
@@ -503,79 +341,3 @@ def _code_primed(buf, payload, decode, preset, cost, primed, on_bytes=None) -> i
             return engine.code_block_for(shape, buf, n, payload, decode, fish, cfg, *tables, primed, on_bytes)
         return engine.code_block(buf, n, payload, decode, fish, cfg, cost, *tables, primed)
     return _code_neural(buf, payload, decode, preset, cost, primed, on_bytes)
-
-
-def _code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> int:
-    """A school with a neural fish codes buf[primed:] a step at a time (a
-    byte of every lane): the fish (NumPy) predicts each lane's next byte,
-    then the compiled loop codes that step with the fish's distribution as
-    one more vote.  After a primer (buf[:primed]) the lanes start from the
-    school it left (engine.read_primer_lanes, kept as _code_after_primer
-    keeps a one-lane school, and engine.lanes_after_primer)."""
-    n, fish, cfg, engine = buf.size, preset.fish, preset.cfg, _engine()
-    snapshot = school = None
-    if primed and cost.size == 0 and memory.fit_bits(n) <= PRIMED_COPY_FIT:
-        # the primer is read once for each fit, as _code_after_primer does
-        key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(n), primed, "lanes")
-        snapshot = _kept(key, lambda: engine.read_primer_lanes(buf, n, primed, fish, cfg,
-                                                               *engine.new_tables(n, fish, cfg), cost))
-        if snapshot is None:
-            return -1
-        school = snapshot.copy()
-    elif primed:
-        school = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
-        if school is None:
-            return -1
-    if school is not None:
-        block, cfg = engine.lanes_after_primer(school, n, primed, cfg, payload, decode)
-    else:
-        block = engine.open_block(buf, n, payload, decode, fish, cfg, *engine.new_tables(n, fish, cfg))
-    run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
-    cum = np.zeros((block.geometry.starts.size, 257), dtype=np.int64)
-    code = _code_one_lane if block.geometry.starts.size == 1 else _code_lanes
-    written = code(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes)
-    written = engine.close_block(block, payload, decode, written)
-    if snapshot is not None:
-        snapshot.done(school)
-    return written
-
-
-def _code_lanes(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
-    """The steps of a block of several lanes, each a call from here: the
-    fish's batched step, then the compiled loop for that step."""
-    engine = _engine()
-    starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
-    seen = run.start_bytes()
-    written = 0
-    chunk = max(engine.CHUNK_BYTES // starts.size, 1)       # steps between on_bytes calls
-    for step in range(steps):
-        np.cumsum(run.step(seen), axis=1, out=cum[:, 1:])
-        written = engine.code_steps(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
-        if written < 0 or (decode and written > payload.size + 4):
-            break           # out of room; or read past the payload: damaged
-        # what each lane just coded is what its fish sees next (finished
-        # lanes are fed anything: their predictions are never used)
-        seen = buf[np.minimum(starts + step, ends - 1).clip(0, n - 1)]
-        if on_bytes is not None and ((step + 1) % chunk == 0 or step + 1 == steps):
-            on_bytes(engine.bytes_in(block.geometry, (step // chunk) * chunk, step + 1))
-    return written
-
-
-# A one-lane block's steps between on_bytes calls (a chunk takes seconds)
-ONE_LANE_CHUNK = 1 << 16
-
-
-def _code_one_lane(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
-    """The steps of a block of one lane, in compiled calls (one_lane.py)."""
-    from . import one_lane
-    neural_fish = run.fish
-    model, state = neural_fish.one_lane.model, neural_fish.one_lane.state(run.shards[0])
-    steps, written = block.geometry.seg, 0
-    for lo in range(0, steps, ONE_LANE_CHUNK):
-        hi = min(lo + ONE_LANE_CHUNK, steps)
-        written = one_lane.code_steps(buf, n, payload, decode, fish, cfg, cost, block, lo, hi, model, state, cum)
-        if written < 0 or (decode and written > payload.size + 4):
-            break
-        if on_bytes is not None:
-            on_bytes(_engine().bytes_in(block.geometry, lo, hi))
-    return written

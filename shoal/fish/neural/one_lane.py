@@ -1,4 +1,4 @@
-"""One lane of the neural fish in one compiled call.
+"""One lane of the neural fish in one compiled call, in integers.
 
 A run of one lane (a school that codes its block as one stream, which costs
 the classic fish no context: docs/neural.md) steps the fish once per byte.
@@ -9,11 +9,17 @@ whole step is one function for compiled code to call (school/one_lane.py
 steps the fish and the school in turn): the same kernels, and the linear
 layers and attention's two products written as loops.
 
-Exactness.  The loops compute the same integer dot products as the GEMMs
-(int8 operands held in float32, every partial sum below 2^24: fish.py), in
-another order; exact either way, so the frequencies are the batched step's,
-bit for bit (tests/test_neural_one_lane.py checks it over several
-segments).
+Integers.  The batched step holds its int8 operands in float32 for the
+BLAS; here the weights are int8 and the activations, sums and the
+attention's rings int32.  A linear layer, three quarters of the step's
+time, reads a quarter of the bytes, and the compiler vectorises the int8 to
+int32 products and sums: 1.6-1.9x as fast as float32 loops on this
+machine's AVX2 (docs/neural.md, "Speed").
+
+Exactness.  The loops compute the same integer dot products as the GEMMs,
+in another order; every partial sum is below 2^24 (fish.py), so exact in
+int32 as in float32, and the frequencies are the batched step's, bit for
+bit (tests/test_neural_one_lane.py checks it over several segments).
 """
 import numpy as np
 
@@ -22,38 +28,49 @@ from . import kernels
 
 
 class OneLane:
-    """The fish's weights stacked by layer (`model`), for step()."""
+    """The fish's weights stacked by layer (`model`: int8 matrices), and the
+    buffers of one lane (`start`), for step()."""
 
     def __init__(self, fish):
         cfg, layers = fish.config, fish.layers
+        self.config = cfg
         stack = lambda key: np.ascontiguousarray(np.stack([w[key] for w in layers]))
+        int8 = lambda w: np.ascontiguousarray(w.astype(np.int8))    # exact: the GEMM operands are int8 values
         self.model = (cfg.seg_len, cfg.mem_len, cfg.window, fish.embed,
-                      *(stack(key) for key in ("norm", "score", "gelu", "qkv.w", "qkv.mult", "qkv.shift", "proj.w",
-                                               "proj.mult", "proj.shift", "fc.w", "fc.mult", "fc.shift", "down.w",
-                                               "down.mult", "down.shift")),
-                      fish.cos, fish.steps, fish.exp, fish.norm_f, fish.head_w, fish.head_mult, fish.head_shift)
+                      *(int8(stack(key)) if key.endswith(".w") else stack(key)
+                        for key in ("norm", "score", "gelu", "qkv.w", "qkv.mult", "qkv.shift", "proj.w",
+                                    "proj.mult", "proj.shift", "fc.w", "fc.mult", "fc.shift", "down.w",
+                                    "down.mult", "down.shift")),
+                      fish.cos, fish.steps, fish.exp, fish.norm_f, int8(fish.head_w), fish.head_mult,
+                      fish.head_shift)
 
-    @staticmethod
-    def state(shard) -> tuple:
-        """A shard's buffers (fish.py: _Shard, one lane), as step() takes them."""
-        return (shard.x, shard.act, shard.acc_qkv, shard.q, shard.k_cache, shard.v_cache, shard.scores,
-                shard.weights, shard.mass, shard.totals, shard.attn_out, shard.acc_d, shard.acc_h, shard.mlp_act,
-                shard.acc_head, shard.freqs)
+    def start(self) -> tuple:
+        """A fresh lane: the residual, the buffers between the kernels and
+        each layer's key/value ring (as _Shard's, for one lane, in int32)."""
+        cfg, i32 = self.config, np.int32
+        d, kv, group, hd, window = cfg.n_embd, cfg.n_kv_head, cfg.n_head // cfg.n_kv_head, cfg.head_dim, cfg.window
+        zeros = lambda *shape, dtype=i32: np.zeros(shape, dtype)
+        return (zeros(1, d), zeros(1, d), zeros(1, d + 2 * cfg.kv_dim), zeros(1, kv, group, hd),
+                zeros(cfg.n_layer, 1, kv, window, hd), zeros(cfg.n_layer, 1, kv, window, hd),
+                zeros(1, kv, group, window), zeros(1, kv, group, window), zeros(1, kv, group, dtype=np.int64),
+                zeros(1, kv, group, hd), zeros(1, d), zeros(1, d), zeros(1, cfg.hidden), zeros(1, cfg.hidden),
+                zeros(1, 256), zeros(1, 256))
 
-    def step(self, shard, prev, pos) -> None:
-        """_Shard.step for a shard of one lane: shard.freqs gets the next
+    def step(self, state, prev, pos) -> None:
+        """One step of the lane `state` (start()): state[-1] gets the next
         byte's frequencies.  From Python this is no faster than the batched
         step (each call unboxes every array); compiled code calls step()."""
-        step(prev, pos, self.model, self.state(shard))
+        step(prev, pos, self.model, state)
 
 
-# fastmath: the loops may sum in any order (and fuse multiply-adds), which
-# changes nothing when every partial sum is an exact integer in float32
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True)
 def _linear(a, w, out):
-    """out[0] = a[0] @ w: a loop the compiler vectorises over w's rows, four
-    rows a pass (a quarter of the sum's loads and stores; a test that
-    skipped zero inputs made the loop three times slower)."""
+    """out[0] = a[0] @ w (int32 activations, int8 weights [in, out]): a loop
+    the compiler vectorises over w's rows, four rows a pass (a quarter of
+    the sum's loads and stores; a test that skipped zero inputs made the
+    loop three times slower).  Sums wrap in int32 (the products are typed
+    int64, stored into int32: the compiler keeps 32-bit lanes) and are
+    exact below 2^31."""
     acc, x = out[0], a[0]
     acc[:] = 0
     rows, i = w.shape[0], 0
@@ -61,16 +78,16 @@ def _linear(a, w, out):
         x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
         w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
         for o in range(acc.shape[0]):
-            acc[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o]
+            acc[o] += x0 * np.int32(w0[o]) + x1 * np.int32(w1[o]) + x2 * np.int32(w2[o]) + x3 * np.int32(w3[o])
         i += 4
     while i < rows:
         xi, row = x[i], w[i]
         for o in range(acc.shape[0]):
-            acc[o] += xi * row[o]
+            acc[o] += xi * np.int32(row[o])
         i += 1
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True)
 def _scores(q, keys, scores):
     """scores[0, g, r, t] = q[0, g, r] . keys[0, g, t] over the whole ring."""
     for g in range(q.shape[1]):
@@ -78,21 +95,22 @@ def _scores(q, keys, scores):
             query, out = q[0, g, r], scores[0, g, r]
             for t in range(keys.shape[2]):
                 key = keys[0, g, t]
-                s = np.float32(0)
+                s = np.int32(0)
                 for j in range(query.shape[0]):
-                    s += query[j] * key[j]
+                    s = np.int32(s + query[j] * key[j])     # kept int32 (Numba types the sum int64)
                 out[t] = s
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True)
 def _totals(weights, values, totals):
-    """totals[0, g, r] = sum over slots t of weights[0, g, r, t] * values[0, g, t]."""
+    """totals[0, g, r] = sum over slots t of weights[0, g, r, t] * values[0, g, t]
+    (each value read once for the group of queries that share it)."""
     for g in range(weights.shape[1]):
-        for r in range(weights.shape[2]):
-            w, out = weights[0, g, r], totals[0, g, r]
-            out[:] = 0
-            for t in range(w.shape[0]):
-                wt, value = w[t], values[0, g, t]
+        totals[0, g] = 0
+        for t in range(weights.shape[3]):
+            value = values[0, g, t]
+            for r in range(weights.shape[2]):
+                wt, out = weights[0, g, r, t], totals[0, g, r]
                 for j in range(out.shape[0]):
                     out[j] += wt * value[j]
 
