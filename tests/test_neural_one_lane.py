@@ -1,8 +1,9 @@
 """One lane of the neural fish steps in one compiled call (fish/neural/
 one_lane.py): the same frequencies as the batched step, bit for bit, over
 several segments (the XL memory's ring wraps), with either GEMM type; and a
-one-lane block coded in compiled chunks (school/one_lane.py) writes the
-bytes the step-by-step loop writes."""
+one-lane block coded in compiled chunks (school/one_lane.py), the fish a
+chunk ahead on a thread of its own when encoding, writes the bytes the
+step-by-step loop writes."""
 import numpy as np
 import pytest
 
@@ -28,7 +29,8 @@ def test_one_lane_steps_as_the_batch_does(shape, gemm):
 
 def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
     # school/one_lane.py codes a one-lane block in compiled calls: the same
-    # bytes as the step-by-step loop of several lanes, run with one
+    # bytes as the step-by-step loop of several lanes, run with one; the
+    # encoder's fish runs ahead in chunks (many here: 64 steps each)
     import shoal
     from shoal import school
     from shoal.school import neural_block
@@ -40,8 +42,11 @@ def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
             "mixer": {"gates": ["c0"]}, "primer": {"name": "text-1", "bytes": 1024}}
     preset = school.from_dict(spec).text
     data = b"One lane, one stream: the classic fish keep all their context. " * 20
+    monkeypatch.setattr(neural_block, "AHEAD_CHUNK", 64)
     compiled = school.compress_block(data, preset)
     assert school.decompress_block(compiled, len(data), preset) == data
+    noise = np.random.default_rng(7).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    assert school.compress_block(noise, preset) is None        # out of room mid-chunk: stored
     monkeypatch.setattr(neural_block, "code_one_lane", neural_block.code_lanes)
     assert school.compress_block(data, preset) == compiled
     assert shoal.decompress(shoal.compress(data, preset=spec)) == data

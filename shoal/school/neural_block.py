@@ -4,9 +4,12 @@ The fish (fish/neural) predicts each next byte; the school's compiled loop
 codes it with the fish's distribution as one more vote.  With several lanes
 (code_lanes) the block is coded a step at a time from Python (a byte of
 every lane), the fish's batched step between; with one (code_one_lane), in
-compiled calls of 64 KiB (one_lane.py).  After a primer the lanes start
+compiled calls of 64 KiB (one_lane.py), and when encoding, the fish a
+chunk ahead of the school on a thread of its own (encode_one_lane).  After a primer the lanes start
 from the school it left, kept (kept.py) as a one-lane school is.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from . import memory, neural, slots
@@ -75,15 +78,48 @@ ONE_LANE_CHUNK = 1 << 16
 
 def code_one_lane(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
     """The steps of a block of one lane, in compiled calls (one_lane.py)."""
-    from .one_lane import code_steps        # compiled code: loaded with the engine
-    neural_fish = run.fish
-    model, state = neural_fish.one_lane.model, neural_fish.one_lane.start()
+    from . import one_lane      # compiled code: loaded with the engine
+    model, state = run.fish.one_lane.model, run.fish.one_lane.start()
+    if not decode:
+        return encode_one_lane(buf, n, payload, fish, cfg, cost, block, model, state, cum, on_bytes)
     steps, written = block.geometry.seg, 0
     for lo in range(0, steps, ONE_LANE_CHUNK):
         hi = min(lo + ONE_LANE_CHUNK, steps)
-        written = code_steps(buf, n, payload, decode, fish, cfg, cost, block, lo, hi, model, state, cum)
-        if written < 0 or (decode and written > payload.size + 4):
-            break
+        written = one_lane.code_steps(buf, n, payload, decode, fish, cfg, cost, block, lo, hi, model, state, cum)
+        if written < 0 or written > payload.size + 4:
+            break           # read past the payload: damaged
         if on_bytes is not None:
             on_bytes(load_engine().bytes_in(block.geometry, lo, hi))
+    return written
+
+
+# Encoding, the fish runs this many steps ahead of the school (two chunks of
+# distributions, 4 MiB each, one the fish writes while the school reads the
+# other)
+AHEAD_CHUNK = 1 << 11
+
+
+def encode_one_lane(buf, n, payload, fish, cfg, cost, block, model, state, cum, on_bytes) -> int:
+    """code_one_lane encoding: the fish's steps for a chunk run on a thread
+    of their own while the school codes the chunk before; the same bytes as
+    one thread (the fish's distributions do not depend on the school)."""
+    from . import one_lane
+    steps, start = block.geometry.seg, int(block.geometry.starts[0])
+    cums = np.zeros((2, AHEAD_CHUNK, 257), dtype=np.int64)
+    chunks = [(lo, min(lo + AHEAD_CHUNK, steps)) for lo in range(0, steps, AHEAD_CHUNK)]
+    written, told = 0, 0
+    with ThreadPoolExecutor(1, thread_name_prefix="shoal-fish") as fish_thread:
+        ahead = fish_thread.submit(one_lane.fish_ahead, buf, start, *chunks[0], model, state, cums[0]) if chunks \
+            else None
+        for i, (lo, hi) in enumerate(chunks):
+            ahead.result()
+            if i + 1 < len(chunks):
+                ahead = fish_thread.submit(one_lane.fish_ahead, buf, start, *chunks[i + 1], model, state,
+                                           cums[(i + 1) % 2])
+            written = one_lane.code_given(buf, n, payload, False, fish, cfg, cost, block, lo, hi, cums[i % 2], cum)
+            if written < 0:
+                break       # out of room (the fish's chunk in flight finishes, unread)
+            if on_bytes is not None and (hi - told >= ONE_LANE_CHUNK or hi == steps):
+                on_bytes(load_engine().bytes_in(block.geometry, told, hi))
+                told = hi
     return written

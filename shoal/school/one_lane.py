@@ -9,6 +9,11 @@ that byte (swim.py, the general loop) run in turn inside one compiled call
 per chunk of the block.  The bytes are those the step-by-step loop writes:
 the fish sees the byte before (START_BYTE before the first), the loop gets
 its distribution as cumulative frequencies.
+
+Encoding knows every byte, so the fish need not wait for the school: it may
+run ahead on another thread (fish_ahead: a chunk of steps' distributions)
+while the school codes the chunk before (code_given).  Decoding cannot: the
+fish's next step needs the byte the school is decoding.
 """
 import numpy as np
 
@@ -36,5 +41,35 @@ def code_steps(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi
             cum[0, b + 1] = total
         written = general_swim(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
         if written < 0 or (decode and written > payload.shape[0] + 4):
+            return written
+    return written
+
+
+@njit(cache=True, nogil=True)
+def fish_ahead(buf, start, step_lo, step_hi, model, state, cums):
+    """The fish's steps step_lo .. step_hi - 1 of a lane that starts at
+    `start` (its bytes all known: encoding): cums[k] gets step step_lo + k's
+    cumulative frequencies."""
+    freqs = state[-1]
+    prev = np.zeros(1, np.int64)
+    for step in range(step_lo, step_hi):
+        prev[0] = buf[start + step - 1] if step > 0 else START_BYTE
+        fish_step(prev, step, model, state)
+        row = cums[step - step_lo]
+        total = 0
+        for b in range(256):
+            total += freqs[0, b]
+            row[b + 1] = total
+
+
+@njit(cache=True, nogil=True)
+def code_given(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi, cums, cum):
+    """code_steps with the fish's distributions given (fish_ahead's cums),
+    each copied into cum (the array code_steps passes: the same loop)."""
+    written = 0
+    for step in range(step_lo, step_hi):
+        cum[0, :] = cums[step - step_lo]
+        written = general_swim(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
+        if written < 0:
             return written
     return written
