@@ -5,8 +5,9 @@ what the weights are).
     python -m shoal.fish.neural.speed [--quick]
 
 The BLAS runs on one thread (blas.py); "2 threads" is two shards of lanes
-run in parallel.  The machine may be shared: each figure is the best of a
-few windows.
+run in parallel.  "1 lane, compiled" is one lane stepped inside compiled
+code (one_lane.py, integer loops), as `--neural` runs it.  The machine may
+be shared: each figure is the best of a few windows.
 """
 import argparse
 import itertools
@@ -68,6 +69,30 @@ def measure(cfg: NeuralConfig, lanes: int, gemm: str = "float32", threads: int =
     return best
 
 
+def measure_one_lane(cfg: NeuralConfig, seconds: float = 1.0) -> float:
+    """Bytes per second of one lane stepped in compiled code (one_lane.py),
+    past the first window, the best of a few windows."""
+    from ...jit import njit
+    from .one_lane import step
+
+    @njit(nogil=True)
+    def run(model, state, pos, count):
+        prev = np.zeros(1, np.int64)
+        for p in range(pos, pos + count):
+            step(prev, p, model, state)
+            prev[0] = np.argmax(state[-1][0])
+
+    lane = NeuralFish(cfg, random_tensors(cfg)).one_lane
+    state, pos, count = lane.start(), cfg.window, 500
+    run(lane.model, state, 0, pos)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        run(lane.model, state, pos, count)
+        best, pos = max(best, count / (time.perf_counter() - t0)), pos + count
+    return best
+
+
 SHAPES = [  # layers, width, heads, kv heads, segment, memory
     (2, 64, 2, 2, 64, 64), (2, 128, 4, 4, 64, 64), (2, 128, 4, 1, 64, 64), (2, 128, 4, 1, 128, 128),
     (2, 128, 4, 4, 128, 128), (3, 128, 4, 1, 64, 64), (2, 192, 6, 1, 64, 64), (2, 256, 8, 2, 64, 64),
@@ -91,6 +116,12 @@ def main(argv=None):
                   for gemm, threads in (("float32", 1), ("float64", 1), ("float32", 2))]
         print(f"| {layers} | {width} | {heads}/{kv} | {seg} | {mem} | {lanes} | "
               + " | ".join(f"{v:.1f} KB/s" for v in speeds) + " |", flush=True)
+    print("\n| layers | width | heads/kv | segment | memory | 1 lane, compiled |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for layers, width, heads, kv, seg, mem in shapes:
+        cfg = NeuralConfig(n_layer=layers, n_embd=width, n_head=heads, n_kv_head=kv, seg_len=seg, mem_len=mem)
+        print(f"| {layers} | {width} | {heads}/{kv} | {seg} | {mem} | "
+              f"{measure_one_lane(cfg, args.seconds) / 1e3:.1f} KB/s |", flush=True)
 
 
 if __name__ == "__main__":
