@@ -88,12 +88,12 @@ def _linear(a, w, out):
 
 
 @njit(cache=True, nogil=True)
-def _scores(q, keys, scores):
-    """scores[0, g, r, t] = q[0, g, r] . keys[0, g, t] over the whole ring."""
+def _scores(q, keys, lo, hi, scores):
+    """scores[0, g, r, t] = q[0, g, r] . keys[0, g, t] for the slots t in lo..hi-1."""
     for g in range(q.shape[1]):
         for r in range(q.shape[2]):
             query, out = q[0, g, r], scores[0, g, r]
-            for t in range(keys.shape[2]):
+            for t in range(lo, hi):
                 key = keys[0, g, t]
                 s = np.int32(0)
                 for j in range(query.shape[0]):
@@ -102,12 +102,11 @@ def _scores(q, keys, scores):
 
 
 @njit(cache=True, nogil=True)
-def _totals(weights, values, totals):
-    """totals[0, g, r] = sum over slots t of weights[0, g, r, t] * values[0, g, t]
-    (each value read once for the group of queries that share it)."""
+def _totals(weights, values, lo, hi, totals):
+    """totals[0, g, r] += sum over the slots t in lo..hi-1 of weights[0, g, r, t] *
+    values[0, g, t] (each value read once for the group of queries that share it)."""
     for g in range(weights.shape[1]):
-        totals[0, g] = 0
-        for t in range(weights.shape[3]):
+        for t in range(lo, hi):
             value = values[0, g, t]
             for r in range(weights.shape[2]):
                 wt, out = weights[0, g, r, t], totals[0, g, r]
@@ -127,14 +126,23 @@ def step(prev, pos, model, state):
      freqs) = state
     first = max(0, pos // seg_len * seg_len - mem_len)
     slot = pos % window
+    # the slots that hold positions first..pos: a0..a1-1, then 0..b1-1 once
+    # the ring wraps (kernels.attention_weights; the others weigh nothing)
+    n = pos - first + 1
+    a0 = first % window
+    a1 = min(window, a0 + n)
+    b1 = n - (a1 - a0)
     kernels.embed(embed, prev, x)
     for i in range(norm.shape[0]):
         kernels.rms_norm(x, norm[i, 0], act)
         _linear(act, qkv_w[i], acc_qkv)
         kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, slot, q, k_cache[i], v_cache[i])
-        _scores(q, k_cache[i], scores)
+        _scores(q, k_cache[i], a0, a1, scores)
+        _scores(q, k_cache[i], 0, b1, scores)
         kernels.attention_weights(scores, first, pos, window, score[i, 0], score[i, 1], exp, weights, mass)
-        _totals(weights, v_cache[i], totals)
+        totals[:] = 0
+        _totals(weights, v_cache[i], a0, a1, totals)
+        _totals(weights, v_cache[i], 0, b1, totals)
         kernels.attention_output(totals, mass, attn_out)
         _linear(attn_out, proj_w[i], acc_d)
         kernels.residual_add(x, acc_d, proj_mult[i], proj_shift[i])
