@@ -251,7 +251,7 @@ def test_no_notice_off_a_terminal():
 NOTICE_THEN = {
     # it ends first: it leaves nothing waiting for the engine
     "ends": ("    pass\n"
-             "assert sys.modules['shoal.school']._engine_hooks == []\n"),
+             "assert sys.modules['shoal.school.engine_loading']._hooks == []\n"),
     # the engine loads: it listens from then on, and hears what compiles
     "engine loads": ("    from shoal import school\n"
                      "    school._engine()\n"
