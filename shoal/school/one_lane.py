@@ -1,7 +1,7 @@
 """A school of one lane with a neural fish codes its block in compiled calls.
 
-With several lanes the school codes a step at a time from Python (school/
-__init__.py: _code_neural), the fish's batched step between; the calls cost
+With several lanes the school codes a step at a time from Python
+(neural_block.py: code_lanes), the fish's batched step between; the calls cost
 little beside a batch's work.  One lane costs the classic fish no context
 (lanes split the text: docs/neural.md), but pays every call for one byte:
 here the fish's step (fish/neural/one_lane.py) and the school's loop for
