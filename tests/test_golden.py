@@ -150,7 +150,7 @@ RETIRED_DIGESTS = {
     "level8-4": "65d2a6770ee5eff4c97c8ce17535f17e",
 }
 # --neural's levels (school.levels.neural_level) when they got their one-byte ids, with the first
-# shipped fish (text-2x128) and with english-2x192
+# shipped fish (text-2x128), with english-2x192 and with english-2x192-24k
 NEURAL_LEVEL_DIGESTS = {1: "96efb96597cfa7784cfb3df859bb40fc", 2: "ac93c62b6096afda636728af4b046724",
                         3: "5ef526ca4870d80345b303da5e4f4255", 4: "322427b788d4b69d968badb6cbd1ccf4",
                         5: "9d3e5b2fcdef502e328080b3f052bb2f", 6: "7b2039f6de67f03e05ed35ab231f655d",
@@ -161,9 +161,15 @@ NEURAL_LEVEL_DIGESTS_ENGLISH = {1: "e66468ba94b50595d7ce07eae547517d", 2: "71ce0
                                 5: "1bedd61fc887d8ed36a8506338428bb2", 6: "b3eebe5e0a9b87ade0985c94042386c3",
                                 7: "f84c10e90505feef7b34b032fb1a9f2a", 8: "2c915d3a122e5eaa616dafcb5f11bdff",
                                 9: "e3b4c628517ea67828dd9c2fe95841b1"}
+NEURAL_LEVEL_DIGESTS_ENGLISH_24K = {1: "5b3629da7304de33738456cd52e9af97", 2: "b9bacb24c04c87a6b965bfe133d3c39e",
+                                    3: "f13bd9f2ebb107086a305a2ac3c20400", 4: "8a498019578221da93afeb63d0490425",
+                                    5: "c9a1f914c18766fa265ee67e38f5d612", 6: "6d4ae04ae13c8131698edcbd4dfd615c",
+                                    7: "19f0e1117167f3d882ad6206034380c0", 8: "fedf5f8e88653f4f71431c2d1bdb11d2",
+                                    9: "00080bd2c107113eba96a0a2e2386945"}
 # BLAKE2b-128 of each shipped neural fish's weights file (archives name them so)
 SHIPPED_FISH_DIGESTS = {"text-2x128.safetensors": "022c8038b19878d5148f4f846f6e055c",
-                        "english-2x192.safetensors": "454203a7d0a7fa7cd7ff388b49d82a3c"}
+                        "english-2x192.safetensors": "454203a7d0a7fa7cd7ff388b49d82a3c",
+                        "english-2x192-24k.safetensors": "5f1a770e907a8fa39bbe3c685ed8142e"}
 # SHA-256 of the preset dictionary, part of the format (docs/format.md)
 PRESET_DICTIONARY_SHA256 = "8cbe815ead7df4917f765e072dc8a49f3d1d24e2cc754a08d075ab01c489b551"
 
@@ -260,9 +266,11 @@ def test_both_format_versions_have_golden_archives_of_every_form():
     pinned[23] = ("level9", LEVEL_DIGESTS[9])
     pinned[24] = ("level8", LEVEL_DIGESTS[8])
     # 25-33: --neural's levels 1-9 (the shipped fish text-2x128, one lane, the fallback; 2026-12-05);
-    # 34-42: the same with english-2x192, --neural's fish since that afternoon
+    # 34-42: the same with english-2x192, --neural's fish since that afternoon;
+    # 43-51: with english-2x192-24k, --neural's fish since that evening
     pinned.update({24 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS[n]) for n in range(1, 10)})
     pinned.update({33 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS_ENGLISH[n]) for n in range(1, 10)})
+    pinned.update({42 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS_ENGLISH_24K[n]) for n in range(1, 10)})
     assert {n: (name.decode(), digest.hex()) for n, (name, digest) in compact.BUILT_IN_PRESETS.items()} == pinned, (
         "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")
     for n in range(1, 10):

@@ -185,8 +185,10 @@ def _plans() -> list[Plan]:
 
     # since the same afternoon an archive names --neural's level N by a
     # one-byte id ("neural-level<N>"), not by carrying its preset: with the
-    # first shipped fish (ids 25-33), then with english-2x192 (ids 34-42)
-    for fish in (school.neural.FIRST_FISH, school.neural.DEFAULT_FISH):
+    # first shipped fish (ids 25-33), then with english-2x192 (ids 34-42),
+    # then (that evening) with english-2x192-24k (ids 43-51)
+    for fish in (school.neural.FIRST_FISH, school.neural.SHIPPED / "english-2x192.safetensors",
+                 school.neural.SHIPPED / "english-2x192-24k.safetensors"):
         neural = school.with_neural(6, fish=fish)
         plans.append(Plan(f"named-neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
                           {"how": f"shoal.compress(data, preset=school.with_neural(6)) (the shipped fish "

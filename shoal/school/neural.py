@@ -18,8 +18,9 @@ from ..errors import ShoalError
 SHIPPED = Path(__file__).resolve().parent.parent / "fish" / "neural" / "shipped"
 # The fish that --neural (school.with_neural) adds; how it was trained:
 # docs/neural.md.  Every fish that ever shipped keeps shipping (archives
-# name their fish by digest): text-2x128 was --neural's until 2026-12-05.
-DEFAULT_FISH = SHIPPED / "english-2x192.safetensors"
+# name their fish by digest): text-2x128 was --neural's until the afternoon
+# of 2026-12-05, english-2x192 until that evening.
+DEFAULT_FISH = SHIPPED / "english-2x192-24k.safetensors"
 FIRST_FISH = SHIPPED / "text-2x128.safetensors"
 _known: dict[str, Path] = {}       # digest -> a file seen in this process
 _loaded: dict[str, object] = {}    # digest -> NeuralFish
