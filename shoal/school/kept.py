@@ -3,7 +3,6 @@
     snapshot = kept(key, read)      # read() the first time, then the kept one
     school = snapshot.copy()        # a working copy for one block
     snapshot.done(school)           # the block is done with it
-
 """
 import mmap
 import os
@@ -81,7 +80,7 @@ class Snapshot:
     def __init__(self, school):
         size = sum(a.nbytes for a in arrays(school))
         self._reuse = size <= self.WORKING_COPIES
-        self._parts = self.keep(school)
+        self._parts = self._store(school)
         self._spare: list = []          # working copies no block is using
 
     def copy(self):
@@ -91,8 +90,8 @@ class Snapshot:
             school = self._spare.pop()
         except IndexError:
             return self._give(self._parts)
-        for kept, working in zip(arrays(self._parts), arrays(school)):
-            np.copyto(working, kept)
+        for saved, working in zip(arrays(self._parts), arrays(school)):
+            np.copyto(working, saved)
         return self._rebuild(self._parts, school)
 
     def view(self):
@@ -104,9 +103,9 @@ class Snapshot:
         if self._reuse:
             self._spare.append(school)
 
-    def keep(self, part):
+    def _store(self, part):
         if isinstance(part, tuple):
-            return like(part, (self.keep(p) for p in part))
+            return like(part, (self._store(p) for p in part))
         if isinstance(part, np.ndarray):
             if not self._reuse and part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
                 return MemoryFile(part)

@@ -94,7 +94,7 @@ def code_one_lane(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_
 
 
 # Encoding, the fish runs this many steps ahead of the school (two chunks of
-# distributions, 4 MiB each, one the fish writes while the school reads the
+# distributions, 4 MB each: the fish writes one while the school reads the
 # other)
 AHEAD_CHUNK = 1 << 11
 
@@ -108,9 +108,10 @@ def encode_one_lane(buf, n, payload, fish, cfg, cost, block, model, state, cum, 
     cums = np.zeros((2, AHEAD_CHUNK, 257), dtype=np.int64)
     chunks = [(lo, min(lo + AHEAD_CHUNK, steps)) for lo in range(0, steps, AHEAD_CHUNK)]
     written, told = 0, 0
+    if not chunks:
+        return written
     with ThreadPoolExecutor(1, thread_name_prefix="shoal-fish") as fish_thread:
-        ahead = fish_thread.submit(one_lane.fish_ahead, buf, start, *chunks[0], model, state, cums[0]) if chunks \
-            else None
+        ahead = fish_thread.submit(one_lane.fish_ahead, buf, start, *chunks[0], model, state, cums[0])
         for i, (lo, hi) in enumerate(chunks):
             ahead.result()
             if i + 1 < len(chunks):

@@ -14,7 +14,7 @@ BLAS; here the weights are int8 and the activations, sums and the
 attention's rings int32.  A linear layer, three quarters of the step's
 time, reads a quarter of the bytes, and the compiler vectorises the int8 to
 int32 products and sums: 1.6-1.9x as fast as float32 loops on this
-machine's AVX2 (docs/neural.md, "Speed").
+machine's AVX2 (docs/neural.md, "In the school").
 
 Exactness.  The loops compute the same integer dot products as the GEMMs,
 in another order; every partial sum is below 2^24 (fish.py), so exact in
