@@ -21,12 +21,13 @@ def engine():
     global _module
     if _module is None:
         with _lock:
-            while _hooks:
-                _hooks.pop(0)()
-            from .. import jit
-            jit.load()
-            from . import engine as module
-            _module = module
+            if _module is None:      # a block on another thread may have loaded it meanwhile
+                while _hooks:
+                    _hooks.pop(0)()
+                from .. import jit
+                jit.load()
+                from . import engine as module
+                _module = module
     return _module
 
 
