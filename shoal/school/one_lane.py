@@ -29,16 +29,10 @@ def code_steps(buf, n, payload, decode, fish, cfg, cost, block, step_lo, step_hi
     (model, state) (fish/neural/one_lane.py): the coder's position, -1 when
     out of room; decoding, it stops past the payload's end (damaged)."""
     start = block.geometry.starts[0]
-    freqs = state[-1]
     prev = np.zeros(1, np.int64)
     written = 0
     for step in range(step_lo, step_hi):
-        prev[0] = buf[start + step - 1] if step > 0 else START_BYTE
-        fish_step(prev, step, model, state)
-        total = 0
-        for b in range(256):
-            total += freqs[0, b]
-            cum[0, b + 1] = total
+        _predict(buf, start, step, prev, model, state, cum[0])
         written = general_swim(buf, n, payload, decode, fish, cfg, cost, block, step, step + 1, cum)
         if written < 0 or (decode and written > payload.shape[0] + 4):
             return written
@@ -50,16 +44,23 @@ def fish_ahead(buf, start, step_lo, step_hi, model, state, cums):
     """The fish's steps step_lo .. step_hi - 1 of a lane that starts at
     `start` (its bytes all known: encoding): cums[k] gets step step_lo + k's
     cumulative frequencies."""
-    freqs = state[-1]
     prev = np.zeros(1, np.int64)
     for step in range(step_lo, step_hi):
-        prev[0] = buf[start + step - 1] if step > 0 else START_BYTE
-        fish_step(prev, step, model, state)
-        row = cums[step - step_lo]
-        total = 0
-        for b in range(256):
-            total += freqs[0, b]
-            row[b + 1] = total
+        _predict(buf, start, step, prev, model, state, cums[step - step_lo])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _predict(buf, start, step, prev, model, state, cum):
+    """The fish's step `step` of the lane at `start` (it sees the byte
+    before, START_BYTE before the first; prev: its int64[1] buffer):
+    cum[b + 1] = the mass of the next byte's values up to b."""
+    prev[0] = buf[start + step - 1] if step > 0 else START_BYTE
+    fish_step(prev, step, model, state)
+    freqs = state[-1]
+    total = 0
+    for b in range(256):
+        total += freqs[0, b]
+        cum[b + 1] = total
 
 
 @njit(cache=True, nogil=True)

@@ -139,6 +139,16 @@ def _copy(src, dst):
         dst[j] = src[j]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def ring_runs(first, pos, window):
+    """The slots of a ring of `window` slots that hold positions first..pos:
+    a0 .. a1-1, then 0 .. b1-1 once the ring wraps (b1 = 0 before)."""
+    n = pos - first + 1
+    a0 = first % window
+    a1 = min(window, a0 + n)
+    return a0, a1, n - (a1 - a0)
+
+
 @njit(cache=True, nogil=True)
 def attention_weights(scores, first, pos, window, score_mult, score_shift, exp, weights, mass):
     """Softmax weights of each query over the valid slots of its ring of
@@ -150,10 +160,7 @@ def attention_weights(scores, first, pos, window, score_mult, score_shift, exp, 
     by one reciprocal to sum to at most 2^ATTN_MASS_BITS, so that the GEMM of
     weights and values (|v| <= 127) stays below 2^24, exact in float32 too.
     Slots outside the runs get weight 0.  mass[...] = the weights' sum."""
-    n = pos - first + 1
-    a0 = first % window
-    a1 = min(window, a0 + n)          # first run of slots: a0 .. a1-1
-    b1 = n - (a1 - a0)                # second run, after wrapping: 0 .. b1-1
+    a0, a1, b1 = ring_runs(first, pos, window)
     raw = np.empty(window, np.int64)
     for lane in range(scores.shape[0]):
         for g in range(scores.shape[1]):

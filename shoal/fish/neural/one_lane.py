@@ -126,12 +126,7 @@ def step(prev, pos, model, state):
      freqs) = state
     first = max(0, pos // seg_len * seg_len - mem_len)
     slot = pos % window
-    # the slots that hold positions first..pos: a0..a1-1, then 0..b1-1 once
-    # the ring wraps (kernels.attention_weights; the others weigh nothing)
-    n = pos - first + 1
-    a0 = first % window
-    a1 = min(window, a0 + n)
-    b1 = n - (a1 - a0)
+    a0, a1, b1 = kernels.ring_runs(first, pos, window)     # the slots in reach; the others weigh nothing
     kernels.embed(embed, prev, x)
     for i in range(norm.shape[0]):
         kernels.rms_norm(x, norm[i, 0], act)
