@@ -5,8 +5,9 @@ codes it with the fish's distribution as one more vote.  With several lanes
 (code_lanes) the block is coded a step at a time from Python (a byte of
 every lane), the fish's batched step between; with one (code_one_lane), in
 compiled calls of 64 KiB (one_lane.py), and when encoding, the fish a
-chunk ahead of the school on a thread of its own (encode_one_lane).  After a primer the lanes start
-from the school it left, kept (kept.py) as a one-lane school is.
+chunk ahead of the school on a thread of its own (encode_one_lane).  After
+a primer the lanes start from the school it left, kept (kept.py) as a
+one-lane school is.
 """
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +16,7 @@ import numpy as np
 from . import memory, neural, slots
 from .engine_loading import engine as load_engine
 from .kept import PRIMED_COPY_FIT, kept
+
 
 def code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> int:
     """A school with a neural fish codes buf[primed:] a step at a time (a
@@ -41,20 +43,20 @@ def code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> in
         block, cfg = engine.lanes_after_primer(school, n, primed, cfg, payload, decode)
     else:
         block = engine.open_block(buf, n, payload, decode, fish, cfg, *engine.new_tables(n, fish, cfg))
-    run = neural.find(preset.neural).start(int(cfg[slots.C_LANES]))
     cum = np.zeros((block.geometry.starts.size, 257), dtype=np.int64)
     code = code_one_lane if block.geometry.starts.size == 1 else code_lanes
-    written = code(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes)
+    written = code(buf, n, payload, decode, fish, cfg, cost, block, neural.find(preset.neural), cum, on_bytes)
     written = engine.close_block(block, payload, decode, written)
     if snapshot is not None:
         snapshot.done(school)
     return written
 
 
-def code_lanes(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
+def code_lanes(buf, n, payload, decode, fish, cfg, cost, block, neural_fish, cum, on_bytes) -> int:
     """The steps of a block of several lanes, each a call from here: the
     fish's batched step, then the compiled loop for that step."""
     engine = load_engine()
+    run = neural_fish.start(int(cfg[slots.C_LANES]))
     starts, ends, steps = block.geometry.starts, block.geometry.ends, block.geometry.seg
     seen = run.start_bytes()
     written = 0
@@ -76,10 +78,10 @@ def code_lanes(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_byt
 ONE_LANE_CHUNK = 1 << 16
 
 
-def code_one_lane(buf, n, payload, decode, fish, cfg, cost, block, run, cum, on_bytes) -> int:
+def code_one_lane(buf, n, payload, decode, fish, cfg, cost, block, neural_fish, cum, on_bytes) -> int:
     """The steps of a block of one lane, in compiled calls (one_lane.py)."""
     from . import one_lane      # compiled code: loaded with the engine
-    model, state = run.fish.one_lane.model, run.fish.one_lane.start()
+    model, state = neural_fish.one_lane.model, neural_fish.one_lane.start()
     if not decode:
         return encode_one_lane(buf, n, payload, fish, cfg, cost, block, model, state, cum, on_bytes)
     steps, written = block.geometry.seg, 0
