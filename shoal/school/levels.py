@@ -94,7 +94,7 @@ def find_neural_level(n: int, digest: bytes) -> Preset | None:
     adds now, or an older one), as with_neural made it."""
     bases = [level(n)] + [from_dict(yaml.safe_load(entry.read_text())) for entry in _retired(n)]
     for base in bases:
-        for fish in [neural.DEFAULT_FISH] + sorted(neural.SHIPPED.glob("*.safetensors")):
+        for fish in dict.fromkeys([neural.DEFAULT_FISH, *sorted(neural.SHIPPED.glob("*.safetensors"))]):
             preset = with_neural(base, fish=fish)
             if preset.digest == digest:
                 return preset

@@ -15,8 +15,10 @@ import time
 
 import numpy as np
 
+from ...jit import njit
 from .config import EXP_SIZE, GELU_HALF, NeuralConfig
 from .fish import NeuralFish
+from .one_lane import step
 from .tables import cos_table, exp_table
 from .weights import check, expected_tensors
 
@@ -69,26 +71,26 @@ def measure(cfg: NeuralConfig, lanes: int, gemm: str = "float32", threads: int =
     return best
 
 
+@njit(cache=True, nogil=True)
+def _run_one_lane(model, state, pos, count):
+    """count steps of one lane from position pos, each fed the byte the one
+    before found likeliest."""
+    prev = np.zeros(1, np.int64)
+    for p in range(pos, pos + count):
+        step(prev, p, model, state)
+        prev[0] = np.argmax(state[-1][0])
+
+
 def measure_one_lane(cfg: NeuralConfig, seconds: float = 1.0) -> float:
     """Bytes per second of one lane stepped in compiled code (one_lane.py),
     past the first window, the best of a few windows."""
-    from ...jit import njit
-    from .one_lane import step
-
-    @njit(nogil=True)
-    def run(model, state, pos, count):
-        prev = np.zeros(1, np.int64)
-        for p in range(pos, pos + count):
-            step(prev, p, model, state)
-            prev[0] = np.argmax(state[-1][0])
-
     lane = NeuralFish(cfg, random_tensors(cfg)).one_lane
     state, pos, count = lane.start(), cfg.window, 500
-    run(lane.model, state, 0, pos)
+    _run_one_lane(lane.model, state, 0, pos)
     best, end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
-        run(lane.model, state, pos, count)
+        _run_one_lane(lane.model, state, pos, count)
         best, pos = max(best, count / (time.perf_counter() - t0)), pos + count
     return best
 
