@@ -24,7 +24,7 @@ bit (tests/test_neural_one_lane.py checks it over several segments).
 import numpy as np
 
 from ...jit import njit
-from . import kernels
+from . import kernels, madd
 
 
 class OneLane:
@@ -35,7 +35,7 @@ class OneLane:
         cfg, layers = fish.config, fish.layers
         self.config = cfg
         stack = lambda key: np.ascontiguousarray(np.stack([w[key] for w in layers]))
-        int8 = lambda w: np.ascontiguousarray(w.astype(np.int8))    # exact: the GEMM operands are int8 values
+        int8 = lambda w: madd.pack(w.astype(np.int8))    # exact: the GEMM operands are int8 values
         self.model = (cfg.seg_len, cfg.mem_len, cfg.window, fish.embed,
                       *(int8(stack(key)) if key.endswith(".w") else stack(key)
                         for key in ("norm", "score", "gelu", "qkv.w", "qkv.mult", "qkv.shift", "proj.w",
@@ -54,37 +54,14 @@ class OneLane:
                 zeros(cfg.n_layer, 1, kv, window, hd), zeros(cfg.n_layer, 1, kv, window, hd),
                 zeros(1, kv, group, window), zeros(1, kv, group, window), zeros(1, kv, group, dtype=np.int64),
                 zeros(1, kv, group, hd), zeros(1, d), zeros(1, d), zeros(1, cfg.hidden), zeros(1, cfg.hidden),
-                zeros(1, 256), zeros(1, 256))
+                zeros(1, 256), zeros(max(d, cfg.hidden) // 2 * 2 + 2, dtype=np.int16), zeros(madd.BLOCK + max(
+                    d + 2 * cfg.kv_dim, cfg.hidden, 256)), zeros(1, 256))
 
     def step(self, state, prev, pos) -> None:
         """One step of the lane `state` (start()): state[-1] gets the next
         byte's frequencies.  From Python this is no faster than the batched
         step (each call unboxes every array); compiled code calls step()."""
         step(prev, pos, self.model, state)
-
-
-@njit(cache=True, nogil=True)
-def _linear(a, w, out):
-    """out[0] = a[0] @ w (int32 activations, int8 weights [in, out]): a loop
-    the compiler vectorises over w's rows, four rows a pass (a quarter of
-    the sum's loads and stores; a test that skipped zero inputs made the
-    loop three times slower).  Sums wrap in int32 (the products are typed
-    int64, stored into int32: the compiler keeps 32-bit lanes) and are
-    exact below 2^31."""
-    acc, x = out[0], a[0]
-    acc[:] = 0
-    rows, i = w.shape[0], 0
-    while i + 4 <= rows:
-        x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
-        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
-        for o in range(acc.shape[0]):
-            acc[o] += x0 * np.int32(w0[o]) + x1 * np.int32(w1[o]) + x2 * np.int32(w2[o]) + x3 * np.int32(w3[o])
-        i += 4
-    while i < rows:
-        xi, row = x[i], w[i]
-        for o in range(acc.shape[0]):
-            acc[o] += xi * np.int32(row[o])
-        i += 1
 
 
 @njit(cache=True, nogil=True)
@@ -123,14 +100,14 @@ def step(prev, pos, model, state):
      fc_w, fc_mult, fc_shift, down_w, down_mult, down_shift, cos, steps, exp, norm_f, head_w, head_mult,
      head_shift) = model
     (x, act, acc_qkv, q, k_cache, v_cache, scores, weights, mass, totals, attn_out, acc_d, acc_h, mlp_act, acc_head,
-     freqs) = state
+     x16, sums, freqs) = state
     first = max(0, pos // seg_len * seg_len - mem_len)
     slot = pos % window
     a0, a1, b1 = kernels.ring_runs(first, pos, window)     # the slots in reach; the others weigh nothing
     kernels.embed(embed, prev, x)
     for i in range(norm.shape[0]):
         kernels.rms_norm(x, norm[i, 0], act)
-        _linear(act, qkv_w[i], acc_qkv)
+        madd.linear(act, qkv_w[i], x16, sums, acc_qkv)
         kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, slot, q, k_cache[i], v_cache[i])
         _scores(q, k_cache[i], a0, a1, scores)
         _scores(q, k_cache[i], 0, b1, scores)
@@ -139,13 +116,13 @@ def step(prev, pos, model, state):
         _totals(weights, v_cache[i], a0, a1, totals)
         _totals(weights, v_cache[i], 0, b1, totals)
         kernels.attention_output(totals, mass, attn_out)
-        _linear(attn_out, proj_w[i], acc_d)
+        madd.linear(attn_out, proj_w[i], x16, sums, acc_d)
         kernels.residual_add(x, acc_d, proj_mult[i], proj_shift[i])
         kernels.rms_norm(x, norm[i, 1], act)
-        _linear(act, fc_w[i], acc_h)
+        madd.linear(act, fc_w[i], x16, sums, acc_h)
         kernels.gelu(acc_h, fc_mult[i], fc_shift[i], gelu[i], mlp_act)
-        _linear(mlp_act, down_w[i], acc_d)
+        madd.linear(mlp_act, down_w[i], x16, sums, acc_d)
         kernels.residual_add(x, acc_d, down_mult[i], down_shift[i])
     kernels.rms_norm(x, norm_f, act)
-    _linear(act, head_w, acc_head)
+    madd.linear(act, head_w, x16, sums, acc_head)
     kernels.frequencies(acc_head, head_mult, head_shift, exp, freqs)
