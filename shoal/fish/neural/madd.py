@@ -97,17 +97,36 @@ def _gemv(typingctx, pairs, w, out):
 
 
 @njit(cache=True, nogil=True)
-def linear(a, w, x16, sums, out):
-    """out[0] = a[0] @ the weights packed as w (pack); a: int32 activations
-    (|a| <= 127); x16 and sums: scratch (OneLane.start) of int16[>= 2 *
-    w.shape[1]] and int32[>= 32 * w.shape[0]]."""
-    n, x = a.shape[1], a[0]
-    if 2 * w.shape[1] < n or x16.shape[0] < 2 * w.shape[1] or sums.shape[0] < BLOCK * w.shape[0] \
-            or BLOCK * w.shape[0] < out.shape[1]:
-        raise ValueError("linear: buffers do not fit the packed weights")
+def products(x, w, x16, sums):
+    """sums[:32 * w.shape[0]] = x @ the weights packed as w (pack); x: a
+    vector of integers at most 2^15 in magnitude (sums below 2^31); x16:
+    scratch of int16[>= 2 * w.shape[1]] (OneLane.start)."""
+    n = x.shape[0]
+    if 2 * w.shape[1] < n or x16.shape[0] < 2 * w.shape[1] or sums.shape[0] < BLOCK * w.shape[0]:
+        raise ValueError("madd.products: buffers do not fit the packed weights")
     for i in range(n):
         x16[i] = x[i]
     if n % 2:
         x16[n] = 0                              # the padding input
     _gemv(x16.view(np.int32), w, sums)
+
+
+@njit(cache=True, nogil=True)
+def linear(a, w, x16, sums, out):
+    """out[0] = a[0] @ the weights packed as w: a linear layer of one lane."""
+    products(a[0], w, x16, sums)
     out[0, :] = sums[:out.shape[1]]
+
+
+@njit(cache=True, nogil=True)
+def put_column(w, o, column):
+    """Write `column` (int8 values) as the weights of output o of the packed
+    w (the weights [in, out] would get w[:, o] = column): a key ring written
+    slot by slot."""
+    b, o = divmod(o, BLOCK)
+    for p in range(column.shape[0] // 2):
+        w[b, p, 2 * o] = column[2 * p]
+        w[b, p, 2 * o + 1] = column[2 * p + 1]
+    if column.shape[0] % 2:
+        w[b, column.shape[0] // 2, 2 * o] = column[-1]
+

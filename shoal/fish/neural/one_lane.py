@@ -46,36 +46,26 @@ class OneLane:
 
     def start(self) -> tuple:
         """A fresh lane: the residual, the buffers between the kernels and
-        each layer's key/value ring (as _Shard's, for one lane, in int32)."""
+        each layer's key/value ring (as _Shard's, for one lane, in int32),
+        the key rings again packed for madd (slot = output), and madd's
+        scratch."""
         cfg, i32 = self.config, np.int32
         d, kv, group, hd, window = cfg.n_embd, cfg.n_kv_head, cfg.n_head // cfg.n_kv_head, cfg.head_dim, cfg.window
         zeros = lambda *shape, dtype=i32: np.zeros(shape, dtype)
+        blocks = -(-window // madd.BLOCK)
         return (zeros(1, d), zeros(1, d), zeros(1, d + 2 * cfg.kv_dim), zeros(1, kv, group, hd),
                 zeros(cfg.n_layer, 1, kv, window, hd), zeros(cfg.n_layer, 1, kv, window, hd),
                 zeros(1, kv, group, window), zeros(1, kv, group, window), zeros(1, kv, group, dtype=np.int64),
                 zeros(1, kv, group, hd), zeros(1, d), zeros(1, d), zeros(1, cfg.hidden), zeros(1, cfg.hidden),
-                zeros(1, 256), zeros(max(d, cfg.hidden) // 2 * 2 + 2, dtype=np.int16), zeros(madd.BLOCK + max(
-                    d + 2 * cfg.kv_dim, cfg.hidden, 256)), zeros(1, 256))
+                zeros(1, 256), zeros(cfg.n_layer, kv, blocks, (hd + 1) // 2, 2 * madd.BLOCK, dtype=np.int8),
+                zeros(max(d, cfg.hidden) // 2 * 2 + 2, dtype=np.int16),
+                zeros(madd.BLOCK + max(d + 2 * cfg.kv_dim, cfg.hidden, 256, window)), zeros(1, 256))
 
     def step(self, state, prev, pos) -> None:
         """One step of the lane `state` (start()): state[-1] gets the next
         byte's frequencies.  From Python this is no faster than the batched
         step (each call unboxes every array); compiled code calls step()."""
         step(prev, pos, self.model, state)
-
-
-@njit(cache=True, nogil=True)
-def _scores(q, keys, lo, hi, scores):
-    """scores[0, g, r, t] = q[0, g, r] . keys[0, g, t] for the slots t in lo..hi-1."""
-    for g in range(q.shape[1]):
-        for r in range(q.shape[2]):
-            query, out = q[0, g, r], scores[0, g, r]
-            for t in range(lo, hi):
-                key = keys[0, g, t]
-                s = np.int32(0)
-                for j in range(query.shape[0]):
-                    s = np.int32(s + query[j] * key[j])     # kept int32 (Numba types the sum int64)
-                out[t] = s
 
 
 @njit(cache=True, nogil=True)
@@ -100,7 +90,7 @@ def step(prev, pos, model, state):
      fc_w, fc_mult, fc_shift, down_w, down_mult, down_shift, cos, steps, exp, norm_f, head_w, head_mult,
      head_shift) = model
     (x, act, acc_qkv, q, k_cache, v_cache, scores, weights, mass, totals, attn_out, acc_d, acc_h, mlp_act, acc_head,
-     x16, sums, freqs) = state
+     k_packed, x16, sums, freqs) = state
     first = max(0, pos // seg_len * seg_len - mem_len)
     slot = pos % window
     a0, a1, b1 = kernels.ring_runs(first, pos, window)     # the slots in reach; the others weigh nothing
@@ -109,8 +99,11 @@ def step(prev, pos, model, state):
         kernels.rms_norm(x, norm[i, 0], act)
         madd.linear(act, qkv_w[i], x16, sums, acc_qkv)
         kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, slot, q, k_cache[i], v_cache[i])
-        _scores(q, k_cache[i], a0, a1, scores)
-        _scores(q, k_cache[i], 0, b1, scores)
+        for g in range(q.shape[1]):
+            madd.put_column(k_packed[i, g], slot, k_cache[i, 0, g, slot])
+            for r in range(q.shape[2]):     # every slot's score; attention_weights reads those in reach
+                madd.products(q[0, g, r], k_packed[i, g], x16, sums)
+                scores[0, g, r, :] = sums[:window]
         kernels.attention_weights(scores, first, pos, window, score[i, 0], score[i, 1], exp, weights, mass)
         totals[:] = 0
         _totals(weights, v_cache[i], a0, a1, totals)
