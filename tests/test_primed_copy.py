@@ -181,3 +181,22 @@ def test_a_grown_school_is_the_same_whichever_block_came_first(tmp_path, monkeyp
     school._primed.clear()
     school.compress_block(TEXT[:2000], growing)
     assert school.compress_block(LARGE, growing) == alone
+
+
+def test_a_large_kept_school_hands_out_copies_that_write_apart(monkeypatch):
+    """A large kept school (level 9's) gives a small block a copy-on-write
+    map of its memory files and a block of EAGER_FROM bytes a plain copy:
+    both read the kept bytes, and neither's writes reach the kept school."""
+    from shoal.school import kept
+    monkeypatch.setattr(kept.Snapshot, "WORKING_COPIES", 0)
+    table = np.arange(kept.Snapshot.LARGE, dtype=np.uint8)
+    snapshot = kept.Snapshot((table.copy(), np.arange(5), 7))
+    for block_bytes in (0, kept.Snapshot.EAGER_FROM):
+        big, small, number = snapshot.copy(block_bytes)
+        assert np.array_equal(big, table) and np.array_equal(small, np.arange(5)) and number == 7
+        assert big.flags.owndata == (block_bytes > 0)         # a plain copy, or a map of the memory file
+        big[:] = 0
+        small[:] = 0
+        snapshot.done((big, small, number))
+    assert np.array_equal(snapshot.view()[0], table)
+    assert np.array_equal(snapshot.copy(kept.Snapshot.EAGER_FROM)[0], table)
