@@ -50,3 +50,23 @@ def test_a_one_lane_block_codes_as_step_by_step(tmp_path, monkeypatch):
     monkeypatch.setattr(neural_block, "code_one_lane", neural_block.code_lanes)
     assert school.compress_block(data, preset) == compiled
     assert shoal.decompress(shoal.compress(data, preset=spec)) == data
+
+
+@pytest.mark.parametrize("rows, cols", [(192, 768), (7, 45), (1, 1), (48, 128)])
+def test_madd_computes_the_integer_product(rows, cols):
+    # madd's packed weights (outputs padded to 32, inputs to pairs) give x @ w
+    # exactly, with the extreme values included; keys written a column at a
+    # time pack as the whole matrix does
+    from shoal.fish.neural import madd
+    rng = np.random.default_rng(rows * cols)
+    w = rng.integers(-128, 128, (rows, cols)).astype(np.int8)
+    w[0, 0], x = -128, rng.integers(-127, 128, rows).astype(np.int32)
+    x[0] = -127
+    packed = madd.pack(w)
+    x16, sums = np.zeros(2 * packed.shape[1], np.int16), np.zeros(packed.shape[0] * madd.BLOCK, np.int32)
+    madd.products(x, packed, x16, sums)
+    assert np.array_equal(sums[:cols], x.astype(np.int64) @ w.astype(np.int64))
+    by_column = np.zeros_like(packed)
+    for o in range(cols):
+        madd.put_column(by_column, o, w[:, o].astype(np.int32))
+    assert np.array_equal(by_column, packed)

@@ -1,16 +1,16 @@
-"""One lane's linear layers as multiply-adds of int16 pairs.
+"""One lane's linear layers (and attention scores) as multiply-adds of int16 pairs.
 
 A linear layer of one lane is a product of a vector and an int8 matrix,
-both operands at most 127 in magnitude.  Written as loops over int32
-(one_lane.py before this), the compiler multiplies eight 32-bit lanes an
-instruction.  Here two inputs travel as one 32-bit word: a vector holds
-eight outputs' pairs of weights, (w[2p, o], w[2p+1, o]) for o in the block,
-as sixteen int16, and one instruction (x86's pmaddwd, the pattern LLVM
-turns our generic IR into) multiplies them by the pair (x[2p], x[2p+1])
-and adds each pair's two products: sixteen multiply-adds where there were
-eight.  Four blocks of eight outputs share each pair of inputs read.  On
-this machine's AVX2 a 192x768 layer takes 2.8 µs against 5.3 (it is then
-bound by reading the weights).
+both operands at most 127 in magnitude.  Written as loops over int32, the
+compiler multiplies eight 32-bit lanes an instruction.  Here two inputs
+travel as one 32-bit word: a vector holds eight outputs' pairs of weights,
+(w[2p, o], w[2p+1, o]) for o in the block, as sixteen int16, and one
+instruction (x86's pmaddwd, the pattern LLVM turns our generic IR into)
+multiplies them by the pair (x[2p], x[2p+1]) and adds each pair's two
+products: sixteen multiply-adds where there were eight.  Four blocks of
+eight outputs share each pair of inputs read.  On this machine's AVX2 a
+192x768 layer takes 2.8 µs against 5.3; it is then bound by reading the
+weights (u8 x s8 products, pmaddubsw, ran no faster).
 
 Exactness.  Each product is below 2^14 and the sums are the same integers
 as before, in another order (below 2^24: fish.py), so the frequencies do
@@ -61,8 +61,8 @@ def _pair_products(builder, a, b):
 def _gemv(typingctx, pairs, w, out):
     """out[32 b + 8 g + j] = sum over p of the pair products of w[b, p, 16 g:16 g + 16]
     and pairs[p] (two int16 in an int32), lane j.  Unchecked: pairs holds at
-    least w.shape[1] words and out 32 * w.shape[0] (linear checks)."""
-    if not (isinstance(pairs, types.Array) and pairs.dtype == types.int32 and pairs.ndim == 1
+    least w.shape[1] words and out 32 * w.shape[0] (products checks)."""
+    if not (isinstance(pairs, types.Array) and pairs.dtype == types.int32 and pairs.ndim == 1 and pairs.layout == "C"
             and isinstance(w, types.Array) and w.dtype == types.int8 and w.ndim == 3 and w.layout == "C"
             and isinstance(out, types.Array) and out.dtype == types.int32 and out.layout == "C"):
         return None
@@ -89,8 +89,8 @@ def _gemv(typingctx, pairs, w, out):
                     builder.store(builder.add(builder.load(total), product), total)
             first = builder.mul(block.index, groups)
             for g, total in enumerate(totals):
-                builder.store(builder.load(total), builder.gep(outputs, [builder.add(first, ir.Constant(first.type, g))]),
-                              align=4)
+                at = builder.gep(outputs, [builder.add(first, ir.Constant(first.type, g))])
+                builder.store(builder.load(total), at, align=4)
         return context.get_dummy_value()
 
     return types.void(pairs, w, out), codegen
@@ -100,9 +100,10 @@ def _gemv(typingctx, pairs, w, out):
 def products(x, w, x16, sums):
     """sums[:32 * w.shape[0]] = x @ the weights packed as w (pack); x: a
     vector of integers at most 2^15 in magnitude (sums below 2^31); x16:
-    scratch of int16[>= 2 * w.shape[1]] (OneLane.start)."""
+    scratch of int16[an even length >= 2 * w.shape[1]] (OneLane.start)."""
     n = x.shape[0]
-    if 2 * w.shape[1] < n or x16.shape[0] < 2 * w.shape[1] or sums.shape[0] < BLOCK * w.shape[0]:
+    if (2 * w.shape[1] < n or x16.shape[0] < 2 * w.shape[1] or x16.shape[0] % 2
+            or sums.shape[0] < BLOCK * w.shape[0]):
         raise ValueError("madd.products: buffers do not fit the packed weights")
     for i in range(n):
         x16[i] = x[i]

@@ -6,15 +6,16 @@ The batched step (fish.py: _Shard.step) makes about 30 calls from Python
 per step, NumPy GEMMs and Numba kernels, each a few microseconds of
 overhead that a batch of lanes shares and one lane pays alone.  Here the
 whole step is one function for compiled code to call (school/one_lane.py
-steps the fish and the school in turn): the same kernels, and the linear
-layers and attention's two products written as loops.
+steps the fish and the school in turn): the same kernels, the linear layers
+and the attention's scores as multiply-adds of int16 pairs (madd.py), and
+the attention's weighted values as loops.
 
 Integers.  The batched step holds its int8 operands in float32 for the
-BLAS; here the weights are int8 and the activations, sums and the
-attention's rings int32.  A linear layer, three quarters of the step's
-time, reads a quarter of the bytes, and the compiler vectorises the int8 to
-int32 products and sums: 1.6-1.9x as fast as float32 loops on this
-machine's AVX2 (docs/neural.md, "In the school").
+BLAS; here the weights are int8 (packed for madd) and the activations,
+sums and the attention's rings int32, the keys kept again as int8 packed
+for madd (a slot an output).  english-2x192's step: 88-97 µs in float32
+loops, 54-55 µs as int8 x int32 loops, 35.5 µs with madd (docs/neural.md,
+"In the school").
 
 Exactness.  The loops compute the same integer dot products as the GEMMs,
 in another order; every partial sum is below 2^24 (fish.py), so exact in
@@ -28,8 +29,8 @@ from . import kernels, madd
 
 
 class OneLane:
-    """The fish's weights stacked by layer (`model`: int8 matrices), and the
-    buffers of one lane (`start`), for step()."""
+    """The fish's weights stacked by layer (`model`: int8 matrices, packed
+    for madd), and the buffers of one lane (`start`), for step()."""
 
     def __init__(self, fish):
         cfg, layers = fish.config, fish.layers
