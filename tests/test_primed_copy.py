@@ -199,4 +199,7 @@ def test_a_large_kept_school_hands_out_copies_that_write_apart(monkeypatch):
         small[:] = 0
         snapshot.done((big, small, number))
     assert np.array_equal(snapshot.view()[0], table)
-    assert np.array_equal(snapshot.copy(kept.Snapshot.EAGER_FROM)[0], table)
+    again = snapshot.copy(kept.Snapshot.EAGER_FROM)          # the plain copy a block left, refilled
+    assert again[0] is big and np.array_equal(again[0], table) and np.array_equal(again[1], np.arange(5))
+    other = snapshot.copy(kept.Snapshot.EAGER_FROM)          # none left: a new one
+    assert other[0] is not big and np.array_equal(other[0], table)

@@ -90,11 +90,20 @@ class Snapshot:
         self._reuse = size <= self.WORKING_COPIES
         self._parts = self._store(school)
         self._spare: list = []          # working copies no block is using
+        self._plain: set = set()        # ids of the plain copies of a large school handed out
+        self._plain_spare: list = []    # one of them, which no block is using
 
     def copy(self, block_bytes: int = 0):
         """A working copy for a block of block_bytes bytes (past the primer)."""
         if not self._reuse:
-            return self._give(self._parts, block_bytes >= self.EAGER_FROM)
+            if block_bytes < self.EAGER_FROM:
+                return self._give(self._parts)
+            try:            # a plain copy a block left: refilled, its memory already faulted in
+                school = self._refill(self._parts, self._plain_spare.pop())
+            except IndexError:
+                school = self._give(self._parts, eager=True)
+            self._plain.add(id(school))
+            return school
         try:
             school = self._spare.pop()
         except IndexError:
@@ -108,9 +117,26 @@ class Snapshot:
         return self._give(self._parts) if not self._reuse else self._parts
 
     def done(self, school) -> None:
-        """A block has finished with a copy: keep it for the next one."""
+        """A block has finished with a copy: keep it for the next one (of a
+        large school, one plain copy: the memory a block had anyway)."""
         if self._reuse:
             self._spare.append(school)
+        elif id(school) in self._plain:
+            self._plain.discard(id(school))
+            if not self._plain_spare:
+                self._plain_spare.append(school)
+
+    def _refill(self, kept, working):
+        """working (a plain copy) holding the kept bytes and numbers again."""
+        if isinstance(kept, tuple):
+            return like(kept, (self._refill(k, w) for k, w in zip(kept, working)))
+        if isinstance(kept, MemoryFile):
+            kept.copy_into(working)
+            return working
+        if isinstance(kept, np.ndarray):
+            np.copyto(working, kept)
+            return working
+        return kept
 
     def _store(self, part):
         if isinstance(part, tuple):
@@ -163,9 +189,13 @@ class MemoryFile:
     def plain_copy(self) -> np.ndarray:
         """A copy of the kept bytes, all read now, in new memory."""
         copy = np.empty(self.shape, self.dtype)
-        with mmap.mmap(self.fd, self.size, prot=mmap.PROT_READ) as shared:
-            copy.reshape(-1).view(np.uint8)[:] = np.frombuffer(shared, dtype=np.uint8)
+        self.copy_into(copy)
         return copy
+
+    def copy_into(self, array: np.ndarray) -> None:
+        """array (of this shape and type) = the kept bytes."""
+        with mmap.mmap(self.fd, self.size, prot=mmap.PROT_READ) as shared:
+            array.reshape(-1).view(np.uint8)[:] = np.frombuffer(shared, dtype=np.uint8)
 
     def __del__(self):
         os.close(self.fd)
