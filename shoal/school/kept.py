@@ -76,8 +76,8 @@ class Snapshot:
     only the pages it writes (where memory files are unknown, a plain copy).
     A block of EAGER_FROM bytes or more writes pages all over its tables:
     it gets a plain copy instead, in huge pages (NumPy asks for them), which
-    costs level 9 about 0.15 s but spares a fault per 4 KB page written and
-    the TLB misses of small pages.  Level 9 decoding English (train/'s
+    costs level 9 about 0.5 s in fresh memory but spares a fault per 4 KB
+    page written and the TLB misses of small pages.  Level 9 decoding English (train/'s
     gcide, three runs each, 2026-12-05): 100 KB in 1.03-1.36 s against
     1.56-1.71 copy-on-write, 400 KB in 3.0-3.3 s against 3.5-3.6; 13 KB and
     800 KB (which writes most pages either way) about the same.  The plain
