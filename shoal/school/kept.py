@@ -93,28 +93,16 @@ class Snapshot:
         size = sum(a.nbytes for a in arrays(school))
         self._reuse = size <= self.WORKING_COPIES
         self._parts = self._store(school)
-        self._spare: list = []          # working copies no block is using
-        self._plain: set = set()        # ids of the plain copies of a large school handed out
-        self._plain_spare: list = []    # one of them, which no block is using
+        self._spare: list = []          # working copies no block is using (of a large school, one plain copy)
 
     def copy(self, block_bytes: int = 0):
         """A working copy for a block of block_bytes bytes (past the primer)."""
-        if not self._reuse:
-            if block_bytes < self.EAGER_FROM:
-                return self._give(self._parts)
-            try:            # a plain copy a block left: refilled, its memory already faulted in
-                school = self._refill(self._parts, self._plain_spare.pop())
-            except IndexError:
-                school = self._give(self._parts, eager=True)
-            self._plain.add(id(school))
-            return school
-        try:
-            school = self._spare.pop()
-        except IndexError:
+        if not self._reuse and block_bytes < self.EAGER_FROM:
             return self._give(self._parts)
-        for saved, working in zip(arrays(self._parts), arrays(school)):
-            np.copyto(working, saved)
-        return self._rebuild(self._parts, school)
+        try:            # a copy a block left: refilled, its memory already faulted in
+            return self._refill(self._parts, self._spare.pop())
+        except IndexError:
+            return self._give(self._parts, eager=True)
 
     def view(self):
         """The kept school to read (not to write): its arrays, or maps of them."""
@@ -123,24 +111,8 @@ class Snapshot:
     def done(self, school) -> None:
         """A block has finished with a copy: keep it for the next one (of a
         large school, one plain copy: the memory a block had anyway)."""
-        if self._reuse:
+        if self._reuse or (not self._spare and _plain(self._parts, school)):
             self._spare.append(school)
-        elif id(school) in self._plain:
-            self._plain.discard(id(school))
-            if not self._plain_spare:
-                self._plain_spare.append(school)
-
-    def _refill(self, kept, working):
-        """working (a plain copy) holding the kept bytes and numbers again."""
-        if isinstance(kept, tuple):
-            return like(kept, (self._refill(k, w) for k, w in zip(kept, working)))
-        if isinstance(kept, MemoryFile):
-            kept.copy_into(working)
-            return working
-        if isinstance(kept, np.ndarray):
-            np.copyto(working, kept)
-            return working
-        return kept
 
     def _store(self, part):
         if isinstance(part, tuple):
@@ -158,13 +130,27 @@ class Snapshot:
             return part.plain_copy() if eager else part.private_copy()
         return part.copy() if isinstance(part, np.ndarray) else part
 
-    def _rebuild(self, kept, working):
-        """A working copy's arrays with the kept numbers: a block may have
-        left other numbers in its tuples' places (tuples are rebuilt, not
-        written, so the kept ones are as they were)."""
+    def _refill(self, kept, working):
+        """working (a copy a block left) holding the kept bytes and numbers
+        again: a block may have left other numbers in its tuples' places
+        (tuples are rebuilt, not written, so the kept ones are as they were)."""
         if isinstance(kept, tuple):
-            return like(kept, (self._rebuild(k, w) for k, w in zip(kept, working)))
-        return working if isinstance(kept, np.ndarray) else kept
+            return like(kept, (self._refill(k, w) for k, w in zip(kept, working)))
+        if isinstance(kept, MemoryFile):
+            kept.copy_into(working)
+            return working
+        if isinstance(kept, np.ndarray):
+            np.copyto(working, kept)
+            return working
+        return kept
+
+
+def _plain(kept, working) -> bool:
+    """Whether working holds arrays of its own where kept has memory files
+    (a plain copy), not copy-on-write maps of them."""
+    if isinstance(kept, tuple):
+        return all(_plain(k, w) for k, w in zip(kept, working))
+    return not isinstance(kept, MemoryFile) or working.flags.owndata
 
 
 def like(part: tuple, items) -> tuple:
