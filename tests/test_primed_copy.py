@@ -4,6 +4,7 @@ The copy must code every block exactly as reading the primer afresh would:
 archives are the same bytes either way, and decode in a fresh process.
 """
 import numpy as np
+import pytest
 
 import shoal
 from shoal import school
@@ -184,22 +185,45 @@ def test_a_grown_school_is_the_same_whichever_block_came_first(tmp_path, monkeyp
 
 
 def test_a_large_kept_school_hands_out_copies_that_write_apart(monkeypatch):
-    """A large kept school (level 9's) gives a small block a copy-on-write
-    map of its memory files and a block of EAGER_FROM bytes a plain copy:
-    both read the kept bytes, and neither's writes reach the kept school."""
+    """A large kept school (level 9's) gives each block a plain copy that
+    reads the kept bytes and whose writes never reach the kept school; it
+    keeps one copy a block left (refilled for the next), not more."""
     from shoal.school import kept
     monkeypatch.setattr(kept.Snapshot, "WORKING_COPIES", 0)
-    table = np.arange(kept.Snapshot.LARGE, dtype=np.uint8)
+    table = np.arange(1 << 20, dtype=np.uint8)
     snapshot = kept.Snapshot((table.copy(), np.arange(5), 7))
-    for block_bytes in (0, kept.Snapshot.EAGER_FROM):
-        big, small, number = snapshot.copy(block_bytes)
+    copies = [snapshot.copy(), snapshot.copy()]             # two blocks at once: two copies
+    assert copies[0][0] is not copies[1][0]
+    for big, small, number in copies:
         assert np.array_equal(big, table) and np.array_equal(small, np.arange(5)) and number == 7
-        assert big.flags.owndata == (block_bytes > 0)         # a plain copy, or a map of the memory file
+        assert big.flags.owndata
         big[:] = 0
         small[:] = 0
         snapshot.done((big, small, number))
-    assert np.array_equal(snapshot.view()[0], table)
-    again = snapshot.copy(kept.Snapshot.EAGER_FROM)          # the plain copy a block left, refilled
-    assert again[0] is big and np.array_equal(again[0], table) and np.array_equal(again[1], np.arange(5))
-    other = snapshot.copy(kept.Snapshot.EAGER_FROM)          # none left: a new one
-    assert other[0] is not big and np.array_equal(other[0], table)
+    assert np.array_equal(snapshot.view()[0], table) and np.array_equal(snapshot.view()[1], np.arange(5))
+    again = snapshot.copy()                                   # the copy a block left, refilled
+    assert again[0] is copies[0][0] and np.array_equal(again[0], table) and np.array_equal(again[1], np.arange(5))
+    other = snapshot.copy()                                   # only one was kept: a new one
+    assert other[0] is not copies[1][0] and np.array_equal(other[0], table)
+
+
+def test_kept_schools_give_way_to_a_block_that_needs_the_memory(monkeypatch):
+    """Out of memory (an address-space limit, say), an allocation is tried
+    again after the kept schools are dropped: they only spare a primer's
+    reading.  With nothing kept, the error stands."""
+    from shoal.school import kept
+    monkeypatch.setattr(kept, "primed", {})
+    kept.keep(("any", "one lane"), (np.zeros(10),), owned=True)
+    tries = []
+
+    def allocate():
+        tries.append(len(kept.primed))
+        if kept.primed:
+            raise MemoryError
+        return "tables"
+    assert kept.give_way(allocate) == "tables" and tries == [1, 0]
+
+    def never():
+        raise MemoryError
+    with pytest.raises(MemoryError):
+        kept.give_way(never)

@@ -295,7 +295,7 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     if grows and memory.fit_bits(n) > memory.fit_bits(read_n):
         school = engine.grow(snapshot.view(), n, fish, cfg)
         return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
-    school = snapshot.copy(n - primed)
+    school = snapshot.copy()
     written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
     snapshot.done(school)
     return written

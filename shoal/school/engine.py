@@ -32,6 +32,7 @@ from ..fish import context_fish, match, voters
 from ..fish.contexts import H_LINE0, H_LINE1, new_history
 from ..jit import njit
 from .apm import new_apm
+from . import kept
 from .attention import new_attention, row_width
 from .layout import (C_APM2_BITS, C_ATT_HEADS, C_BOOST_FROM_BLOCK, C_FINAL_COUNT, C_FINAL_VOTES, C_GATE0, C_LANES,
                      C_LR_BOOST, C_LR_HALFLIFE, C_NGATES, C_VOTES, FINAL_VOTE_SETS, GATE_SETS, padded)
@@ -48,8 +49,8 @@ def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, n
     kernel for huge pages (madvise) and Numba's allocator does not: with
     4 KB pages nearly every slot lookup also misses the TLB."""
     base, _ = context_fish.layout(n, fish)
-    return (np.zeros(int(base[-1]), dtype=np.uint8),
-            np.zeros(int(match.table_size(fit_bits(n), match_table_bits(cfg))), dtype=np.int32))
+    return kept.give_way(lambda: (np.zeros(int(base[-1]), dtype=np.uint8),
+                                  np.zeros(int(match.table_size(fit_bits(n), match_table_bits(cfg))), dtype=np.int32)))
 
 
 def lane_starts(n, lanes):

@@ -4,8 +4,7 @@
     school = snapshot.copy()        # a working copy for one block
     snapshot.done(school)           # the block is done with it
 """
-import mmap
-import os
+import gc
 import threading
 
 import numpy as np
@@ -42,14 +41,15 @@ def lock_for(key) -> threading.Lock:
     return _locks[in_lanes(key)]
 
 
-def keep(key, school) -> None:
-    """Keep the school the primer left for `key`, in place of any kept
-    before: one one-lane school and one school in lanes (a neural fish's,
+def keep(key, school, owned=False) -> None:
+    """Keep the school the primer left for `key` (a copy of it, unless
+    `owned`: nothing else holds its arrays), in place of any kept before:
+    one one-lane school and one school in lanes (a neural fish's,
     key[-1] == "lanes"), so a neural school that falls back, coding each
     block with both, reads its primers once, not twice a block."""
     for old in [k for k in list(primed) if in_lanes(k) == in_lanes(key)]:
         del primed[old]
-    primed[key] = Snapshot(school)
+    primed[key] = Snapshot(school, owned)
 
 
 def kept(key, read) -> "Snapshot | None":
@@ -60,97 +60,86 @@ def kept(key, read) -> "Snapshot | None":
             school = read()
             if school is None:
                 return None
-            keep(key, school)
+            keep(key, school, owned=True)
         return primed[key]
 
 
+def give_way(allocate):
+    """allocate(), or when memory runs out (MemoryError: an address-space
+    limit, say), allocate() again after dropping the kept schools and the
+    copies they keep (level 9's: 1.6 GB), which only spare later blocks a
+    primer's reading: the block that needs the memory comes first."""
+    try:
+        return allocate()
+    except MemoryError:
+        if not primed:
+            raise
+        primed.clear()
+        gc.collect()
+        return allocate()
+
+
 class Snapshot:
-    """A block's school (engine.Block: named tuples of arrays and numbers), kept to be
-    copied.  A small school (at most WORKING_COPIES bytes: levels 1-6 with
-    64 KiB of primer, or a learned one of up to 256 KiB: 30-118 MB) hands
-    out working copies that are kept too: each block refreshes one with a
-    plain copy of the kept bytes (3-12 ms), where mapping fresh pages costs
-    a page fault per page the block writes (9-50 ms for a 1 KB block).  A
-    large one (level 9's tables are 805 MB) keeps its big arrays in memory
-    files, and a small block's copy maps them copy-on-write, so it copies
-    only the pages it writes (where memory files are unknown, a plain copy).
-    A block of EAGER_FROM bytes or more writes pages all over its tables:
-    it gets a plain copy instead, in huge pages (NumPy asks for them), which
-    costs level 9 about 0.5 s in fresh memory but spares a fault per 4 KB
-    page written and the TLB misses of small pages.  Level 9 decoding English (train/'s
-    gcide, three runs each, 2026-12-05): 100 KB in 1.03-1.36 s against
-    1.56-1.71 copy-on-write, 400 KB in 3.0-3.3 s against 3.5-3.6; 13 KB and
-    800 KB (which writes most pages either way) about the same.  The plain
-    copy a block leaves is kept (one, in the memory the block had anyway)
-    and refilled for the next: no page faults, a 13 KB block's decoding
-    0.47 → 0.30 s (level 9's tables are fitted to primer and block: 805 MB
-    whatever the block's size)."""
-    LARGE = 1 << 20
+    """A block's school (engine.Block: named tuples of arrays and numbers),
+    kept to be copied, in plain memory (NumPy asks for huge pages for large
+    arrays).  Each block gets a working copy: one a block left, refilled
+    with the kept bytes, or a new one.  A small school (at most
+    WORKING_COPIES bytes: levels 1-6 with 64 KiB of primer, or a learned one
+    of up to 256 KiB: 30-118 MB) keeps every copy blocks leave (threads code
+    blocks side by side); a large one (level 9's tables: 805 MB, fitted to
+    primer and block whatever the block's size) keeps one, the memory the
+    block had anyway.  Refilling costs level 9 about 0.05 s, a new copy
+    about 0.2 s (its pages' first faults).
+
+    Measured (2026-12-05/06): level 9's 805 MB refilled in 0.053 s from a
+    plain array, 0.27 s from a memory file (memfd: small pages only, never
+    huge ones on this machine; mapped each time), 0.19 s from a memory file
+    mapped once.  The memory files also let a small block map the kept
+    tables copy-on-write (a fault per 4 KB page written); a block writes
+    pages all over its tables, so those maps lost to a refilled plain copy
+    for any block."""
     WORKING_COPIES = 160 << 20
-    EAGER_FROM = 8 << 10
 
-    def __init__(self, school):
-        size = sum(a.nbytes for a in arrays(school))
-        self._reuse = size <= self.WORKING_COPIES
-        self._parts = self._store(school)
-        self._spare: list = []          # working copies no block is using (of a large school, one plain copy)
+    def __init__(self, school, owned=False):
+        self._keep_all = sum(a.nbytes for a in arrays(school)) <= self.WORKING_COPIES
+        self._school = school if owned else _copy(school)
+        self._spare: list = []          # working copies no block is using
 
-    def copy(self, block_bytes: int = 0):
-        """A working copy for a block of block_bytes bytes (past the primer)."""
-        if not self._reuse and block_bytes < self.EAGER_FROM:
-            return self._give(self._parts)
+    def copy(self):
+        """A working copy for a block."""
         try:            # a copy a block left: refilled, its memory already faulted in
-            return self._refill(self._parts, self._spare.pop())
+            return _refill(self._school, self._spare.pop())
         except IndexError:
-            return self._give(self._parts, eager=True)
+            return give_way(lambda: _copy(self._school))
 
     def view(self):
-        """The kept school to read (not to write): its arrays, or maps of them."""
-        return self._give(self._parts) if not self._reuse else self._parts
+        """The kept school, to read (not to write)."""
+        return self._school
 
     def done(self, school) -> None:
         """A block has finished with a copy: keep it for the next one (of a
-        large school, one plain copy: the memory a block had anyway)."""
-        if self._reuse or (not self._spare and _plain(self._parts, school)):
+        large school, one)."""
+        if self._keep_all or not self._spare:
             self._spare.append(school)
 
-    def _store(self, part):
-        if isinstance(part, tuple):
-            return like(part, (self._store(p) for p in part))
-        if isinstance(part, np.ndarray):
-            if not self._reuse and part.nbytes >= self.LARGE and hasattr(os, "memfd_create"):
-                return MemoryFile(part)
-            return part.copy()
-        return part
 
-    def _give(self, part, eager=False):
-        if isinstance(part, tuple):
-            return like(part, (self._give(p, eager) for p in part))
-        if isinstance(part, MemoryFile):
-            return part.plain_copy() if eager else part.private_copy()
-        return part.copy() if isinstance(part, np.ndarray) else part
-
-    def _refill(self, kept, working):
-        """working (a copy a block left) holding the kept bytes and numbers
-        again: a block may have left other numbers in its tuples' places
-        (tuples are rebuilt, not written, so the kept ones are as they were)."""
-        if isinstance(kept, tuple):
-            return like(kept, (self._refill(k, w) for k, w in zip(kept, working)))
-        if isinstance(kept, MemoryFile):
-            kept.copy_into(working)
-            return working
-        if isinstance(kept, np.ndarray):
-            np.copyto(working, kept)
-            return working
-        return kept
+def _copy(part):
+    """A copy of a nested tuple of arrays and numbers, in new memory."""
+    if isinstance(part, tuple):
+        return like(part, (_copy(p) for p in part))
+    return part.copy() if isinstance(part, np.ndarray) else part
 
 
-def _plain(kept, working) -> bool:
-    """Whether working holds arrays of its own where kept has memory files
-    (a plain copy), not copy-on-write maps of them."""
+def _refill(kept, working):
+    """working (a copy a block left) holding the kept bytes and numbers
+    again: a block may have left other numbers in its tuples' places
+    (tuples are rebuilt, not written, so the kept ones are as they were)."""
     if isinstance(kept, tuple):
-        return all(_plain(k, w) for k, w in zip(kept, working))
-    return not isinstance(kept, MemoryFile) or working.flags.owndata
+        return like(kept, (_refill(k, w) for k, w in zip(kept, working)))
+    if isinstance(kept, np.ndarray):
+        np.copyto(working, kept)
+        return working
+    return kept
 
 
 def like(part: tuple, items) -> tuple:
@@ -159,33 +148,3 @@ def like(part: tuple, items) -> tuple:
 
 
 arrays = primed_cache.arrays       # the arrays of a nested tuple, in order
-
-
-class MemoryFile:
-    """An array's bytes in a memory file (memfd), mapped privately on demand."""
-
-    def __init__(self, array: np.ndarray):
-        self.dtype, self.shape, self.size = array.dtype, array.shape, array.nbytes
-        self.fd = os.memfd_create("shoal-primed", os.MFD_CLOEXEC)
-        os.ftruncate(self.fd, self.size)
-        with mmap.mmap(self.fd, self.size) as shared:
-            np.frombuffer(shared, dtype=np.uint8)[:] = array.reshape(-1).view(np.uint8)
-
-    def private_copy(self) -> np.ndarray:
-        """A writable array that reads the kept bytes; what it writes stays its own."""
-        private = mmap.mmap(self.fd, self.size, flags=mmap.MAP_PRIVATE)
-        return np.frombuffer(private, dtype=self.dtype).reshape(self.shape)
-
-    def plain_copy(self) -> np.ndarray:
-        """A copy of the kept bytes, all read now, in new memory."""
-        copy = np.empty(self.shape, self.dtype)
-        self.copy_into(copy)
-        return copy
-
-    def copy_into(self, array: np.ndarray) -> None:
-        """array (of this shape and type) = the kept bytes."""
-        with mmap.mmap(self.fd, self.size, prot=mmap.PROT_READ) as shared:
-            array.reshape(-1).view(np.uint8)[:] = np.frombuffer(shared, dtype=np.uint8)
-
-    def __del__(self):
-        os.close(self.fd)

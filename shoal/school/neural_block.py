@@ -34,7 +34,7 @@ def code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> in
                                                               *engine.new_tables(n, fish, cfg), cost))
         if snapshot is None:
             return -1
-        school = snapshot.copy(n - primed)
+        school = snapshot.copy()
     elif primed:
         school = engine.read_primer_lanes(buf, n, primed, fish, cfg, *engine.new_tables(n, fish, cfg), cost)
         if school is None:

@@ -7,19 +7,22 @@ per step, NumPy GEMMs and Numba kernels, each a few microseconds of
 overhead that a batch of lanes shares and one lane pays alone.  Here the
 whole step is one function for compiled code to call (school/one_lane.py
 steps the fish and the school in turn): the same kernels, the linear layers
-and the attention's scores as multiply-adds of int16 pairs (madd.py), and
-the attention's weighted values as loops.
+and the attention's scores as multiply-adds of int16 pairs (madd.py), the
+attention's weighted values as float32 dot products over the value ring
+kept again transposed, and the first layer's qkv products looked up by the
+byte seen (OneLane._first_qkv).
 
 Integers.  The batched step holds its int8 operands in float32 for the
 BLAS; here the weights are int8 (packed for madd) and the activations,
 sums and the attention's rings int32, the keys kept again as int8 packed
 for madd (a slot an output).  english-2x192's step: 88-97 µs in float32
 loops, 54-55 µs as int8 x int32 loops, 35.5 µs with madd (docs/neural.md,
-"In the school").
+"In the school"); the weighted values as dot products: 2.2 → 1.4 µs a
+layer.
 
 Exactness.  The loops compute the same integer dot products as the GEMMs,
 in another order; every partial sum is below 2^24 (fish.py), so exact in
-int32 as in float32, and the frequencies are the batched step's, bit for
+int32 as in float32, in any order, and the frequencies are the batched step's, bit for
 bit (tests/test_neural_one_lane.py checks it over several segments).
 """
 import mmap
@@ -49,6 +52,24 @@ class OneLane:
                                     "proj.mult", "proj.shift", "fc.w", "fc.mult", "fc.shift", "down.w",
                                     "down.mult", "down.shift")),
                       fish.cos, fish.steps, fish.exp, fish.norm_f, head, fish.head_mult, fish.head_shift)
+        self.model += (self._first_qkv(),)
+
+    def _first_qkv(self) -> np.ndarray:
+        """The first layer's qkv products for each byte the lane may have
+        seen: before attention mixes in other positions, the residual is
+        the byte's embedding, so its norm and qkv products are a row of
+        this table (int32[256, d + 2 kv]) in place of a 192 x 256 layer a
+        step."""
+        embed, norm, qkv_w = self.model[3], self.model[4], self.model[7]
+        state = self.start()
+        x, act, acc_qkv, x16, sums = state[0], state[1], state[2], state[-3], state[-2]
+        table = np.zeros((256, acc_qkv.shape[1]), np.int32)
+        for byte in range(256):
+            kernels.embed(embed, np.array([byte]), x)
+            kernels.rms_norm(x, norm[0, 0], act)
+            madd.linear(act, qkv_w[0], x16, sums, acc_qkv)
+            table[byte] = acc_qkv[0]
+        return table
 
     def start(self) -> tuple:
         """A fresh lane: the residual, the buffers between the kernels and
@@ -64,6 +85,7 @@ class OneLane:
                 zeros(1, kv, group, window), zeros(1, kv, group, window), zeros(1, kv, group, dtype=np.int64),
                 zeros(1, kv, group, hd), zeros(1, d), zeros(1, d), zeros(1, cfg.hidden), zeros(1, cfg.hidden),
                 zeros(1, 256), zeros(cfg.n_layer, kv, blocks, (hd + 1) // 2, 2 * madd.BLOCK, dtype=np.int8),
+                zeros(cfg.n_layer, kv, hd, window, dtype=np.float32), zeros(window, dtype=np.float32),
                 zeros(max(d, cfg.hidden) // 2 * 2 + 2, dtype=np.int16),
                 zeros(madd.BLOCK + max(d + 2 * cfg.kv_dim, cfg.hidden, 256, window)), zeros(1, 256))
 
@@ -100,17 +122,22 @@ def _side_by_side(arrays: list) -> list:
     return copies
 
 
-@njit(cache=True, nogil=True)
-def _totals(weights, values, lo, hi, totals):
-    """totals[0, g, r] += sum over the slots t in lo..hi-1 of weights[0, g, r, t] *
-    values[0, g, t] (each value read once for the group of queries that share it)."""
+@njit(cache=True, nogil=True, fastmath=True)
+def _totals(weights, values, w_f, totals):
+    """totals[0, g, r, j] = the sum over every slot t of weights[0, g, r, t] *
+    values[g, j, t] (values: the value ring, transposed), in float32: each
+    product and every partial sum, in whatever order, is an integer below
+    2^24 (attention_weights), so exact, and fastmath's reordering may
+    vectorise the sums.  Slots out of reach weigh 0."""
     for g in range(weights.shape[1]):
-        for t in range(lo, hi):
-            value = values[0, g, t]
-            for r in range(weights.shape[2]):
-                wt, out = weights[0, g, r, t], totals[0, g, r]
-                for j in range(out.shape[0]):
-                    out[j] += wt * value[j]
+        for r in range(weights.shape[2]):
+            for t in range(w_f.shape[0]):
+                w_f[t] = weights[0, g, r, t]
+            for j in range(values.shape[1]):
+                total = np.float32(0)
+                for t in range(w_f.shape[0]):
+                    total += w_f[t] * values[g, j, t]
+                totals[0, g, r, j] = np.int32(total)
 
 
 @njit(cache=True, nogil=True)
@@ -120,26 +147,28 @@ def step(prev, pos, model, state):
     byte's frequencies.  model: OneLane.model; state: OneLane.state."""
     (seg_len, mem_len, window, embed, norm, score, gelu, qkv_w, qkv_mult, qkv_shift, proj_w, proj_mult, proj_shift,
      fc_w, fc_mult, fc_shift, down_w, down_mult, down_shift, cos, steps, exp, norm_f, head_w, head_mult,
-     head_shift) = model
+     head_shift, first_qkv) = model
     (x, act, acc_qkv, q, k_cache, v_cache, scores, weights, mass, totals, attn_out, acc_d, acc_h, mlp_act, acc_head,
-     k_packed, x16, sums, freqs) = state
+     k_packed, v_t, w_f, x16, sums, freqs) = state
     first = max(0, pos // seg_len * seg_len - mem_len)
     slot = pos % window
-    a0, a1, b1 = kernels.ring_runs(first, pos, window)     # the slots in reach; the others weigh nothing
     kernels.embed(embed, prev, x)
     for i in range(norm.shape[0]):
-        kernels.rms_norm(x, norm[i, 0], act)
-        madd.linear(act, qkv_w[i], x16, sums, acc_qkv)
+        if i == 0:
+            acc_qkv[0, :] = first_qkv[prev[0]]
+        else:
+            kernels.rms_norm(x, norm[i, 0], act)
+            madd.linear(act, qkv_w[i], x16, sums, acc_qkv)
         kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, slot, q, k_cache[i], v_cache[i])
         for g in range(q.shape[1]):
             madd.put_column(k_packed[i, g], slot, k_cache[i, 0, g, slot])
+            for j in range(v_t.shape[2]):
+                v_t[i, g, j, slot] = v_cache[i, 0, g, slot, j]
             for r in range(q.shape[2]):     # every slot's score; attention_weights reads those in reach
                 madd.products(q[0, g, r], k_packed[i, g], x16, sums)
                 scores[0, g, r, :] = sums[:window]
         kernels.attention_weights(scores, first, pos, window, score[i, 0], score[i, 1], exp, weights, mass)
-        totals[:] = 0
-        _totals(weights, v_cache[i], a0, a1, totals)
-        _totals(weights, v_cache[i], 0, b1, totals)
+        _totals(weights, v_t[i], w_f, totals)
         kernels.attention_output(totals, mass, attn_out)
         madd.linear(attn_out, proj_w[i], x16, sums, acc_d)
         kernels.residual_add(x, acc_d, proj_mult[i], proj_shift[i])
