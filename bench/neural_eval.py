@@ -11,6 +11,7 @@ first-use costs are not counted; compressing runs up to three threads (the
 coding without the fish beside the fish's, and the fish a chunk ahead of
 its school), so CPU time (also printed) is more than wall time there.
 """
+import json
 import sys
 import time
 from pathlib import Path
@@ -25,8 +26,15 @@ FILES = [C / 'canterbury' / f for f in ('alice29.txt', 'asyoulik.txt', 'lcet10.t
 def main(fish: str, lanes: int, files: list[Path]) -> None:
     plain = school.level(9)
     neural = school.with_neural(9, fish=fish, lanes=lanes)
-    for warm in school.WARM_UP_BLOCKS[:1]:         # both ways: each loads its compiled code once
-        school.decompress_block(school.compress_block(warm, neural.text), len(warm), neural.text)
+    # both ways, each loading its compiled code once: first with the fish
+    # coding the block whatever it costs (where level 9 alone would win,
+    # the fish's decoder would load during the first file's decoding), then
+    # as --neural codes it (the schools its primers left are kept)
+    spec = json.loads(neural.canonical)
+    del spec["fish"][-1]["fallback"]
+    warm = school.WARM_UP_BLOCKS[0]
+    for preset in (school.from_dict(spec, carried=True), neural):
+        school.decompress_block(school.compress_block(warm, preset.text), len(warm), preset.text)
     total = dict(bytes=0, level9=0, neural=0, c=0.0, d=0.0, c_cpu=0.0, d_cpu=0.0)
     for f in files:
         data = f.read_bytes()

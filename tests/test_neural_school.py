@@ -82,6 +82,7 @@ def test_same_output_whatever_the_blas_threads(fish_file, tmp_path):
         assert run.returncode == 0, run.stderr
         outputs.append(run.stdout)
     assert outputs[0] == outputs[1]
+    shoal.school.from_dict(neural_preset(fish_file, 3))     # this process learns where the fish's file is
     assert shoal.decompress(outputs[0]) == TEXT
 
 
