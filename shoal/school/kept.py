@@ -91,7 +91,7 @@ class Snapshot:
     block had anyway.  Refilling costs level 9 about 0.05 s, a new copy
     about 0.2 s (its pages' first faults).
 
-    Measured (2026-12-05/06): level 9's 805 MB refilled in 0.053 s from a
+    Measured (2026-12-05): level 9's 805 MB refilled in 0.053 s from a
     plain array, 0.27 s from a memory file (memfd: small pages only, never
     huge ones on this machine; mapped each time), 0.19 s from a memory file
     mapped once.  The memory files also let a small block map the kept
