@@ -41,27 +41,29 @@ def lock_for(key) -> threading.Lock:
     return _locks[in_lanes(key)]
 
 
-def keep(key, school, owned=False) -> None:
+def keep(key, school, owned=False) -> "Snapshot":
     """Keep the school the primer left for `key` (a copy of it, unless
     `owned`: nothing else holds its arrays), in place of any kept before:
     one one-lane school and one school in lanes (a neural fish's,
     key[-1] == "lanes"), so a neural school that falls back, coding each
     block with both, reads its primers once, not twice a block."""
     for old in [k for k in list(primed) if in_lanes(k) == in_lanes(key)]:
-        del primed[old]
-    primed[key] = Snapshot(school, owned)
+        primed.pop(old, None)
+    snapshot = primed[key] = Snapshot(school, owned)
+    return snapshot
 
 
 def kept(key, read) -> "Snapshot | None":
     """The school the primer left for `key`, kept: read() reads it (None:
     its code outgrew its room) the first time, and keep() keeps it."""
     with lock_for(key):
-        if key not in primed:
+        snapshot = primed.get(key)     # (give_way may empty `primed` at any time)
+        if snapshot is None:
             school = read()
             if school is None:
                 return None
-            keep(key, school, owned=True)
-        return primed[key]
+            snapshot = keep(key, school, owned=True)
+        return snapshot
 
 
 def give_way(allocate):
@@ -89,7 +91,7 @@ class Snapshot:
     blocks side by side); a large one (level 9's tables: 805 MB, fitted to
     primer and block whatever the block's size) keeps one, the memory the
     block had anyway.  Refilling costs level 9 about 0.05 s, a new copy
-    about 0.2 s (its pages' first faults).
+    0.1-1.2 s (its pages' first faults; the most in a new process).
 
     Measured (2026-12-05): level 9's 805 MB refilled in 0.053 s from a
     plain array, 0.27 s from a memory file (memfd: small pages only, never

@@ -22,8 +22,9 @@ layer.
 
 Exactness.  The loops compute the same integer dot products as the GEMMs,
 in another order; every partial sum is below 2^24 (fish.py), so exact in
-int32 as in float32, in any order, and the frequencies are the batched step's, bit for
-bit (tests/test_neural_one_lane.py checks it over several segments).
+int32 as in float32, in any order, and the frequencies are the batched
+step's, bit for bit (tests/test_neural_one_lane.py checks it over several
+segments).
 """
 import mmap
 
