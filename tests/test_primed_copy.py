@@ -204,7 +204,7 @@ def test_a_large_kept_school_hands_out_copies_that_write_apart(monkeypatch):
     again = snapshot.copy()                                   # the copy a block left, refilled
     assert again[0] is copies[0][0] and np.array_equal(again[0], table) and np.array_equal(again[1], np.arange(5))
     other = snapshot.copy()                                   # only one was kept: a new one
-    assert other[0] is not copies[1][0] and np.array_equal(other[0], table)
+    assert other[0] is not again[0] and other[0] is not copies[1][0] and np.array_equal(other[0], table)
 
 
 def test_kept_schools_give_way_to_a_block_that_needs_the_memory(monkeypatch):
