@@ -13,9 +13,9 @@ kept again transposed, and the first layer's qkv products looked up by the
 byte seen (OneLane._first_qkv).
 
 Integers.  The batched step holds its int8 operands in float32 for the
-BLAS; here the weights are int8 (packed for madd) and the activations,
-sums and the attention's rings int32, the keys kept again as int8 packed
-for madd (a slot an output).  english-2x192's step: 88-97 µs in float32
+BLAS; here the weights are int8 (packed for madd), the activations and
+sums int32, the attention's key ring int8 packed for madd (a slot an
+output) and its value ring float32, transposed.  english-2x192's step: 88-97 µs in float32
 loops, 54-55 µs as int8 x int32 loops, 35.5 µs with madd (docs/neural.md,
 "In the school"); the weighted values as dot products: 2.2 → 1.4 µs a
 layer.
@@ -47,42 +47,42 @@ class OneLane:
         qkv, proj, fc, down, head = _side_by_side([madd.pack(w.astype(np.int8))
                                                    for w in [stack(key) for key in keys] + [fish.head_w]])
         matrices = dict(zip(keys, (qkv, proj, fc, down)))
+        norm = stack("norm")
         self.model = (cfg.seg_len, cfg.mem_len, cfg.window, fish.embed,
-                      *(matrices[key] if key in matrices else stack(key)
+                      *(matrices[key] if key in matrices else norm if key == "norm" else stack(key)
                         for key in ("norm", "score", "gelu", "qkv.w", "qkv.mult", "qkv.shift", "proj.w",
                                     "proj.mult", "proj.shift", "fc.w", "fc.mult", "fc.shift", "down.w",
                                     "down.mult", "down.shift")),
-                      fish.cos, fish.steps, fish.exp, fish.norm_f, head, fish.head_mult, fish.head_shift)
-        self.model += (self._first_qkv(),)
+                      fish.cos, fish.steps, fish.exp, fish.norm_f, head, fish.head_mult, fish.head_shift,
+                      self._first_qkv(fish.embed, norm[0, 0], qkv[0]))
 
-    def _first_qkv(self) -> np.ndarray:
+    def _first_qkv(self, embed, gain, qkv_w) -> np.ndarray:
         """The first layer's qkv products for each byte the lane may have
         seen: before attention mixes in other positions, the residual is
-        the byte's embedding, so its norm and qkv products are a row of
-        this table (int32[256, d + 2 kv]) in place of a 192 x 256 layer a
-        step."""
-        embed, norm, qkv_w = self.model[3], self.model[4], self.model[7]
+        the byte's embedding, so its norm (gain) and qkv products (qkv_w,
+        packed) are a row of this table (int32[256, d + 2 kv]) in place of
+        a 192 x 256 layer a step."""
         state = self.start()
         x, act, acc_qkv, x16, sums = state[0], state[1], state[2], state[-3], state[-2]
         table = np.zeros((256, acc_qkv.shape[1]), np.int32)
         for byte in range(256):
             kernels.embed(embed, np.array([byte]), x)
-            kernels.rms_norm(x, norm[0, 0], act)
-            madd.linear(act, qkv_w[0], x16, sums, acc_qkv)
+            kernels.rms_norm(x, gain, act)
+            madd.linear(act, qkv_w, x16, sums, acc_qkv)
             table[byte] = acc_qkv[0]
         return table
 
     def start(self) -> tuple:
-        """A fresh lane: the residual, the buffers between the kernels and
-        each layer's key/value ring (as _Shard's, for one lane, in int32),
-        the key rings again packed for madd (slot = output), and madd's
-        scratch."""
+        """A fresh lane: the residual, the buffers between the kernels (the
+        step's new key and value among them, as _Shard's for one lane, in
+        int32), each layer's key ring packed for madd (slot = output) and
+        value ring transposed (float32), and madd's scratch."""
         cfg, i32 = self.config, np.int32
         d, kv, group, hd, window = cfg.n_embd, cfg.n_kv_head, cfg.n_head // cfg.n_kv_head, cfg.head_dim, cfg.window
         zeros = lambda *shape, dtype=i32: np.zeros(shape, dtype)
         blocks = -(-window // madd.BLOCK)
         return (zeros(1, d), zeros(1, d), zeros(1, d + 2 * cfg.kv_dim), zeros(1, kv, group, hd),
-                zeros(cfg.n_layer, 1, kv, window, hd), zeros(cfg.n_layer, 1, kv, window, hd),
+                zeros(1, kv, 1, hd), zeros(1, kv, 1, hd),
                 zeros(1, kv, group, window), zeros(1, kv, group, window), zeros(1, kv, group, dtype=np.int64),
                 zeros(1, kv, group, hd), zeros(1, d), zeros(1, d), zeros(1, cfg.hidden), zeros(1, cfg.hidden),
                 zeros(1, 256), zeros(cfg.n_layer, kv, blocks, (hd + 1) // 2, 2 * madd.BLOCK, dtype=np.int8),
@@ -149,7 +149,7 @@ def step(prev, pos, model, state):
     (seg_len, mem_len, window, embed, norm, score, gelu, qkv_w, qkv_mult, qkv_shift, proj_w, proj_mult, proj_shift,
      fc_w, fc_mult, fc_shift, down_w, down_mult, down_shift, cos, steps, exp, norm_f, head_w, head_mult,
      head_shift, first_qkv) = model
-    (x, act, acc_qkv, q, k_cache, v_cache, scores, weights, mass, totals, attn_out, acc_d, acc_h, mlp_act, acc_head,
+    (x, act, acc_qkv, q, k_new, v_new, scores, weights, mass, totals, attn_out, acc_d, acc_h, mlp_act, acc_head,
      k_packed, v_t, w_f, x16, sums, freqs) = state
     first = max(0, pos // seg_len * seg_len - mem_len)
     slot = pos % window
@@ -160,11 +160,12 @@ def step(prev, pos, model, state):
         else:
             kernels.rms_norm(x, norm[i, 0], act)
             madd.linear(act, qkv_w[i], x16, sums, acc_qkv)
-        kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, slot, q, k_cache[i], v_cache[i])
+        # the new key and value (a ring of one slot), then into this layer's rings
+        kernels.qkv_rope(acc_qkv, qkv_mult[i], qkv_shift[i], cos, steps, pos, 0, q, k_new, v_new)
         for g in range(q.shape[1]):
-            madd.put_column(k_packed[i, g], slot, k_cache[i, 0, g, slot])
+            madd.put_column(k_packed[i, g], slot, k_new[0, g, 0])
             for j in range(v_t.shape[2]):
-                v_t[i, g, j, slot] = v_cache[i, 0, g, slot, j]
+                v_t[i, g, j, slot] = v_new[0, g, 0, j]
             for r in range(q.shape[2]):     # every slot's score; attention_weights reads those in reach
                 madd.products(q[0, g, r], k_packed[i, g], x16, sums)
                 scores[0, g, r, :] = sums[:window]
