@@ -158,7 +158,7 @@ def grow(block, n, fish, cfg, owned=False):
     if owned and (nslots == contexts.nslots).all():
         tables = contexts.tables
     else:
-        tables = np.empty(int(base[-1]), dtype=np.uint8)
+        tables = kept.give_way(lambda: np.empty(int(base[-1]), dtype=np.uint8))
         for i in range(fish.shape[0]):
             _repeat(contexts.tables[contexts.base[i]:contexts.base[i + 1]], tables[base[i]:base[i + 1]])
     # each fish's slot (byte offsets): the same slot, in its part's new place
