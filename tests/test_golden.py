@@ -166,6 +166,12 @@ NEURAL_LEVEL_DIGESTS_ENGLISH_24K = {1: "5b3629da7304de33738456cd52e9af97", 2: "b
                                     5: "c9a1f914c18766fa265ee67e38f5d612", 6: "6d4ae04ae13c8131698edcbd4dfd615c",
                                     7: "19f0e1117167f3d882ad6206034380c0", 8: "fedf5f8e88653f4f71431c2d1bdb11d2",
                                     9: "00080bd2c107113eba96a0a2e2386945"}
+# the same with the school's tables held to fit 21 (`tables: 21`, levels.NEURAL_TABLES; 2026-12-06)
+NEURAL_LEVEL_DIGESTS_TABLES_21 = {1: "e783146dc888766593e89773fde0561c", 2: "8e4b3cb532c612c3ccd14f37bb5f40ce",
+                                  3: "21f26518b0b4cc51aad9a8f46a8addc2", 4: "39332a7d0f8c976535339bd0a1d6cb46",
+                                  5: "af798671577857a15fc53af1d7601027", 6: "ef91b790f95052ec4168073ba5ac08c0",
+                                  7: "23739181edb3247e29ca3a4b84dce656", 8: "c8bd92e5d97a759ec078b1cc8219c43b",
+                                  9: "5dc786896fb1c702e86d72ac8b795347"}
 # BLAKE2b-128 of each shipped neural fish's weights file (archives name them so)
 SHIPPED_FISH_DIGESTS = {"text-2x128.safetensors": "022c8038b19878d5148f4f846f6e055c",
                         "english-2x192.safetensors": "454203a7d0a7fa7cd7ff388b49d82a3c",
@@ -267,10 +273,12 @@ def test_both_format_versions_have_golden_archives_of_every_form():
     pinned[24] = ("level8", LEVEL_DIGESTS[8])
     # 25-33: --neural's levels 1-9 (the shipped fish text-2x128, one lane, the fallback; 2026-12-05);
     # 34-42: the same with english-2x192, --neural's fish since that afternoon;
-    # 43-51: with english-2x192-24k, --neural's fish since that evening
+    # 43-51: with english-2x192-24k, --neural's fish since that evening;
+    # 52-60: the same, the school with the fish in tables of fit 21 at most (2026-12-06)
     pinned.update({24 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS[n]) for n in range(1, 10)})
     pinned.update({33 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS_ENGLISH[n]) for n in range(1, 10)})
     pinned.update({42 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS_ENGLISH_24K[n]) for n in range(1, 10)})
+    pinned.update({51 + n: (f"neural-level{n}", NEURAL_LEVEL_DIGESTS_TABLES_21[n]) for n in range(1, 10)})
     assert {n: (name.decode(), digest.hex()) for n, (name, digest) in compact.BUILT_IN_PRESETS.items()} == pinned, (
         "a preset id never changes: a new level definition gets a new id in shoal/data/preset_ids.json")
     for n in range(1, 10):

@@ -194,6 +194,31 @@ def test_the_kept_primed_lanes_are_as_read(fish_file):
     assert size == len(first) and costs.sum() <= 8 * size
 
 
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_capped_tables_serve_blocks_of_every_size_from_one_kept_school(fish_file, tmp_path, lanes):
+    # `tables: 12` holds the school with the fish to the tables of fit 12
+    # (and the school without it, the fallback, to none): a small block and
+    # one of another fit start from the same kept school, and a large block
+    # codes the same whether a small one kept it first or not
+    spec = primed_preset(fish_file, lanes, True)
+    spec["fish"][-1]["tables"] = 12
+    preset = shoal.school.from_dict(spec)
+    assert preset.fish[:, 2].max() == 12 and preset.classic.fish[:, 2].max() == 16
+    large = TEXT * 3
+    shoal.school._primed.clear()
+    alone = shoal.school.compress_block(large, preset.text)
+    shoal.school._primed.clear()
+    shoal.school.compress_block(PROSE, preset.text)
+    assert shoal.school.compress_block(large, preset.text) == alone
+    assert [key[3] for key in shoal.school._primed if key[-1] == "lanes"] == [12]
+    (tmp_path / "large.shoal").write_bytes(shoal.compress(large, preset=spec))
+    back = subprocess.run([sys.executable, "-m", "shoal", "-dc", str(tmp_path / "large.shoal")], capture_output=True,
+                          env=dict(os.environ, SHOAL_FISH_PATH=str(fish_file.parent)))
+    assert back.returncode == 0 and back.stdout == large
+    with pytest.raises(shoal.ShoalError, match="tables"):
+        shoal.school.from_dict(dict(spec, fish=spec["fish"][:-1] + [dict(spec["fish"][-1], tables=40)]))
+
+
 def test_neural_levels_are_named_not_carried():
     # --neural's presets have one-byte ids: an archive costs at most the
     # payload's byte more than the level's, whichever coding was kept

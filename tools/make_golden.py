@@ -174,28 +174,42 @@ def _plans() -> list[Plan]:
     # by id instead: the next plans)
     first = school.neural.FIRST_FISH
     for n, lanes in ((6, 16), (1, 16), (6, 1)):
-        neural = school.with_neural(n, fish=first, lanes=lanes)
+        neural = school.with_neural(n, fish=first, lanes=lanes, tables=None)
         plans.append(Plan(f"neural-level{n}.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
                           {"how": f"shoal.compress(data, preset=school.with_neural({n}, lanes={lanes})) (the "
                                   f"shipped fish, {lanes} lane{'s' if lanes > 1 else ''})",
                            "preset": f"with_neural({n}, lanes={lanes})", "preset_digest": neural.digest.hex(),
                            "neural_fish": neural.neural, "options": {"level": n, "neural": True}},
                           lambda data, n=n, lanes=lanes: shoal.compress(
-                              data, preset=school.with_neural(n, fish=first, lanes=lanes))))
+                              data, preset=school.with_neural(n, fish=first, lanes=lanes, tables=None))))
 
     # since the same afternoon an archive names --neural's level N by a
     # one-byte id ("neural-level<N>"), not by carrying its preset: with the
     # first shipped fish (ids 25-33), then with english-2x192 (ids 34-42),
-    # then (that evening) with english-2x192-24k (ids 43-51)
-    for fish in (school.neural.FIRST_FISH, school.neural.SHIPPED / "english-2x192.safetensors",
-                 school.neural.SHIPPED / "english-2x192-24k.safetensors"):
-        neural = school.with_neural(6, fish=fish)
+    # then (that evening) with english-2x192-24k (ids 43-51), then
+    # (2026-12-06) with the school's tables held to fit 21 (ids 52-60)
+    english_24k = school.neural.SHIPPED / "english-2x192-24k.safetensors"
+    for fish, tables in ((school.neural.FIRST_FISH, None), (school.neural.SHIPPED / "english-2x192.safetensors", None),
+                         (english_24k, None), (english_24k, school.levels.NEURAL_TABLES)):
+        neural = school.with_neural(6, fish=fish, tables=tables)
         plans.append(Plan(f"named-neural-level6.{_short_digest(neural)}.text.shoal", "text.txt[:1536]",
                           {"how": f"shoal.compress(data, preset=school.with_neural(6)) (the shipped fish "
-                                  f"{fish.stem}, one lane; the header names the preset by its one-byte id)",
+                                  f"{fish.stem}, one lane, tables {tables or 'as the level'}; the header names "
+                                  "the preset by its one-byte id)",
                            "preset": "with_neural(6)", "preset_digest": neural.digest.hex(),
                            "neural_fish": neural.neural, "options": {"level": 6, "neural": True}},
-                          lambda data, fish=fish: shoal.compress(data, preset=school.with_neural(6, fish=fish))))
+                          lambda data, fish=fish, tables=tables: shoal.compress(
+                              data, preset=school.with_neural(6, fish=fish, tables=tables))))
+    # a school with its fish held to smaller tables than the block's (fit 14:
+    # level 6's primer and this block fit 18): the preset carried
+    held = school.with_neural(6, fish=english_24k, tables=14)
+    plans.append(Plan(f"neural-tables14-level6.{_short_digest(held)}.text.shoal", "text.txt[:1536]",
+                      {"how": "shoal.compress(data, preset=school.with_neural(6, tables=14)) (the shipped fish "
+                              "english-2x192-24k, one lane, the school's tables held to fit 14; the header "
+                              "carries the preset)",
+                       "preset": "with_neural(6, tables=14)", "preset_digest": held.digest.hex(),
+                       "neural_fish": held.neural, "options": {"level": 6, "neural": True}},
+                      lambda data: shoal.compress(data, preset=school.with_neural(6, fish=english_24k, tables=14))))
 
     plans.append(Plan(f"multiblock-level6.{_short_digest(level6)}.mixed.shoal", "mixed.bin",
                       {"how": "shoal.compress(data, 6, threads=2, block_size=1024): 5 blocks, text and binary",

@@ -10,7 +10,7 @@ This module follows the voter contract of fish/voters.py; its state is the
 step's distribution, which the loop receives as an argument.
 """
 from ..jit import into_general_loop, njit
-from .entry import check_bool, check_keys
+from .entry import check_bool, check_int, check_keys
 from .tables import STRETCH
 
 KINDS = ("neural",)
@@ -19,15 +19,20 @@ SETTINGS = ()
 
 
 def read(entry: dict, carried: bool) -> dict:
-    """A preset's neural-fish entry, its keys checked: a file, or a digest,
-    and `fallback: true` (school.compress_block: a block the fish does not
-    make smaller is coded without it).  The preset turns it into the digest
-    alone (school/neural.identify), and the fallback when set.  An archive
-    names its fish by digest only: an archive must not make its reader open
-    a file it names."""
-    check_keys(entry, {"kind", "digest", "fallback"} if carried else {"kind", "file", "digest", "fallback"},
-               "fish neural")
+    """A preset's neural-fish entry, its keys checked: a file, or a digest;
+    `fallback: true` (school.compress_block: a block the fish does not make
+    smaller is coded without it); and `tables: K`, the school's tables with
+    the fish no larger than a block's of fit K (preset._compile: every
+    table's bits at most K), so that every block starts from the one kept
+    copy of the school its primer left (school/neural_block.py).  The
+    preset turns it into the digest alone (school/neural.identify), with
+    the fallback and tables when set.  An archive names its fish by digest
+    only: an archive must not make its reader open a file it names."""
+    check_keys(entry, {"kind", "digest", "fallback", "tables"} if carried
+               else {"kind", "file", "digest", "fallback", "tables"}, "fish neural")
     check_bool(entry.get("fallback", False), "fish neural fallback")
+    if "tables" in entry:
+        check_int(entry["tables"], "fish neural tables", 12, 30)
     return dict(entry)
 
 

@@ -63,6 +63,13 @@ def decode_memory(preset: Preset, block_size: int) -> int:
     the block's buffers (payload, output, its copies on the way out) and a
     primer read before it.  Counted from the preset alone, before anything
     is allocated, so a reader can refuse an archive beyond its limit."""
+    if preset.neural_fallback:
+        # a block may be coded without the fish, by another school (preset.classic)
+        return max(_decode_memory(preset, block_size), _decode_memory(preset.classic, block_size))
+    return _decode_memory(preset, block_size)
+
+
+def _decode_memory(preset: Preset, block_size: int) -> int:
     model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in preset.schools().values())
     if not preset.primer:
         return model + 4 * block_size
@@ -75,7 +82,10 @@ def decode_memory(preset: Preset, block_size: int) -> int:
         return max(memory.block_memory(n, s.fish, s.cfg) for s in preset.schools().values() if s.primer)
     whole = len(primer.text(preset.primer)) + block
     primed = school_memory(whole)
-    if memory.fit_bits(whole) <= PRIMED_COPY_FIT:
+    # a neural fish's school is kept by the fit of its tables (neural_block.py)
+    fit = min(memory.table_fit(whole, s.fish, s.cfg) if preset.neural else memory.fit_bits(whole)
+              for s in preset.schools().values() if s.primer)
+    if fit <= PRIMED_COPY_FIT:
         primed *= 2
     if primer.grows(preset.primer, block, PRIMED_COPY_FIT):
         # the whole primer and the block; the school the primer left, fitted

@@ -50,21 +50,35 @@ def load(name_or_path: str | Path) -> Preset:
 # (docs/neural.md), and one lane, coded in compiled calls (school/
 # one_lane.py), runs about as fast as 16.
 NEURAL_LANES = 1
+# The school with the fish codes in tables no larger than a block's of fit
+# 21 (a block of at most 512 KiB after level 9's primer: 805 MB at level 9),
+# the largest fit whose primed school is kept in memory (kept.PRIMED_COPY_FIT):
+# so every block, whatever its size, starts from a copy of the school the
+# primer left instead of reading the primer (5 s at level 9), and codes in
+# tables half as large as a 1-2 MB block's.  Level 9 alone, 700 KB blocks
+# of four train/ files: +0.021% larger so (docs/neural.md).  A block the
+# fish does not help is coded by the level itself, tables as large as it
+# needs (the fallback).
+NEURAL_TABLES = 21
 
 
-def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int = NEURAL_LANES) -> Preset:
+def with_neural(base: Preset | int, fish: str | Path | None = None, lanes: int = NEURAL_LANES,
+                tables: int | None = NEURAL_TABLES) -> Preset:
     """base (a preset, or a level's number) with a neural fish swimming too:
     the fish that ships with shoal, or the weights file `fish`; the block is
     cut into at least `lanes` lanes, which start from what base's primer
     taught (engine.read_primer_lanes), and a block the fish does not make smaller
     is coded by base alone (`fallback`: school.compress_block), so the fish
-    never costs more than a byte a block."""
+    never costs more than a byte a block.  The school with the fish codes
+    in tables no larger than a block's of fit `tables` (None: base's, as
+    large as the block needs): see NEURAL_TABLES."""
     base = level(base) if isinstance(base, int) else base
     if base.neural:
         raise ShoalError("the preset already has a neural fish")
     path = Path(fish) if fish is not None else neural.DEFAULT_FISH
     spec = json.loads(base.canonical)
-    spec["fish"].append({"kind": "neural", "file": str(path), "fallback": True})
+    spec["fish"].append({"kind": "neural", "file": str(path), "fallback": True}
+                        | ({} if tables is None else {"tables": tables}))
     spec["lanes"] = max(spec.get("lanes", 1), lanes)
     return from_dict(spec)
 
@@ -95,9 +109,10 @@ def find_neural_level(n: int, digest: bytes) -> Preset | None:
     bases = [level(n)] + [from_dict(yaml.safe_load(entry.read_text())) for entry in _retired(n)]
     for base in bases:
         for fish in dict.fromkeys([neural.DEFAULT_FISH, *sorted(neural.SHIPPED.glob("*.safetensors"))]):
-            preset = with_neural(base, fish=fish)
-            if preset.digest == digest:
-                return preset
+            for tables in (NEURAL_TABLES, None):      # (None: before 2026-12-06)
+                preset = with_neural(base, fish=fish, tables=tables)
+                if preset.digest == digest:
+                    return preset
     return None
 
 

@@ -27,6 +27,15 @@ def match_table_bits(cfg: np.ndarray) -> int:
     return int(cfg[voters.slot(voters.MATCH, voters.SETTING0)])
 
 
+def table_fit(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
+    """fit_bits(n), or less where the school's tables stop growing: every
+    fit from this one up gives a block of n bytes the same tables (each
+    table is 2^min(bits, fit) slots, the order-2 APM's 2^min(bits, fit + 4)),
+    so a school the primer left serves them all (school/neural_block.py)."""
+    largest = max([int(b) for b in fish[:, 2]] + [match_table_bits(cfg), int(cfg[C_APM2_BITS]) - 4, 12])
+    return min(fit_bits(n), largest)
+
+
 def block_memory(n: int, fish: np.ndarray, cfg: np.ndarray) -> int:
     """Bytes that engine.new_tables and engine.open_block allocate for a
     block of n bytes.  Every array that grows with the preset or n is

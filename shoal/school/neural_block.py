@@ -27,9 +27,12 @@ def code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> in
     keeps a one-lane school, and engine.lanes_after_primer)."""
     n, fish, cfg, engine = buf.size, preset.fish, preset.cfg, load_engine()
     snapshot = school = None
-    if primed and cost.size == 0 and memory.fit_bits(n) <= PRIMED_COPY_FIT:
-        # the primer is read once for each fit, as school._code_after_primer does
-        key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(n), primed, "lanes")
+    fit = memory.table_fit(n, fish, cfg)
+    if primed and cost.size == 0 and fit <= PRIMED_COPY_FIT:
+        # the primer is read once for each fit, as school._code_after_primer
+        # does; a fish with `tables: 21` (--neural's) keeps its school's
+        # tables at that fit, so every block starts from the one kept copy
+        key = (preset.digest, fish.tobytes(), cfg.tobytes(), fit, primed, "lanes")
         snapshot = kept(key, lambda: engine.read_primer_lanes(buf, n, primed, fish, cfg,
                                                               *engine.new_tables(n, fish, cfg), cost))
         if snapshot is None:

@@ -262,10 +262,13 @@ def _normalise(raw, carried: bool = False) -> dict:
             raise ShoalError(f"preset: unknown fish kind {entry['kind']!r}")
         fish.append(voters.KINDS[entry["kind"]].read(entry, carried))
         if fish[-1]["kind"] == "neural":
-            fallback = fish[-1].get("fallback", False)
-            fish[-1] = {"kind": "neural", "digest": neural.identify(fish[-1])}
-            if fallback:        # in the canonical form only when set: older presets keep their identity
+            given = fish[-1]
+            fish[-1] = {"kind": "neural", "digest": neural.identify(given)}
+            # in the canonical form only when set: older presets keep their identity
+            if given.get("fallback", False):
                 fish[-1]["fallback"] = True
+            if "tables" in given:
+                fish[-1]["tables"] = given["tables"]
     # one fish of each kind but the context fish (each voter's state holds one)
     if any(sum(f["kind"] == kind for f in fish) > 1 for kind in voters.KINDS if kind not in KINDS):
         raise ShoalError("preset: at most one match fish, one column fish and one neural fish")
@@ -413,6 +416,15 @@ def _compile(spec: dict, kind: str = "any") -> tuple[np.ndarray, np.ndarray]:
         blind = spec["perturb"].get("blind")
         perturbation.configure_perturb(spec["perturb"], cfg, _mixer_inputs(spec, cfg, blind) if blind is not None
                                        else (0, 0))
+    largest = next((f["tables"] for f in spec["fish"] if f["kind"] == "neural" and "tables" in f), None)
+    if largest is not None:
+        # a school with a neural fish `tables: K` codes any block in the
+        # tables of a block whose tables fit K (context_fish.fit_bits): each
+        # table's bits at most K, the order-2 APM's at most K + 4
+        fish[:, 2] = np.minimum(fish[:, 2], largest)
+        match_bits = voters.slot(voters.MATCH, voters.SETTING0)
+        cfg[match_bits] = min(int(cfg[match_bits]), largest)
+        cfg[slots.C_APM2_BITS] = min(int(cfg[slots.C_APM2_BITS]), largest + 4)
     return fish, cfg
 
 
