@@ -162,6 +162,27 @@ def test_a_large_blocks_school_is_kept_on_disk_and_read_back_exactly(tmp_path, m
     assert school.compress_block(LARGE, growing) == first
 
 
+def test_a_kept_school_is_read_back_from_disk_by_a_process_that_has_not_read_it(monkeypatch):
+    """kept.kept writes the school the primer left to disk (primed_cache); a
+    process without it in memory (dropped here, or a new process) reads it
+    from there, not the primer, and codes the same bytes."""
+    preset = _without_grow()
+    school._primed.clear()
+    first = school.compress_block(TEXT[:2000], preset.text)       # reads the primer, keeps it on disk
+    assert any(primed_cache.kept_on_disk(key) for key in school._primed)
+    school._primed.clear()
+
+    def unread(*args):
+        raise AssertionError("the primer was read again")
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "read_primer", unread)
+        assert school.compress_block(TEXT[:2000], preset.text) == first
+        assert school.compress_block(TEXT[2000:2600], preset.text) is not None     # a copy of it
+    blob = shoal.compress(TEXT[:2000], preset=preset)
+    with FreshDecoder() as fresh:
+        assert fresh.decode(blob) == TEXT[:2000]
+
+
 def test_a_grown_school_is_the_same_whichever_block_came_first(tmp_path, monkeypatch):
     """A school read to grow reads its primer as a block of the primer's own
     length; a small block of the same fit reads it with the block after it

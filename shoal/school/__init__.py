@@ -298,8 +298,11 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
         if school is not None:
             return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed,
                                             on_bytes)
+    # kept on disk too, but for a school read to grow (kept there grown: _kept_on_disk)
+    fresh = None if grows else lambda: engine.open_block(whole, n, engine.NO_PAYLOAD, False, fish, cfg,
+                                                         *engine.new_tables(n, fish, cfg))
     snapshot = kept.kept(key, lambda: engine.read_primer(shape, whole, read_n, fish, cfg,
-                                                     *engine.new_tables(read_n, fish, cfg), primed))
+                                                     *engine.new_tables(read_n, fish, cfg), primed), fresh)
     if snapshot is None:
         return -1
     if grows and memory.fit_bits(n) > memory.fit_bits(read_n):

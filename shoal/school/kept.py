@@ -1,8 +1,13 @@
 """Schools a primer left, kept in memory to be copied for each block.
 
-    snapshot = kept(key, read)      # read() the first time, then the kept one
-    school = snapshot.copy()        # a working copy for one block
-    snapshot.done(school)           # the block is done with it
+    snapshot = kept(key, read, fresh)   # read() the first time, then the kept one
+    school = snapshot.copy()            # a working copy for one block
+    snapshot.done(school)               # the block is done with it
+
+A process keeps them in memory; the first to read a school also writes it
+to disk (primed_cache.py), where later processes read it back into a fresh
+school's arrays instead of reading the primer: level 9's 805 MB from the
+page cache in about 0.3 s, against 5 s for its primer.
 """
 import gc
 import threading
@@ -53,15 +58,24 @@ def keep(key, school, owned=False) -> "Snapshot":
     return snapshot
 
 
-def kept(key, read) -> "Snapshot | None":
+def kept(key, read, fresh=None) -> "Snapshot | None":
     """The school the primer left for `key`, kept: read() reads it (None:
-    its code outgrew its room) the first time, and keep() keeps it."""
+    its code outgrew its room) the first time, and keep() keeps it.  With
+    fresh (a school opened afresh for the same preset and size, whose arrays
+    the kept one's fill: primed_cache.load), it is kept on disk too, and a
+    process that has not read it yet reads it from there."""
     with lock_for(key):
         snapshot = primed.get(key)     # (give_way may empty `primed` at any time)
         if snapshot is None:
-            school = read()
+            school = None
+            if fresh is not None and primed_cache.kept_on_disk(key):
+                school = primed_cache.load(key, fresh())
             if school is None:
-                return None
+                school = read()
+                if school is None:
+                    return None
+                if fresh is not None:
+                    primed_cache.save(key, school)
             snapshot = keep(key, school, owned=True)
         return snapshot
 

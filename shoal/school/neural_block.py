@@ -34,7 +34,9 @@ def code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> in
         # tables at that fit, so every block starts from the one kept copy
         key = (preset.digest, fish.tobytes(), cfg.tobytes(), fit, primed, "lanes")
         snapshot = kept(key, lambda: engine.read_primer_lanes(buf, n, primed, fish, cfg,
-                                                              *engine.new_tables(n, fish, cfg), cost))
+                                                              *engine.new_tables(n, fish, cfg), cost),
+                        lambda: engine.open_block(buf, n, engine.NO_PAYLOAD, False, fish, cfg,
+                                                  *engine.new_tables(n, fish, cfg)))
         if snapshot is None:
             return -1
         school = snapshot.copy()
