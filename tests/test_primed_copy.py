@@ -3,6 +3,8 @@
 The copy must code every block exactly as reading the primer afresh would:
 archives are the same bytes either way, and decode in a fresh process.
 """
+import struct
+
 import numpy as np
 import pytest
 
@@ -181,6 +183,23 @@ def test_a_kept_school_is_read_back_from_disk_by_a_process_that_has_not_read_it(
     blob = shoal.compress(TEXT[:2000], preset=preset)
     with FreshDecoder() as fresh:
         assert fresh.decode(blob) == TEXT[:2000]
+    # a byte damaged on disk: the file is refused (its checksums), the primer read again
+    path = next(primed_cache.path_for(key) for key in school._primed if primed_cache.kept_on_disk(key))
+    raw = bytearray(path.read_bytes())
+    count = struct.unpack("<Q", raw[len(primed_cache.MAGIC):len(primed_cache.MAGIC) + 8])[0]
+    first_entry = len(primed_cache.MAGIC) + 8
+    entries = [primed_cache._ENTRY.unpack_from(raw, first_entry + i * primed_cache._ENTRY.size) for i in range(count)]
+    _, _, offset, nbytes, _ = max(entries, key=lambda entry: entry[3])
+    raw[offset + nbytes // 2] ^= 0x10
+    path.write_bytes(raw)
+    school._primed.clear()
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "read_primer", unread)
+        with pytest.raises(AssertionError, match="read again"):
+            school.compress_block(TEXT[:2000], preset.text)
+    school._primed.clear()
+    assert school.compress_block(TEXT[:2000], preset.text) == first      # read again, and kept again
+    assert primed_cache.kept_on_disk(next(iter(school._primed)))
 
 
 def test_a_grown_school_is_the_same_whichever_block_came_first(tmp_path, monkeypatch):
