@@ -195,11 +195,13 @@ def test_the_kept_primed_lanes_are_as_read(fish_file):
 
 
 @pytest.mark.parametrize("lanes", [1, 3])
-def test_capped_tables_serve_blocks_of_every_size_from_one_kept_school(fish_file, tmp_path, lanes):
+def test_capped_tables_serve_blocks_of_every_size_from_one_kept_school(fish_file, tmp_path, monkeypatch, lanes):
     # `tables: 12` holds the school with the fish to the tables of fit 12
     # (and the school without it, the fallback, to none): a small block and
     # one of another fit start from the same kept school, and a large block
-    # codes the same whether a small one kept it first or not
+    # codes the same whether a small one read it first or not (in memory
+    # only here, so that each reads the primer)
+    monkeypatch.setattr(shoal.school.primed_cache, "path_for", lambda key: None)
     spec = primed_preset(fish_file, lanes, True)
     spec["fish"][-1]["tables"] = 12
     preset = shoal.school.from_dict(spec)
