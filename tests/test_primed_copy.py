@@ -172,6 +172,16 @@ def test_a_kept_school_is_read_back_from_disk_by_a_process_that_has_not_read_it(
     school._primed.clear()
     first = school.compress_block(TEXT[:2000], preset.text)       # reads the primer, keeps it on disk
     assert any(primed_cache.kept_on_disk(key) for key in school._primed)
+    # the first block was lent the school itself; the next ones start from
+    # it read back (from disk; from the primer once the file has gone)
+    assert school.compress_block(TEXT[:2000], preset.text) == first
+    assert school.compress_block(TEXT[:2000], preset.text) == first
+    school._primed.clear()
+    assert school.compress_block(TEXT[:2000], preset.text) == first
+    for key in school._primed:
+        primed_cache.path_for(key).unlink()
+    assert school.compress_block(TEXT[:2000], preset.text) == first
+    assert school.compress_block(TEXT[:2000], preset.text) == first     # (read, and kept on disk again)
     school._primed.clear()
 
     def unread(*args):

@@ -46,7 +46,7 @@ def lock_for(key) -> threading.Lock:
     return _locks[in_lanes(key)]
 
 
-def keep(key, school, owned=False) -> "Snapshot":
+def keep(key, school, owned=False, reload=None) -> "Snapshot":
     """Keep the school the primer left for `key` (a copy of it, unless
     `owned`: nothing else holds its arrays), in place of any kept before:
     one one-lane school and one school in lanes (a neural fish's,
@@ -54,7 +54,7 @@ def keep(key, school, owned=False) -> "Snapshot":
     block with both, reads its primers once, not twice a block."""
     for old in [k for k in list(primed) if in_lanes(k) == in_lanes(key)]:
         primed.pop(old, None)
-    snapshot = primed[key] = Snapshot(school, owned)
+    snapshot = primed[key] = Snapshot(school, owned, reload)
     return snapshot
 
 
@@ -64,19 +64,30 @@ def kept(key, read, fresh=None) -> "Snapshot | None":
     fresh (a school opened afresh for the same preset and size, whose arrays
     the kept one's fill: primed_cache.load), it is kept on disk too, and a
     process that has not read it yet reads it from there."""
+    def read_and_save():
+        school = read()
+        if school is not None:
+            primed_cache.save(key, school)
+        return school
+
     with lock_for(key):
         snapshot = primed.get(key)     # (give_way may empty `primed` at any time)
         if snapshot is None:
             school = None
             if fresh is not None and primed_cache.kept_on_disk(key):
                 school = primed_cache.load(key, fresh())
+            on_disk = school is not None
             if school is None:
                 school = read()
                 if school is None:
                     return None
-                if fresh is not None:
-                    primed_cache.save(key, school)
-            snapshot = keep(key, school, owned=True)
+                on_disk = fresh is not None and primed_cache.save(key, school)
+            # kept on disk, the school is lent to the first block as it is and
+            # read back for a second (a process of one block, as a command
+            # often is, then holds one school, not two, and copies none); if
+            # the file has gone by then, the primer is read (and kept) again
+            reload = lambda: primed_cache.load(key, fresh()) or read_and_save()     # noqa: E731
+            snapshot = keep(key, school, owned=True, reload=reload if on_disk else None)
         return snapshot
 
 
@@ -116,20 +127,41 @@ class Snapshot:
     for any block."""
     WORKING_COPIES = 160 << 20
 
-    def __init__(self, school, owned=False):
+    def __init__(self, school, owned=False, reload=None):
+        """reload: the school is kept on disk (primed_cache), and reload()
+        reads it back: the first block is lent `school` itself, and the
+        kept school is read back when a second block needs a copy."""
         self._keep_all = sum(a.nbytes for a in arrays(school)) <= self.WORKING_COPIES
-        self._school = school if owned else _copy(school)
+        self._reload = reload
+        self._lent = school if reload is not None else None
+        self._school = None if reload is not None else school if owned else _copy(school)
         self._spare: list = []          # working copies no block is using
+        self._lock = threading.Lock()
 
     def copy(self):
         """A working copy for a block."""
-        try:            # a copy a block left: refilled, its memory already faulted in
-            return _refill(self._school, self._spare.pop())
-        except IndexError:
-            return give_way(lambda: _copy(self._school))
+        with self._lock:
+            if self._lent is not None:
+                school, self._lent = self._lent, None
+                return school
+            kept = self._kept()
+            spare = self._spare.pop() if self._spare else None
+        if spare is not None:           # a copy a block left: refilled, its memory already faulted in
+            return _refill(kept, spare)
+        return give_way(lambda: _copy(kept))
 
     def view(self):
         """The kept school, to read (not to write)."""
+        with self._lock:
+            return self._kept()
+
+    def _kept(self):
+        """The kept school, read back (from disk, or the primer if the file
+        has gone) the first time it is needed after the lending."""
+        if self._school is None:
+            self._school = self._reload()
+            if self._school is None:
+                raise RuntimeError("a primer read before could not be read again")
         return self._school
 
     def done(self, school) -> None:
