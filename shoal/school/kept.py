@@ -162,6 +162,7 @@ class Snapshot:
             self._school = self._reload()
             if self._school is None:
                 raise RuntimeError("a primer read before could not be read again")
+            self._reload = None         # (it holds the first block's buffers)
         return self._school
 
     def done(self, school) -> None:
