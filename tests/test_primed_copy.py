@@ -147,7 +147,7 @@ def test_a_large_blocks_school_is_kept_on_disk_and_read_back_exactly(tmp_path, m
     fish, cfg, n = growing.text.fish, growing.text.cfg, text.size + len(LARGE)
 
     def fresh():
-        return engine.open_block(text, n, engine.NO_PAYLOAD, False, fish, cfg, *engine.new_tables(n, fish, cfg))
+        return engine.fresh_school(text, n, fish, cfg)
     read = engine.read_primer(None, text.copy(), text.size, fish, cfg, *engine.new_tables(text.size, fish, cfg),
                               text.size)
     key = "any: path_for is patched"

@@ -299,8 +299,7 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
             return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed,
                                             on_bytes)
     # kept on disk too, but for a school read to grow (kept there grown: _kept_on_disk)
-    fresh = None if grows else lambda: engine.open_block(whole, n, engine.NO_PAYLOAD, False, fish, cfg,
-                                                         *engine.new_tables(n, fish, cfg))
+    fresh = None if grows else lambda: engine.fresh_school(whole, n, fish, cfg)
     snapshot = kept.kept(key, lambda: engine.read_primer(shape, whole, read_n, fish, cfg,
                                                      *engine.new_tables(read_n, fish, cfg), primed), fresh)
     if snapshot is None:
@@ -327,7 +326,7 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
     with kept.lock_for(key):
         if key in kept.primed:
             return None
-        fresh = engine.open_block(whole, n, engine.NO_PAYLOAD, False, fish, cfg, *engine.new_tables(n, fish, cfg))
+        fresh = engine.fresh_school(whole, n, fish, cfg)
         school = primed_cache.load(grown_key, fresh)
         if school is not None:
             return school

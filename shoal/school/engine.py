@@ -53,6 +53,12 @@ def new_tables(n: int, fish: np.ndarray, cfg: np.ndarray) -> tuple[np.ndarray, n
                                   np.zeros(int(match.table_size(fit_bits(n), match_table_bits(cfg))), dtype=np.int32)))
 
 
+def fresh_school(buf, n, fish, cfg):
+    """A block's school opened afresh for n bytes, its tables zeroed: the
+    arrays a school kept on disk is read into (primed_cache.load)."""
+    return open_block(buf, n, NO_PAYLOAD, False, fish, cfg, *new_tables(n, fish, cfg))
+
+
 def lane_starts(n, lanes):
     """Lanes split a block into `lanes` runs of seg bytes (the last one
     shorter, or even empty): lane k codes bytes starts[k] .. ends[k] - 1."""

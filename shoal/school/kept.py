@@ -64,30 +64,28 @@ def kept(key, read, fresh=None) -> "Snapshot | None":
     fresh (a school opened afresh for the same preset and size, whose arrays
     the kept one's fill: primed_cache.load), it is kept on disk too, and a
     process that has not read it yet reads it from there."""
-    def read_and_save():
+    def from_disk_or_read():
+        """(the school, whether it is kept on disk): read back from the file
+        if there is one (and it matches), else read() and kept there."""
+        if primed_cache.kept_on_disk(key):
+            school = primed_cache.load(key, fresh())
+            if school is not None:
+                return school, True
         school = read()
-        if school is not None:
-            primed_cache.save(key, school)
-        return school
+        return school, school is not None and primed_cache.save(key, school)
 
     with lock_for(key):
         snapshot = primed.get(key)     # (give_way may empty `primed` at any time)
         if snapshot is None:
-            school = None
-            if fresh is not None and primed_cache.kept_on_disk(key):
-                school = primed_cache.load(key, fresh())
-            on_disk = school is not None
+            school, on_disk = from_disk_or_read() if fresh is not None else (read(), False)
             if school is None:
-                school = read()
-                if school is None:
-                    return None
-                on_disk = fresh is not None and primed_cache.save(key, school)
+                return None
             # kept on disk, the school is lent to the first block as it is and
             # read back for a second (a process of one block, as a command
             # often is, then holds one school, not two, and copies none); if
             # the file has gone by then, the primer is read (and kept) again
-            reload = lambda: primed_cache.load(key, fresh()) or read_and_save()     # noqa: E731
-            snapshot = keep(key, school, owned=True, reload=reload if on_disk else None)
+            snapshot = keep(key, school, owned=True,
+                            reload=(lambda: from_disk_or_read()[0]) if on_disk else None)
         return snapshot
 
 
@@ -133,8 +131,10 @@ class Snapshot:
         kept school is read back when a second block needs a copy."""
         self._keep_all = sum(a.nbytes for a in arrays(school)) <= self.WORKING_COPIES
         self._reload = reload
-        self._lent = school if reload is not None else None
-        self._school = None if reload is not None else school if owned else _copy(school)
+        if reload is not None:
+            self._lent, self._school = school, None
+        else:
+            self._lent, self._school = None, school if owned else _copy(school)
         self._spare: list = []          # working copies no block is using
         self._lock = threading.Lock()
 

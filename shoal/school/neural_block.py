@@ -35,8 +35,7 @@ def code_neural(buf, payload, decode, preset, cost, primed, on_bytes=None) -> in
         key = (preset.digest, fish.tobytes(), cfg.tobytes(), fit, primed, "lanes")
         snapshot = kept(key, lambda: engine.read_primer_lanes(buf, n, primed, fish, cfg,
                                                               *engine.new_tables(n, fish, cfg), cost),
-                        lambda: engine.open_block(buf, n, engine.NO_PAYLOAD, False, fish, cfg,
-                                                  *engine.new_tables(n, fish, cfg)))
+                        lambda: engine.fresh_school(buf, n, fish, cfg))
         if snapshot is None:
             return -1
         school = snapshot.copy()
