@@ -8,7 +8,8 @@ import pytest
 import shoal
 from shoal import school_file
 from shoal.errors import ShoalError
-from shoal.learn import primers, samples, tune
+from shoal import school
+from shoal.learn import fish, judge, primers, samples, tune
 
 from fresh import FreshDecoder
 
@@ -78,6 +79,47 @@ def test_the_search_moves_only_numbers():
         assert spec["apm"]["order2_bits"] <= base["apm"]["order2_bits"]
 
 
+def _family_fish(spec: dict, kind: str) -> list:
+    return [(f["kind"], f.get("arg"), f.get("bits")) for f in spec["fish"] if kind in fish.covers(f.get("only", "any"))]
+
+
+def test_a_fish_swap_keeps_the_school_s_size_and_leaves_other_blocks_alone():
+    base = tune.base_spec(6)
+    grown = fish.added(base, "text", "word", 2, 20)
+    order4 = next(i for i, f in enumerate(grown["fish"]) if (f["kind"], f.get("arg")) == ("order", 4))
+    word0 = next(i for i, f in enumerate(grown["fish"]) if (f["kind"], f.get("arg")) == ("word", 0))
+    swapped = fish.dropped(grown, "text", order4)
+    assert ("word", 2, 20) in _family_fish(swapped, "text") and ("order", 4, 20) not in _family_fish(swapped, "text")
+    assert len(_family_fish(swapped, "text")) == len(_family_fish(base, "text"))
+    assert _family_fish(swapped, "binary") == _family_fish(base, "binary")      # order 4 still swims there
+    assert _family_fish(swapped, "structured") == _family_fish(swapped, "text")
+    assert len(fish.dropped(grown, "text", word0)["fish"]) == len(grown["fish"]) - 1    # text-only: gone
+    before, after = school.from_dict(base), school.from_dict(swapped)
+    for kind in ("binary", "x86"):        # the same school, compiled the same
+        assert (before.school(kind).fish == after.school(kind).fish).all()
+        assert (before.school(kind).cfg == after.school(kind).cfg).all()
+    assert fish.family([b"some text\n" * 50, bytes(600)]) == "binary"
+    assert fish.family([b"some text\n" * 50, bytes(100)]) == "text"
+
+
+def test_fish_search_swaps_only_what_pays_and_never_grows_the_school(monkeypatch):
+    pieces = [b"".join(_record(i * 7 + j) for j in range(8)) for i in range(6)]
+    text = b"".join(_record(5000 + i) for i in range(200))
+    base = tune.base_spec(6)
+    spec, size, swaps = fish.search(base, text, pieces, 60)
+    assert size <= judge.coded(judge.with_primer(base, text), pieces)
+    assert size == judge.coded(judge.with_primer(spec, text), pieces)      # its own loop: the same bytes
+    monkeypatch.setattr(fish, "MIN_GAIN", 1.0)              # nothing can gain all
+    assert fish.search(base, text, pieces, 60)[2] == []
+    monkeypatch.setattr(fish, "MIN_GAIN", -1.0)             # every swap is taken: the rounds' limit holds
+    monkeypatch.setattr(fish, "ROUNDS", 2)
+    spec, size, swaps = fish.search(base, text, pieces, 60)
+    assert len(swaps) == 2 and swaps[-1][2] == size
+    assert len(_family_fish(spec, "text")) == len(_family_fish(base, "text"))
+    assert sum(2 ** (b or 0) for *_, b in _family_fish(spec, "text")) <= sum(2 ** (b or 0) for *_, b in _family_fish(base, "text"))
+    assert _family_fish(spec, "binary") == _family_fish(base, "binary")
+
+
 def _learn(*args):
     return subprocess.run([sys.executable, "-m", "shoal", "learn", *map(str, args)], capture_output=True, text=True)
 
@@ -92,6 +134,7 @@ def test_learn_writes_a_school_that_compresses_held_back_records_better(sample_d
     assert made["base_level"] == 6 and made["samples"] == 60
     assert learned.preset.primer["grow"] and made["primer"]["large_blocks_bytes"] >= made["primer"]["bytes"]
     assert made["check_bytes"]["school"] < made["check_bytes"]["level"]
+    assert made["fish"]["family"] == "text" and "fish: level 6's" in run.stdout
     record = b"".join(_record(9000 + i) for i in range(6))          # never a sample
     blob = shoal.compress(record, school=out)
     assert len(blob) < len(shoal.compress(record, 6))

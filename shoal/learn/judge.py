@@ -16,12 +16,14 @@ from ..school import primer
 from ..school_file import SchoolFile
 
 
-def with_primer(spec: dict, text: bytes | None) -> school.Preset:
+def with_primer(spec: dict, text: bytes | None, own_loop: bool = True) -> school.Preset:
     """The preset `spec` reading primer `text` (None: as it is), run by the
-    loop compiled for its shape (a learned school is a file its user loads)."""
+    loop compiled for its shape (a learned school is a file its user loads),
+    or by the general loop (own_loop False: candidates of many shapes, the
+    same bytes without a compile for each)."""
     if text is not None:
         spec = dict(spec, primer={"digest": primer.learned(text), "grow": True})
-    return dataclasses.replace(school.from_dict(spec), own_loop=True)
+    return dataclasses.replace(school.from_dict(spec), own_loop=own_loop)
 
 
 def _by_size(pieces: list[bytes]) -> list[bytes]:

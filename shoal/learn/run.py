@@ -3,11 +3,13 @@
     1. read the samples; split them into learn, tune and check pieces
     2. measure the base level on the tune pieces (each piece its own block)
     3. primer: each candidate (primers.py) judged by the tune pieces' size
-    4. preset: CMA-ES over the base level's numbers with that primer (tune.py),
+    4. fish: swaps of the base level's fish for others that the samples want
+       more, with that primer (fish.py)
+    5. preset: CMA-ES over the school's numbers with that primer (tune.py),
        in the time left but what the last steps take
-    5. check: the school so learnt against the base level on the check
+    6. check: the school so learnt against the base level on the check
        pieces, which no step chose on (the gain reported), and its speed
-    6. write the school file, its primer chosen the same way from all the
+    7. write the school file, its primer chosen the same way from all the
        samples (more to choose from; the check gain was measured without
        them), and print what it chose
 """
@@ -27,8 +29,9 @@ PROG = "shoal learn"
 DEFAULT_TIME = 600
 DEFAULT_PRIMER = 512 << 10
 DEFAULT_MAX_MS = 20.0
-# what steps 5 and 6 take at most, kept out of the search's time
-_RESERVE = 0.1
+# the shares of --time by the end of the primer's and the fish's steps, and
+# what the last two steps take at most, kept out of the search's time
+_PRIMER_SHARE, _FISH_SHARE, _RESERVE = 0.4, 0.6, 0.1
 # check pieces timed for the summary's speed (all of them are measured for size)
 _SPEED_PIECES = 200
 
@@ -54,7 +57,8 @@ def parser() -> Parser:
     p.add_argument("--max-ms", type=float, default=DEFAULT_MAX_MS, metavar="MS",
                    help=f"the slowest primer allowed: warm CPU milliseconds to compress a tune piece (the median; "
                         f"default {DEFAULT_MAX_MS:g}, level 6's speed class for small files)")
-    p.add_argument("--no-tune", action="store_true", help="choose the primer only; keep the base preset")
+    p.add_argument("--no-tune", action="store_true",
+                   help="choose the primer only; keep the base level's fish and settings")
     p.add_argument("--seed", type=int, default=1, help="the search's seed (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors and the summary")
     return p
@@ -94,7 +98,7 @@ def _work(argv: list[str]) -> int:
 
 def learn(args) -> int:
     from .. import school, school_file
-    from . import judge, primers, samples, tune
+    from . import fish, judge, primers, samples, tune
     say = _Progress(args.quiet)
     found = samples.read(args.samples)
     say(f"{found.files} sample files{f' ({found.skipped} left out)' if found.skipped else ''}: "
@@ -106,7 +110,7 @@ def learn(args) -> int:
     say(f"level {args.level}: {level_size:,} bytes")
 
     # the primer: every candidate, judged on the tune pieces
-    primer_deadline = args.time * 0.4
+    primer_deadline = args.time * _PRIMER_SHARE
     tried, best = {}, None
     ways = primers.recipes(_budgets(args.primer_size), sum(map(len, found.learn)))
     for name, recipe in ways.items():
@@ -126,24 +130,33 @@ def learn(args) -> int:
         raise ShoalError(f"every primer tried took more than --max-ms {args.max_ms:g} ms a piece")
     primer_name, primer_text = best
 
-    # the preset: CMA-ES with that primer, in the time left
-    chosen, tuned_size, measured = base, tried[primer_name], 0
+    # the fish: swaps the tune pieces pay for, then CMA-ES over the numbers,
+    # with that primer, in the time left
+    chosen, tuned_size, measured, swaps = base, tried[primer_name], 0, []
+    if args.no_tune:
+        say("fish and preset: --no-tune, the base level's")
+    else:
+        say(f"fish: swaps for level {args.level}'s, judged on the tune pieces ...")
+        chosen, tuned_size, swaps = fish.search(base, primer_text, found.tune,
+                                                args.time * _FISH_SHARE - say.elapsed(), progress=say)
+        if not swaps:
+            say(f"fish: level {args.level}'s (no swap gains {100 * fish.MIN_GAIN:g}%)")
     left = args.time * (1 - _RESERVE) - say.elapsed()
     if args.no_tune:
-        say("preset: --no-tune, the base level's")
+        pass
     elif not tune.available():
-        say("preset: pycma is not installed (pip install 'shoal[evolve]'); keeping the base level's")
+        say("preset: pycma is not installed (pip install 'shoal[evolve]'); keeping the base level's settings")
     elif left < 5:
-        say("preset: no time left for the search; keeping the base level's")
+        say("preset: no time left for the search; keeping the base level's settings")
     else:
-        say(f"preset: CMA-ES over {len(tune.genes(base))} settings for {left:.0f} s ...")
+        say(f"preset: CMA-ES over {len(tune.genes(chosen))} settings for {left:.0f} s ...")
         last = [0.0]
 
         def report(evaluated, best_size, base_size):
             if say.elapsed() - last[0] >= 15:
                 last[0] = say.elapsed()
                 say(f"preset: {evaluated} tried, best {best_size:,} bytes ({100 * (best_size / base_size - 1):+.1f}%)")
-        chosen, tuned_size, measured = tune.search(base, primer_text, found.tune, left, seed=args.seed,
+        chosen, tuned_size, measured = tune.search(chosen, primer_text, found.tune, left, seed=args.seed,
                                                    progress=report)
         say(f"preset: {measured} tried, best {tuned_size:,} bytes")
 
@@ -166,6 +179,8 @@ def learn(args) -> int:
             "pieces": {"learn": len(found.learn), "tune": len(found.tune), "check": len(found.check)},
             "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried,
                        "large_blocks_bytes": len(large_text)},
+            "fish": {"family": fish.family(found.tune),
+                     "swaps": [{"in": a, "out": b, "tune_bytes": n} for a, b, n in swaps]},
             "preset": {"changed": [list(c) for c in tune.changes(base, chosen)], "candidates": measured},
             "tune_bytes": {"level": level_size, "primer": tried[primer_name], "school": tuned_size},
             "check_bytes": check, "speed": {k: round(v, 3) for k, v in speed.items()},
@@ -187,9 +202,11 @@ def _summary(written, made: dict, level: int) -> str:
     table = "\n".join("  " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
                       for r in rows)
     changed = ", ".join(f"{name} {a} -> {b}" for name, a, b in made["preset"]["changed"]) or "none"
+    swapped = ", ".join(f"{s['in']} for {s['out']}" for s in made["fish"]["swaps"]) or "none"
     return (f"{written.path}: school {written.id} (digest {written.digest.hex()})\n"
             f"  primer: {made['primer']['chosen']} ({made['primer']['bytes']:,} bytes from all samples; "
             f"{made['primer'].get('large_blocks_bytes', made['primer']['bytes']):,} before large blocks)\n"
+            f"  fish: level {level}'s, swapped ({made['fish']['family']} blocks): {swapped}\n"
             f"  preset: level {level}'s, settings changed: {changed} "
             f"({made['preset']['candidates']} candidates tried)\n"
             f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"
