@@ -59,6 +59,11 @@ def test_large_blocks_read_more_of_the_samples_ending_with_the_chosen_primer():
         large = primers.for_large_blocks(pieces, chosen, name, 8192)
         assert large.endswith(chosen) and len(chosen) < len(large) <= 8192
     everything = b"".join(pieces)
+    general = bytes(range(256)) * 100       # the base level's primer, before samples that fall short
+    few = b"".join(pieces[:10])
+    filled = primers.for_large_blocks(pieces[:10], pieces[9], "recent 1 KiB", 8192, general)
+    assert len(filled) == 8192 and filled == general[-(8192 - len(few)):] + few
+    assert primers.for_large_blocks(pieces, pieces[-1], "recent 1 KiB", 8192, general) == everything[-8192:]
     assert primers.for_large_blocks(pieces, everything[-1024:], "recent 1 KiB", 1 << 20) == everything
 
 
@@ -135,6 +140,11 @@ def test_learn_writes_a_school_that_compresses_held_back_records_better(sample_d
     assert learned.preset.primer["grow"] and made["primer"]["large_blocks_bytes"] >= made["primer"]["bytes"]
     assert made["check_bytes"]["school"] < made["check_bytes"]["level"]
     assert made["fish"]["family"] == "text" and "fish: level 6's" in run.stdout
+    large = made["primer"]["large_blocks"]          # the samples fall short of 32K: level 6's primer offered
+    assert set(large["tune_joined_bytes"]) == {"samples", "shipped_and_samples"}
+    assert large["shipped"] == ("text-1" if large["tune_joined_bytes"]["shipped_and_samples"]
+                                < large["tune_joined_bytes"]["samples"] else None)
+    assert made["primer"]["large_blocks_bytes"] == (32 << 10 if large["shipped"] else len(learned.primer))
     record = b"".join(_record(9000 + i) for i in range(6))          # never a sample
     blob = shoal.compress(record, school=out)
     assert len(blob) < len(shoal.compress(record, 6))

@@ -17,6 +17,8 @@ but a whole school rather than a dictionary:
                them, in budgets of 32-128 KiB
   judge.py     a candidate's worth: the coded size of the tune pieces, each
                its own block; and the school's speed
+  fish.py      swaps of the base level's context fish for others from a pool,
+               one for one, where the tune pieces gain
   tune.py      CMA-ES (pycma, the `evolve` extra) over the base level's
                learning rates and settings, with the chosen primer
   run.py       the command: the steps above within --time, progress, the

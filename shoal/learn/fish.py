@@ -147,7 +147,7 @@ def search(base: dict, primer_text: bytes, pieces: list[bytes], seconds: float,
         if after > best * (1 - MIN_GAIN):
             if progress:
                 progress(f"fish: {kind} {arg} in gains {100 * (1 - with_it / best):.2f}%, "
-                         f"but no fish can go for it; no swap")
+                         f"but not once a fish goes for it; no more swaps")
             break
         swaps.append((f"{kind} {arg}", _name(grown["fish"][out]), after))
         if progress:

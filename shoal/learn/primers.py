@@ -97,11 +97,17 @@ def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024)) -> dict:
     return out
 
 
-def for_large_blocks(pieces: list[bytes], chosen: bytes, name: str, budget: int) -> bytes:
+def for_large_blocks(pieces: list[bytes], chosen: bytes, name: str, budget: int, shipped: bytes = b"") -> bytes:
     """The primer a school reads before a large block: the most recent
     pieces up to `budget` bytes, ending with the `chosen` primer (so that
     the chosen one is its tail, which small blocks read).  Its time is paid
-    once in a process (school: primer `grow`), so more is better."""
+    once in a process (school: primer `grow`), so more is better: where the
+    samples fall short of the budget, the tail of `shipped` (the base
+    level's own primer, general text) comes first, if given."""
     if name.startswith("recent "):
-        return recent(pieces, max(budget, len(chosen)))
-    return recent(pieces, budget - len(chosen)) + chosen
+        out = recent(pieces, max(budget, len(chosen)))
+    else:
+        out = recent(pieces, budget - len(chosen)) + chosen
+    if shipped and len(out) < budget:
+        out = shipped[-(budget - len(out)):] + out
+    return out
