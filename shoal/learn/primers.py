@@ -5,6 +5,9 @@ learnt the kind of data, and the match fish can copy what the file shares
 with it (headers, keys, boilerplate).  Two ways to fill a budget:
 
   recent   the learn pieces as they come, the last BUDGET bytes
+  filled   where the samples hold less than BUDGET: all of them, after the
+           tail of the base level's own primer (general text) that fills
+           the budget
   cover    zstd's COVER dictionary builder's idea: cut the pieces into
            segments of k bytes and take, greedily, the segment whose d-byte
            strings (d-mers) occur in the most pieces, counting each d-mer
@@ -81,19 +84,29 @@ def cover(pieces: list[bytes], budget: int, k: int) -> bytes:
     return recent(pieces, budget - len(picked)) + picked if len(picked) < budget else picked
 
 
-def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024)) -> dict:
+def filled(pieces: list[bytes], budget: int, shipped: bytes) -> bytes:
+    """The most recent pieces up to `budget` bytes, after the tail of
+    `shipped` that fills the budget."""
+    out = recent(pieces, budget)
+    return shipped[-(budget - len(out)):] + out if len(out) < budget else out
+
+
+def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024), shipped: bytes = b"") -> dict:
     """name -> recipe(pieces) -> primer text, for each way and budget (a
     budget beyond the `total` bytes the samples hold is tried once, as all
-    of them).  A recipe chosen on some pieces makes the final primer from
+    of them, and, given `shipped`, filled with its tail: each budget
+    beyond).  A recipe chosen on some pieces makes the final primer from
     all of them."""
-    out = {}
+    out, holds_all = {}, False
     for budget in sorted(budgets):
         label = f"{budget >> 10} KiB"
-        out[f"recent {label}"] = partial(recent, budget=budget)
-        for k in segment_sizes:
-            out[f"cover k={k} {label}"] = partial(cover, budget=budget, k=k)
-        if budget >= total:
-            break
+        if not holds_all:
+            out[f"recent {label}"] = partial(recent, budget=budget)
+            for k in segment_sizes:
+                out[f"cover k={k} {label}"] = partial(cover, budget=budget, k=k)
+            holds_all = budget >= total
+        if shipped and budget > total:
+            out[f"filled {label}"] = partial(filled, budget=budget, shipped=shipped)
     return out
 
 
@@ -104,7 +117,7 @@ def for_large_blocks(pieces: list[bytes], chosen: bytes, name: str, budget: int,
     once in a process (school: primer `grow`), so more is better: where the
     samples fall short of the budget, the tail of `shipped` (the base
     level's own primer, general text) comes first, if given."""
-    if name.startswith("recent "):
+    if name.startswith(("recent ", "filled ")):
         out = recent(pieces, max(budget, len(chosen)))
     else:
         out = recent(pieces, budget - len(chosen)) + chosen

@@ -113,7 +113,8 @@ def learn(args) -> int:
     # the primer: every candidate, judged on the tune pieces
     primer_deadline = args.time * _PRIMER_SHARE
     tried, best = {}, None
-    ways = primers.recipes(_budgets(args.primer_size), sum(map(len, found.learn)))
+    shipped = _shipped_primer(args.level, found)
+    ways = primers.recipes(_budgets(args.primer_size), sum(map(len, found.learn)), shipped=shipped)
     for name, recipe in ways.items():
         text = recipe(found.learn)
         if not text:
@@ -175,9 +176,12 @@ def learn(args) -> int:
     # block, and gain more the more they read first), the most recent
     # samples up to --primer-size, after the base level's own primer where
     # they fall short and that pays on the tune pieces joined in one block
-    shipped, large = _shipped_for_large_blocks(args, found, chosen, primer_text, primer_name, say)
+    fill, large = _fill_for_large_blocks(args, found, shipped, chosen, primer_text, primer_name, say)
     final_text = ways[primer_name](found.all())
-    large_text = primers.for_large_blocks(found.all(), final_text, primer_name, args.primer_size, shipped)
+    large_text = primers.for_large_blocks(found.all(), final_text, primer_name, args.primer_size, fill)
+    assert large_text.endswith(final_text)          # what small blocks read: the tail
+    large["shipped_bytes"] = len(large_text) - len(primers.for_large_blocks(found.all(), final_text, primer_name,
+                                                                             args.primer_size))
     made = {"shoal": __version__, "base_level": args.level, "samples": found.files,
             "pieces": {"learn": len(found.learn), "tune": len(found.tune), "check": len(found.check)},
             "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried,
@@ -193,27 +197,44 @@ def learn(args) -> int:
     return 0
 
 
-def _shipped_for_large_blocks(args, found, chosen: dict, primer_text: bytes, primer_name: str, say):
-    """(the base level's primer text to read before the samples in large
-    blocks, or b""; what the choice measured).  Offered for text samples
-    that fall short of --primer-size when the base level has a primer: on
-    the sets of tools/make_small_sets.py this gained 0.6-5% on prose, code
-    and CSV and lost 1.6% on JSON, so the tune pieces decide, joined as one
-    block after each primer built from the learn pieces."""
+def _level_primer(level: int) -> str | None:
+    """The name of the base level's own primer (general text), if it has one."""
     from .. import school
+    return (json.loads(school.level(level).canonical).get("primer") or {}).get("name")
+
+
+def _shipped_primer(level: int, found) -> bytes:
+    """The base level's own primer, offered where text samples fall short of
+    a primer's budget; b"" for other samples or a level without one."""
     from ..school import primer
-    from . import fish, judge, primers
-    entry = json.loads(school.level(args.level).canonical).get("primer")
+    from . import fish
+    name = _level_primer(level)
+    if name is None or fish.family(found.tune) != "text":
+        return b""
+    return primer.whole_text({"name": name})
+
+
+def _fill_for_large_blocks(args, found, shipped: bytes, chosen: dict, primer_text: bytes, primer_name: str, say):
+    """(the text to read before the samples in large blocks where they fall
+    short of --primer-size: `shipped` or b""; what the choice measured).  A
+    filled primer for small blocks keeps its fill (small blocks read the
+    tail of the large blocks' primer).  Otherwise the tune pieces decide,
+    joined as one block after each primer built from the learn pieces: on
+    the sets of tools/make_small_sets.py the fill gained 0.6-5% on prose,
+    code and CSV and lost 1.6% on JSON."""
+    from . import judge, primers
+    name = _level_primer(args.level)
+    if primer_name.startswith("filled "):
+        return shipped, {"shipped": name, "why": "the small blocks' primer is filled"}
     plain = primers.for_large_blocks(found.learn, primer_text, primer_name, args.primer_size)
-    if not entry or "name" not in entry or fish.family(found.tune) != "text" or len(plain) >= args.primer_size:
+    if not shipped or len(plain) >= args.primer_size:
         return b"", {"shipped": None}
-    shipped = primer.whole_text(entry)
     filled = primers.for_large_blocks(found.learn, primer_text, primer_name, args.primer_size, shipped)
     joined = [b"".join(found.tune)]
     alone, after = (judge.coded(judge.with_primer(chosen, text), joined) for text in (plain, filled))
     say(f"large blocks: the tune pieces as one block {alone:,} bytes after the samples, {after:,} after "
-        f"{entry['name']} and the samples")
-    return (shipped if after < alone else b""), {"shipped": entry["name"] if after < alone else None,
+        f"{name} and the samples")
+    return (shipped if after < alone else b""), {"shipped": name if after < alone else None,
                                                  "tune_joined_bytes": {"samples": alone, "shipped_and_samples": after}}
 
 
@@ -229,13 +250,15 @@ def _summary(written, made: dict, level: int) -> str:
     table = "\n".join("  " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
                       for r in rows)
     changed = ", ".join(f"{name} {a} -> {b}" for name, a, b in made["preset"]["changed"]) or "none"
-    shipped = made["primer"]["large_blocks"]["shipped"]
-    shipped_note = f", level {level}'s primer {shipped} first" if shipped else ""
-    swapped = ", ".join(f"{s['in']} for {s['out']}" for s in made["fish"]["swaps"]) or "none"
+    large = made["primer"]["large_blocks"]
+    shipped_note = (f", {large['shipped_bytes']:,} of them level {level}'s primer {large['shipped']}, first"
+                    if large["shipped_bytes"] else "")
+    swapped = "".join(f", {s['in']} in for {s['out']}" for s in made["fish"]["swaps"])
+    swapped += f" (in {made['fish']['family']} blocks)" if swapped else ""
     return (f"{written.path}: school {written.id} (digest {written.digest.hex()})\n"
             f"  primer: {made['primer']['chosen']} ({made['primer']['bytes']:,} bytes from all samples; "
             f"{made['primer']['large_blocks_bytes']:,} before large blocks{shipped_note})\n"
-            f"  fish: level {level}'s, swapped ({made['fish']['family']} blocks): {swapped}\n"
+            f"  fish: level {level}'s{swapped}\n"
             f"  preset: level {level}'s, settings changed: {changed} "
             f"({made['preset']['candidates']} candidates tried)\n"
             f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"
