@@ -130,6 +130,22 @@ def test_fish_search_swaps_only_what_pays_and_never_grows_the_school(monkeypatch
     assert _family_fish(spec, "binary") == _family_fish(base, "binary")
 
 
+def test_a_school_with_swapped_fish_decodes_in_a_fresh_process(tmp_path, monkeypatch):
+    base = tune.base_spec(6)
+    grown = fish.added(base, "text", "struct", 3, 20)
+    textcol = next(i for i, f in enumerate(grown["fish"]) if f["kind"] == "textcol")
+    swapped = fish.dropped(fish.added(grown, "text", "word", 2, 20), "text", textcol)
+    primer_text = b"".join(_record(7000 + i) for i in range(300))
+    learned = school_file.write(tmp_path / "swapped.school", swapped, primer_text, {}, small=8192)
+    records = b"".join(_record(8000 + i) for i in range(40))
+    binary = bytes(range(256)) * 64 + bytes(4096)               # a binary block: level 6's binary school
+    blobs = [shoal.compress(data, school=learned) for data in (records, binary)]
+    assert len(blobs[0]) < len(shoal.compress(records, 6))
+    monkeypatch.setenv("SHOAL_SCHOOL_PATH", str(tmp_path))
+    with FreshDecoder() as fresh:
+        assert [fresh.decode(blob) for blob in blobs] == [records, binary]
+
+
 def _learn(*args):
     return subprocess.run([sys.executable, "-m", "shoal", "learn", *map(str, args)], capture_output=True, text=True)
 
