@@ -2,7 +2,7 @@
 
 A primer helps a small file in two ways: its fish and mixers have already
 learnt the kind of data, and the match fish can copy what the file shares
-with it (headers, keys, boilerplate).  Two ways to fill a budget:
+with it (headers, keys, boilerplate).  Three ways to fill a budget:
 
   recent   the learn pieces as they come, the last BUDGET bytes
   filled   where the samples hold less than BUDGET: all of them, after the
