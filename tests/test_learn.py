@@ -66,9 +66,10 @@ def test_large_blocks_read_more_of_the_samples_ending_with_the_chosen_primer():
     everything = b"".join(pieces)
     general = bytes(range(256)) * 100       # the base level's primer, before samples that fall short
     few = b"".join(pieces[:10])
-    filled = primers.for_large_blocks(pieces[:10], pieces[9], "recent 1 KiB", 8192, general)
+    filled = primers.fill(primers.for_large_blocks(pieces[:10], pieces[9], "recent 1 KiB", 8192), 8192, general)
     assert len(filled) == 8192 and filled == general[-(8192 - len(few)):] + few
-    assert primers.for_large_blocks(pieces, pieces[-1], "recent 1 KiB", 8192, general) == everything[-8192:]
+    assert primers.fill(primers.for_large_blocks(pieces, pieces[-1], "recent 1 KiB", 8192), 8192,
+                        general) == everything[-8192:]
     assert primers.for_large_blocks(pieces, everything[-1024:], "recent 1 KiB", 1 << 20) == everything
 
 

@@ -102,12 +102,12 @@ def _name(f: dict) -> str:
 
 
 def search(base: dict, primer_text: bytes, pieces: list[bytes], seconds: float,
-           progress=None) -> tuple[dict, int, list[tuple[str, str, int]]]:
+           progress=None, family_name: str | None = None) -> tuple[dict, int, list[tuple[str, str, int]]]:
     """(spec, its coded size, the swaps made: (fish in, fish out, size after))
     within `seconds`; base itself when no swap pays.  progress(text) hears
-    of each swap tried and made."""
+    of each swap tried and made; family_name: the pieces' family, if known."""
     deadline = time.monotonic() + seconds
-    fam = family(pieces)
+    fam = family_name or family(pieces)
     cache: dict[bytes, int] = {}
 
     def size(spec: dict) -> int:

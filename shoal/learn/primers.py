@@ -84,11 +84,16 @@ def cover(pieces: list[bytes], budget: int, k: int) -> bytes:
     return recent(pieces, budget - len(picked)) + picked if len(picked) < budget else picked
 
 
+def fill(text: bytes, budget: int, shipped: bytes) -> bytes:
+    """`text` after the tail of `shipped` that fills it to `budget` bytes
+    (`text` itself if it fills the budget, or shipped is empty)."""
+    return shipped[-(budget - len(text)):] + text if shipped and len(text) < budget else text
+
+
 def filled(pieces: list[bytes], budget: int, shipped: bytes) -> bytes:
     """The most recent pieces up to `budget` bytes, after the tail of
     `shipped` that fills the budget."""
-    out = recent(pieces, budget)
-    return shipped[-(budget - len(out)):] + out if len(out) < budget else out
+    return fill(recent(pieces, budget), budget, shipped)
 
 
 def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024), shipped: bytes = b"") -> dict:
@@ -110,17 +115,13 @@ def recipes(budgets: list[int], total: int, segment_sizes=(256, 1024), shipped: 
     return out
 
 
-def for_large_blocks(pieces: list[bytes], chosen: bytes, name: str, budget: int, shipped: bytes = b"") -> bytes:
+def for_large_blocks(pieces: list[bytes], chosen: bytes, name: str, budget: int) -> bytes:
     """The primer a school reads before a large block: the most recent
     pieces up to `budget` bytes, ending with the `chosen` primer (so that
     the chosen one is its tail, which small blocks read).  Its time is paid
     once in a process (school: primer `grow`), so more is better: where the
-    samples fall short of the budget, the tail of `shipped` (the base
-    level's own primer, general text) comes first, if given."""
+    samples fall short of the budget, `shoal learn` may fill() it with the
+    base level's own primer (general text)."""
     if name.startswith(("recent ", "filled ")):
-        out = recent(pieces, max(budget, len(chosen)))
-    else:
-        out = recent(pieces, budget - len(chosen)) + chosen
-    if shipped and len(out) < budget:
-        out = shipped[-(budget - len(out)):] + out
-    return out
+        return recent(pieces, max(budget, len(chosen)))
+    return recent(pieces, budget - len(chosen)) + chosen

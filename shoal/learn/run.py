@@ -113,7 +113,8 @@ def learn(args) -> int:
     # the primer: every candidate, judged on the tune pieces
     primer_deadline = args.time * _PRIMER_SHARE
     tried, best = {}, None
-    shipped = _shipped_primer(args.level, found)
+    family = fish.family(found.tune)
+    shipped_name, shipped = _shipped_primer(args.level, family)
     ways = primers.recipes(_budgets(args.primer_size), sum(map(len, found.learn)), shipped=shipped)
     for name, recipe in ways.items():
         text = recipe(found.learn)
@@ -140,9 +141,10 @@ def learn(args) -> int:
     else:
         say(f"fish: swaps for level {args.level}'s, judged on the tune pieces ...")
         chosen, tuned_size, swaps = fish.search(base, primer_text, found.tune,
-                                                args.time * _FISH_SHARE - say.elapsed(), progress=say)
+                                                args.time * _FISH_SHARE - say.elapsed(), progress=say,
+                                                family_name=family)
         if not swaps:
-            say(f"fish: level {args.level}'s (no swap gains {100 * fish.MIN_GAIN:g}%)")
+            say(f"fish: level {args.level}'s (no swap gained {100 * fish.MIN_GAIN:g}% in the time given)")
     left = args.time * (1 - _RESERVE) - say.elapsed()
     if args.no_tune:
         pass
@@ -176,17 +178,17 @@ def learn(args) -> int:
     # block, and gain more the more they read first), the most recent
     # samples up to --primer-size, after the base level's own primer where
     # they fall short and that pays on the tune pieces joined in one block
-    fill, large = _fill_for_large_blocks(args, found, shipped, chosen, primer_text, primer_name, say)
+    fill, large = _fill_for_large_blocks(args, found, shipped_name, shipped, chosen, primer_text, primer_name, say)
     final_text = ways[primer_name](found.all())
-    large_text = primers.for_large_blocks(found.all(), final_text, primer_name, args.primer_size, fill)
+    samples_text = primers.for_large_blocks(found.all(), final_text, primer_name, args.primer_size)
+    large_text = primers.fill(samples_text, args.primer_size, fill)
     assert large_text.endswith(final_text)          # what small blocks read: the tail
-    large["shipped_bytes"] = len(large_text) - len(primers.for_large_blocks(found.all(), final_text, primer_name,
-                                                                             args.primer_size))
+    large["shipped_bytes"] = len(large_text) - len(samples_text)
     made = {"shoal": __version__, "base_level": args.level, "samples": found.files,
             "pieces": {"learn": len(found.learn), "tune": len(found.tune), "check": len(found.check)},
             "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried,
                        "large_blocks_bytes": len(large_text), "large_blocks": large},
-            "fish": {"family": fish.family(found.tune),
+            "fish": {"family": family,
                      "swaps": [{"in": a, "out": b, "tune_bytes": n} for a, b, n in swaps]},
             "preset": {"changed": [list(c) for c in tune.changes(base, chosen)], "candidates": measured},
             "tune_bytes": {"level": level_size, "primer": tried[primer_name], "school": tuned_size},
@@ -197,25 +199,21 @@ def learn(args) -> int:
     return 0
 
 
-def _level_primer(level: int) -> str | None:
-    """The name of the base level's own primer (general text), if it has one."""
+def _shipped_primer(level: int, family: str) -> tuple[str | None, bytes]:
+    """(name, text) of the base level's own primer (general text), offered
+    where text samples fall short of a primer's budget; (None, b"") for
+    samples of binary data or a level without one."""
     from .. import school
-    return (json.loads(school.level(level).canonical).get("primer") or {}).get("name")
-
-
-def _shipped_primer(level: int, found) -> bytes:
-    """The base level's own primer, offered where text samples fall short of
-    a primer's budget; b"" for other samples or a level without one."""
     from ..school import primer
-    from . import fish
-    name = _level_primer(level)
-    if name is None or fish.family(found.tune) != "text":
-        return b""
-    return primer.whole_text({"name": name})
+    name = (json.loads(school.level(level).canonical).get("primer") or {}).get("name")
+    if name is None or family != "text":
+        return None, b""
+    return name, primer.whole_text({"name": name})
 
 
-def _fill_for_large_blocks(args, found, shipped: bytes, chosen: dict, primer_text: bytes, primer_name: str, say):
-    """(the text to read before the samples in large blocks where they fall
+def _fill_for_large_blocks(args, found, name: str | None, shipped: bytes, chosen: dict, primer_text: bytes,
+                           primer_name: str, say):
+    """(the text to fill large blocks' primer with where the samples fall
     short of --primer-size: `shipped` or b""; what the choice measured).  A
     filled primer for small blocks keeps its fill (small blocks read the
     tail of the large blocks' primer).  Otherwise the tune pieces decide,
@@ -223,13 +221,12 @@ def _fill_for_large_blocks(args, found, shipped: bytes, chosen: dict, primer_tex
     the sets of tools/make_small_sets.py the fill gained 0.6-5% on prose,
     code and CSV and lost 1.6% on JSON."""
     from . import judge, primers
-    name = _level_primer(args.level)
     if primer_name.startswith("filled "):
         return shipped, {"shipped": name, "why": "the small blocks' primer is filled"}
     plain = primers.for_large_blocks(found.learn, primer_text, primer_name, args.primer_size)
     if not shipped or len(plain) >= args.primer_size:
         return b"", {"shipped": None}
-    filled = primers.for_large_blocks(found.learn, primer_text, primer_name, args.primer_size, shipped)
+    filled = primers.fill(plain, args.primer_size, shipped)
     joined = [b"".join(found.tune)]
     alone, after = (judge.coded(judge.with_primer(chosen, text), joined) for text in (plain, filled))
     say(f"large blocks: the tune pieces as one block {alone:,} bytes after the samples, {after:,} after "
