@@ -122,13 +122,22 @@ def test_fish_search_swaps_only_what_pays_and_never_grows_the_school(monkeypatch
     assert size == judge.coded(judge.with_primer(spec, text), pieces)      # its own loop: the same bytes
     monkeypatch.setattr(fish, "MIN_GAIN", 1.0)              # nothing can gain all
     assert fish.search(base, text, pieces, 60)[2] == []
-    monkeypatch.setattr(fish, "MIN_GAIN", -1.0)             # every swap is taken: the rounds' limit holds
+    monkeypatch.setattr(fish, "MIN_GAIN", -1.0)             # every swap gains
+    monkeypatch.setattr(judge, "slower", lambda *_: 1 + 2 * fish.MAX_SLOWER)
+    assert fish.search(base, text, pieces, 60)[2] == []     # but each costs time
+    monkeypatch.setattr(judge, "slower", lambda *_: 1.0)    # every swap is taken: the rounds' limit holds
     monkeypatch.setattr(fish, "ROUNDS", 2)
     spec, size, swaps = fish.search(base, text, pieces, 60)
-    assert len(swaps) == 2 and swaps[-1][2] == size
+    assert len(swaps) == 2 and swaps[-1][2] == size and swaps[-1][3] == 1.0
     assert len(_family_fish(spec, "text")) == len(_family_fish(base, "text"))
     assert sum(2 ** (b or 0) for *_, b in _family_fish(spec, "text")) <= sum(2 ** (b or 0) for *_, b in _family_fish(base, "text"))
     assert _family_fish(spec, "binary") == _family_fish(base, "binary")
+
+
+def test_slower_tells_a_slow_school_from_a_fast_one():
+    block = b"".join(_record(i) for i in range(3000))[:200_000]
+    assert judge.slower(school.level(6), school.level(1), block, timings=3) > 1.3
+    assert 0.5 < judge.slower(school.level(1), school.level(1), block, timings=3) < 2
 
 
 def test_a_school_with_swapped_fish_decodes_in_a_fresh_process(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ the same tables follow each other and share one primed school
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 
 from .. import api, school
@@ -76,3 +77,30 @@ def speed(learned: SchoolFile, pieces: list[bytes]) -> dict:
     return {"compress_ms_per_file": 1000 * (middle - start) / len(ordered),
             "decompress_ms_per_file": 1000 * (end - middle) / len(ordered),
             "compress_ms_per_kb": 1000 * (middle - start) / kb, "decompress_ms_per_kb": 1000 * (end - middle) / kb}
+
+
+# paired timings judge.slower takes: enough that a swap costing 5% more
+# time shows above this machine's noise (about ±5% a coding, two learns
+# side by side)
+TIMINGS = 5
+
+
+def slower(preset: school.Preset, than: school.Preset, block: bytes, timings: int = TIMINGS) -> float:
+    """How much more time `preset` takes than `than` to code `block` (as one
+    block, as a file of it is coded): the median ratio of their CPU times
+    over `timings` pairs, coded in turn, each pair in the other order.  Each
+    is coded once first, untimed (its primer read, its loop compiled)."""
+    def cpu(p: school.Preset) -> float:
+        start = time.thread_time()
+        school.compress_block(block, school.school_for(block, p))
+        return time.thread_time() - start
+
+    cpu(preset), cpu(than)
+    ratios = []
+    for k in range(timings):
+        if k % 2:
+            b, a = cpu(than), cpu(preset)
+        else:
+            a, b = cpu(preset), cpu(than)
+        ratios.append(a / max(b, 1e-9))
+    return statistics.median(ratios)

@@ -144,7 +144,7 @@ def learn(args) -> int:
                                                 args.time * _FISH_SHARE - say.elapsed(), progress=say,
                                                 family_name=family)
         if not swaps:
-            say(f"fish: level {args.level}'s (no swap gained {100 * fish.MIN_GAIN:g}% in the time given)")
+            say(f"fish: level {args.level}'s (no swap gained {100 * fish.MIN_GAIN:g}% at its speed in the time given)")
     left = args.time * (1 - _RESERVE) - say.elapsed()
     if args.no_tune:
         pass
@@ -189,7 +189,7 @@ def learn(args) -> int:
             "primer": {"chosen": primer_name, "bytes": len(final_text), "tried": tried,
                        "large_blocks_bytes": len(large_text), "large_blocks": large},
             "fish": {"family": family,
-                     "swaps": [{"in": a, "out": b, "tune_bytes": n} for a, b, n in swaps]},
+                     "swaps": [{"in": a, "out": b, "tune_bytes": n, "time_ratio": r} for a, b, n, r in swaps]},
             "preset": {"changed": [list(c) for c in tune.changes(base, chosen)], "candidates": measured},
             "tune_bytes": {"level": level_size, "primer": tried[primer_name], "school": tuned_size},
             "check_bytes": check, "speed": {k: round(v, 3) for k, v in speed.items()},
