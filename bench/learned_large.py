@@ -8,9 +8,12 @@ set's `large/` file is test-side, never in its learn half); SCHOOLS_DIR
 holds SET.school for each set, from `shoal learn SETS_DIR/SET/learn -o
 SET.school`.  Each file is coded once to warm up (compiling, and the
 school's grown school written to disk), then level 6 and the school in
-turn, three rounds, compress and decompress; the median CPU time of the
-thread that codes (what else runs on the machine counts less than in
-wall-clock time).  Every round trip is checked.
+turn, ROUNDS rounds (each round in the other order than the last),
+compress and decompress, timed in CPU time of the thread that codes.
+A single coding here varies by 5-15% from one round to the next (other
+work on the machine, its memory's speed), so the time reported is the
+median over rounds of the school's time divided by level 6's in the same
+round, with the quartiles of those ratios.  Every round trip is checked.
 """
 import statistics
 import sys
@@ -21,7 +24,7 @@ import shoal
 from shoal import school_file
 
 SETS = ("man", "changelog", "copyright", "python", "json", "csv")
-ROUNDS = 3
+ROUNDS = 7
 
 
 def _cpu(fn):
@@ -31,21 +34,29 @@ def _cpu(fn):
 
 
 def measure(data: bytes, learned) -> dict:
+    """Bytes for each way, its median CPU seconds, and the school's paired
+    ratios to level 6 (c and d: compress, decompress)."""
     ways = {"level 6": ({"level": 6}, {}), "school": ({"school": learned}, {"school": learned})}
     out = {}
     for name, (kw, dk) in ways.items():
         shoal.decompress(shoal.compress(data[:5000], **kw), **dk)
         out[name] = {"bytes": len(shoal.compress(data, **kw)), "c": [], "d": []}
-    for _ in range(ROUNDS):
-        for name, (kw, dk) in ways.items():
+    for k in range(ROUNDS):
+        for name in (list(ways) if k % 2 == 0 else list(reversed(ways))):
+            kw, dk = ways[name]
             blob, c = _cpu(lambda: shoal.compress(data, **kw))
             back, d = _cpu(lambda: shoal.decompress(blob, **dk))
             if back != data or len(blob) != out[name]["bytes"]:
                 raise AssertionError(f"{name}: the round trip failed")
             out[name]["c"].append(c)
             out[name]["d"].append(d)
-    return {name: {"bytes": r["bytes"], "c": statistics.median(r["c"]), "d": statistics.median(r["d"])}
-            for name, r in out.items()}
+    result = {name: {"bytes": r["bytes"], "c": statistics.median(r["c"]), "d": statistics.median(r["d"])}
+              for name, r in out.items()}
+    for way in "cd":
+        ratios = [s / v for s, v in zip(out["school"][way], out["level 6"][way])]
+        q1, median, q3 = statistics.quantiles(ratios, n=4)
+        result["ratio " + way] = (median, q1, q3)
+    return result
 
 
 def main(argv: list[str]) -> int:
@@ -53,15 +64,18 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     sets_dir, schools = Path(argv[0]), Path(argv[1])
-    print("| set | bytes | level 6 | school | school / level 6 | CPU s level 6 (c / d) | CPU time / level 6 (c / d) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| set | bytes | level 6 | school | school / level 6 | CPU s level 6 (c / d) "
+          "| CPU time / level 6: compress [quartiles] | decompress [quartiles] |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in argv[2:] or SETS:
         large = sorted((sets_dir / name / "large").iterdir())[0]
         data = large.read_bytes()
         r = measure(data, school_file.read(schools / f"{name}.school"))
         lv, sc = r["level 6"], r["school"]
+        c, d = r["ratio c"], r["ratio d"]
         print(f"| {name} | {len(data):,} | {lv['bytes']:,} | {sc['bytes']:,} | {sc['bytes'] / lv['bytes']:.3f} | "
-              f"{lv['c']:.2f} / {lv['d']:.2f} | {sc['c'] / lv['c']:.2f} / {sc['d'] / lv['d']:.2f} |", flush=True)
+              f"{lv['c']:.2f} / {lv['d']:.2f} | {c[0]:.3f} [{c[1]:.3f}-{c[2]:.3f}] "
+              f"| {d[0]:.3f} [{d[1]:.3f}-{d[2]:.3f}] |", flush=True)
     return 0
 
 

@@ -13,9 +13,9 @@ if the school stays as fast.
     2. those that gain at least MIN_GAIN, best first (at most CHOICES): with
        each context fish of the school dropped in turn; the best swap, if
        the school is still at least MIN_GAIN smaller than before it, is
-       timed (judge.slower) on the tune pieces joined as one block, as a
-       large file of the kind is coded, and kept if it is at most
-       MAX_SLOWER slower than the school without it
+       timed (judge.slower) on the samples joined as one block, as a large
+       file of the kind is coded, and kept if it is at most MAX_SLOWER
+       slower than the school without it
     3. again, from the school so swapped, up to ROUNDS swaps or the time given
 
 Why the clock: a fish costs time mostly by its table's cache misses, and
@@ -58,7 +58,7 @@ CHOICES = 3
 # how much slower than the school without it a swap may leave it: within
 # what paired timings tell apart on a busy machine (judge.slower)
 MAX_SLOWER = 0.02
-# bytes of the tune pieces, joined, that a swap is timed on
+# bytes of the samples, joined, that a swap is timed on
 TIMED_BYTES = 1 << 20
 # the fish that are not context fish (never dropped or brought in here)
 _NOT_CONTEXT = ("match", "column", "neural")
@@ -121,15 +121,18 @@ def _name(f: dict) -> str:
 
 
 def search(base: dict, primer_text: bytes, pieces: list[bytes], seconds: float,
-           progress=None, family_name: str | None = None) -> tuple[dict, int, list[tuple]]:
+           progress=None, family_name: str | None = None, timed: bytes | None = None) -> tuple[dict, int, list[tuple]]:
     """(spec, its coded size, the swaps made: (fish in, fish out, size
     after, time after / time before)) within `seconds`; base itself when no
     swap pays.  progress(text) hears of each swap tried and made;
-    family_name: the pieces' family, if known."""
+    family_name: the pieces' family, if known; timed: the block swaps are
+    timed on (default: the pieces joined), coded without the primer: what
+    a fish costs is its table's misses on data of the kind, and a block cut
+    from the primer's own samples would be coded by the match fish."""
     deadline = time.monotonic() + seconds
     fam = family_name or family(pieces)
     cache: dict[bytes, int] = {}
-    joined = b"".join(pieces)[:TIMED_BYTES]
+    timed = (b"".join(pieces) if timed is None else timed)[:TIMED_BYTES]
 
     def preset(spec: dict):
         return judge.with_primer(spec, primer_text, own_loop=False)
@@ -163,7 +166,8 @@ def search(base: dict, primer_text: bytes, pieces: list[bytes], seconds: float,
             if swap is None:
                 say(f"fish: {kind} {arg} in gains {100 * (1 - with_it / best):.2f}%, but not once a fish goes for it")
                 continue
-            slower = judge.slower(preset(swap[0]), preset(spec), joined)
+            slower = judge.slower(judge.with_primer(swap[0], None, own_loop=False),
+                                  judge.with_primer(spec, None, own_loop=False), timed)
             if slower <= 1 + MAX_SLOWER:
                 swap += (slower,)
                 break

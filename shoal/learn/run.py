@@ -142,7 +142,7 @@ def learn(args) -> int:
         say(f"fish: swaps for level {args.level}'s, judged on the tune pieces ...")
         chosen, tuned_size, swaps = fish.search(base, primer_text, found.tune,
                                                 args.time * _FISH_SHARE - say.elapsed(), progress=say,
-                                                family_name=family)
+                                                family_name=family, timed=b"".join(found.learn + found.tune))
         if not swaps:
             say(f"fish: level {args.level}'s (no swap gained {100 * fish.MIN_GAIN:g}% at its speed in the time given)")
     left = args.time * (1 - _RESERVE) - say.elapsed()
