@@ -162,10 +162,15 @@ def search(base: dict, primer_text: bytes, pieces: list[bytes], seconds: float,
         gaining = sorted((n, fish) for fish, n in trials.items() if n <= best * (1 - MIN_GAIN))
         swap = None
         for with_it, (kind, arg) in gaining[:CHOICES]:
+            if time.monotonic() > deadline:
+                break
             swap = _swap(spec, best, fam, kind, arg, bits, size, deadline)
             if swap is None:
                 say(f"fish: {kind} {arg} in gains {100 * (1 - with_it / best):.2f}%, but not once a fish goes for it")
                 continue
+            if time.monotonic() > deadline:       # no time left to time it: no swap
+                swap = None
+                break
             slower = judge.slower(judge.with_primer(swap[0], None, own_loop=False),
                                   judge.with_primer(spec, None, own_loop=False), timed)
             if slower <= 1 + MAX_SLOWER:
