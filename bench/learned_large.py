@@ -1,14 +1,14 @@
 """A learned school against level 6 on a large file of its kind (issue 24's
 large-file goal): bytes, and CPU time both ways, in one process, warm.
 
-    python bench/learned_large.py SETS_DIR SCHOOLS_DIR [SET...]
+    python bench/learned_large.py SETS_DIR SCHOOLS_DIR [SET...] [--rounds N]
 
 SETS_DIR is what `python tools/make_small_sets.py SETS_DIR` built (each
 set's `large/` file is test-side, never in its learn half); SCHOOLS_DIR
 holds SET.school for each set, from `shoal learn SETS_DIR/SET/learn -o
 SET.school`.  Each file is coded once to warm up (compiling, and the
 school's grown school written to disk), then level 6 and the school in
-turn, ROUNDS rounds (each round in the other order than the last),
+turn, ROUNDS rounds (--rounds; each round in the other order than the last),
 compress and decompress, timed in CPU time of the thread that codes.
 A single coding here varies by 5-15% from one round to the next (other
 work on the machine, its memory's speed), so the time reported is the
@@ -33,7 +33,7 @@ def _cpu(fn):
     return out, time.thread_time() - start
 
 
-def measure(data: bytes, learned) -> dict:
+def measure(data: bytes, learned, rounds: int = ROUNDS) -> dict:
     """Bytes for each way, its median CPU seconds, and the school's paired
     ratios to level 6 (c and d: compress, decompress)."""
     ways = {"level 6": ({"level": 6}, {}), "school": ({"school": learned}, {"school": learned})}
@@ -41,7 +41,7 @@ def measure(data: bytes, learned) -> dict:
     for name, (kw, dk) in ways.items():
         shoal.decompress(shoal.compress(data[:5000], **kw), **dk)
         out[name] = {"bytes": len(shoal.compress(data, **kw)), "c": [], "d": []}
-    for k in range(ROUNDS):
+    for k in range(rounds):
         for name in (list(ways) if k % 2 == 0 else list(reversed(ways))):
             kw, dk = ways[name]
             blob, c = _cpu(lambda: shoal.compress(data, **kw))
@@ -60,7 +60,11 @@ def measure(data: bytes, learned) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2:
+    rounds = ROUNDS
+    if "--rounds" in argv:
+        at = argv.index("--rounds")
+        rounds, argv = int(argv[at + 1]), argv[:at] + argv[at + 2:]
+    if len(argv) < 2 or rounds < 2:
         print(__doc__, file=sys.stderr)
         return 2
     sets_dir, schools = Path(argv[0]), Path(argv[1])
@@ -70,7 +74,7 @@ def main(argv: list[str]) -> int:
     for name in argv[2:] or SETS:
         large = sorted((sets_dir / name / "large").iterdir())[0]
         data = large.read_bytes()
-        r = measure(data, school_file.read(schools / f"{name}.school"))
+        r = measure(data, school_file.read(schools / f"{name}.school"), rounds)
         lv, sc = r["level 6"], r["school"]
         c, d = r["ratio c"], r["ratio d"]
         print(f"| {name} | {len(data):,} | {lv['bytes']:,} | {sc['bytes']:,} | {sc['bytes'] / lv['bytes']:.3f} | "
