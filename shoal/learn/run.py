@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -205,10 +204,10 @@ def _shipped_primer(level: int, family: str) -> tuple[str | None, bytes]:
     samples of binary data or a level without one."""
     from .. import school
     from ..school import primer
-    name = (json.loads(school.level(level).canonical).get("primer") or {}).get("name")
-    if name is None or family != "text":
+    entry = school.level(level).primer
+    if entry is None or "name" not in entry or family != "text":
         return None, b""
-    return name, primer.whole_text({"name": name})
+    return entry["name"], primer.whole_text(entry)
 
 
 def _fill_for_large_blocks(args, found, name: str | None, shipped: bytes, chosen: dict, primer_text: bytes,
