@@ -123,7 +123,7 @@ def test_fish_search_swaps_only_what_pays_and_never_grows_the_school(monkeypatch
     monkeypatch.setattr(fish, "MIN_GAIN", 1.0)              # nothing can gain all
     assert fish.search(base, text, pieces, 60)[2] == []
     monkeypatch.setattr(fish, "MIN_GAIN", -1.0)             # every swap gains
-    monkeypatch.setattr(judge, "slower", lambda *_: 1 + 2 * fish.MAX_SLOWER)
+    monkeypatch.setattr(judge, "slower", lambda *_: 1.01 + fish.MAX_SLOWER)
     assert fish.search(base, text, pieces, 60)[2] == []     # but each costs time
     monkeypatch.setattr(judge, "slower", lambda *_: 1.0)    # every swap is taken: the rounds' limit holds
     monkeypatch.setattr(fish, "ROUNDS", 2)

@@ -172,6 +172,27 @@ def test_a_primer_is_read_before_each_text_block():
         school.from_canonical(other)
 
 
+def test_a_block_is_placed_after_its_primer_and_coded_there_without_a_copy():
+    """compress_block and decompress_block put a block that reads a primer
+    right after the primer's text, in one array, so that coding them as one
+    copies nothing more (a large block of a learned school reads up to 1 MiB
+    of primer); an array made otherwise is joined by a copy, as before."""
+    primed = school.level(6).text
+    data = np.frombuffer(b"short text, read after the primer " * 30, dtype=np.uint8)
+    text = school._primer_text(primed, data.size)
+    assert text.size == primed.primer["bytes"] and bytes(text) == primer.text(primed.primer)
+    buf = school._block_array(primed, data.size, data)
+    assert bytes(buf) == bytes(data) and school._joined(text, buf) is buf.base
+    assert (buf.base[:text.size] == text).all()
+    alone = data.copy()
+    joined = school._joined(text, alone)
+    assert joined is not alone.base and bytes(joined) == bytes(text) + bytes(data)
+    assert school._primer_text(primed, 1 << 20).size == 0        # level 6 reads no primer before 1 MiB
+    assert school._block_array(primed, 1 << 20).base.size == 1 << 20
+    payload = school.compress_block(bytes(data), primed)
+    assert school.decompress_block(payload, data.size, primed) == bytes(data)
+
+
 def test_a_primer_can_be_cut_short_and_kept_for_short_blocks():
     """primer: {name, bytes, below} reads only the primer's last `bytes`, and
     only before blocks shorter than `below`; both are part of the preset."""

@@ -79,10 +79,10 @@ def speed(learned: SchoolFile, pieces: list[bytes]) -> dict:
             "compress_ms_per_kb": 1000 * (middle - start) / kb, "decompress_ms_per_kb": 1000 * (end - middle) / kb}
 
 
-# paired timings judge.slower takes: enough that a swap costing 5% more
+# paired timings judge.slower takes: enough that a swap costing 3% more
 # time shows above this machine's noise (about ±5% a coding, two learns
 # side by side)
-TIMINGS = 5
+TIMINGS = 7
 
 
 def slower(preset: school.Preset, than: school.Preset, block: bytes, timings: int = TIMINGS) -> float:

@@ -126,8 +126,8 @@ def compress_block(data, preset: Preset, *, on_bytes=None) -> bytes | None:
     they are, about a MiB at a time (engine.CHUNK_BYTES; from this thread),
     for progress within a block; they may not add up to the block's size
     (stopped early: stored)."""
-    # Writable copies: one compiled signature serves encoder and decoder.
-    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    data = np.frombuffer(data, dtype=np.uint8)
+    buf = _block_array(preset, data.size, data)
     if buf.size < compact.SMALLEST_CODED:
         return None                     # stored whatever a model made of it
     _filter_x86(buf, preset, encode=True)
@@ -206,9 +206,7 @@ def decompress_block(payload: bytes, size: int, preset: Preset, *, on_bytes=None
         preset = preset if payload[0] == CODED_WITH_FISH else _without_fish(preset)
         payload = payload[1:]
     src = np.frombuffer(payload, dtype=np.uint8).copy()
-    # zeroed: whatever a faulty model read before a byte was decoded, it
-    # reads the same in every process (the encoder's freed memory is not)
-    buf = np.zeros(size, dtype=np.uint8)
+    buf = _block_array(preset, size)
     used = _code(buf, src, True, preset, _NO_COST, on_bytes)
     if used != len(payload):
         # The decoder consumes exactly what the encoder wrote; anything else
@@ -263,8 +261,8 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
         return _code_primed(buf, payload, decode, preset, cost, 0, on_bytes)
     # the school reads the primer, then codes the block as if it followed
     grows = preset.neural is None and primer.grows(preset.primer, buf.size, PRIMED_COPY_FIT)
-    text = np.frombuffer((primer.whole_text if grows else primer.text)(preset.primer), dtype=np.uint8)
-    whole = np.concatenate((text, buf))
+    text = _primer_text(preset, buf.size)
+    whole = _joined(text, buf)
     whole_cost = np.zeros(whole.size, dtype=np.float64) if cost.size else cost
     if preset.neural is not None:
         written = _code_neural(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
@@ -272,11 +270,50 @@ def _code(buf: np.ndarray, payload: np.ndarray, decode: bool, preset: Preset, co
         written = _code_after_primer(whole, payload, decode, preset, whole_cost, text.size, on_bytes, grows)
     else:
         written = _code_primed(whole, payload, decode, preset, whole_cost, text.size, on_bytes)
-    if decode:
+    if decode and whole is not buf.base:
         buf[:] = whole[text.size:]
     if cost.size:
         cost[:] = whole_cost[text.size:]
     return written
+
+
+def _block_array(preset: Preset, size: int, data=None) -> np.ndarray:
+    """A writable array for a block of `size` bytes, a copy of `data` or
+    zeros (writable: one compiled signature serves encoder and decoder;
+    zeroed: whatever a faulty model read before a byte was decoded, it reads
+    the same in every process, as the encoder's freed memory is not).  When
+    the block's school reads a primer, the array is a view into one that
+    holds the primer first, so that _code reads them as one without copying
+    the block again: a large block of a learned school reads a primer of
+    up to 1 MiB, and that copy took memory that level 6 does not.  data:
+    a uint8 array."""
+    text = _primer_text(preset, size)
+    whole = np.zeros(text.size + size, dtype=np.uint8)
+    whole[:text.size] = text
+    if data is not None:
+        whole[text.size:] = data
+    return whole[text.size:]
+
+
+def _primer_text(preset: Preset, size: int) -> np.ndarray:
+    """The primer a block of `size` bytes is coded after (empty if none)."""
+    if not primer.reads(preset.primer, size):
+        return _NO_PRIMER
+    grows = preset.neural is None and primer.grows(preset.primer, size, PRIMED_COPY_FIT)
+    return np.frombuffer((primer.whole_text if grows else primer.text)(preset.primer), dtype=np.uint8)
+
+
+_NO_PRIMER = np.zeros(0, dtype=np.uint8)
+
+
+def _joined(text: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """The primer text and the block as one array: the one _block_array
+    made buf a view of, if it holds this text; else a new one."""
+    base = buf.base
+    if (isinstance(base, np.ndarray) and base.size == text.size + buf.size
+            and buf.ctypes.data == base.ctypes.data + text.size and np.array_equal(base[:text.size], text)):
+        return base
+    return np.concatenate((text, buf))
 
 
 def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=None, grows=False) -> int:
