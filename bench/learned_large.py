@@ -14,9 +14,18 @@ A single coding here varies by 5-15% from one round to the next (other
 work on the machine, its memory's speed), so the time reported is the
 median over rounds of the school's time divided by level 6's in the same
 round, with the quartiles of those ratios.  Every round trip is checked.
+Memory: the peak resident memory of `shoal -6 -c` and `shoal -D SET.school
+-c` on the file, and of their -d, as commands (new processes; the most of
+three runs each: it barely varies), measured for every set before any
+timing: Linux carries a process's peak across fork and exec, so a command
+started by this script once it has coded a large file would report this
+script's peak.
 """
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +68,30 @@ def measure(data: bytes, learned, rounds: int = ROUNDS) -> dict:
     return result
 
 
+def _peak_mb(args: list[str], stdout) -> float:
+    """Peak resident memory of one shoal command, in MB."""
+    child = subprocess.Popen([sys.executable, "-m", "shoal", *args], stdout=stdout)
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise AssertionError(f"shoal {' '.join(args)} failed")
+    return usage.ru_maxrss / 1000        # KB on Linux
+
+
+def memory(path: Path, school: Path, runs: int = 3) -> dict:
+    """Peak MB of level 6 and of the school, compressing and decompressing
+    `path` as commands (the most of `runs` each)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, flags, decode_flags in (("level 6", ["-6"], []), ("school", ["-D", str(school)], ["-D", str(school)])):
+            archive = Path(tmp) / f"{name}.shoal"
+            with open(archive, "wb") as f:
+                c = max(_peak_mb([*flags, "-c", str(path)], f) for _ in range(runs))
+            with open(os.devnull, "wb") as null:
+                d = max(_peak_mb(["-d", *decode_flags, "-c", str(archive)], null) for _ in range(runs))
+            out[name] = (c, d)
+    return out
+
+
 def main(argv: list[str]) -> int:
     rounds = ROUNDS
     if "--rounds" in argv:
@@ -69,17 +102,22 @@ def main(argv: list[str]) -> int:
         return 2
     sets_dir, schools = Path(argv[0]), Path(argv[1])
     print("| set | bytes | level 6 | school | school / level 6 | CPU s level 6 (c / d) "
-          "| CPU time / level 6: compress [quartiles] | decompress [quartiles] |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in argv[2:] or SETS:
-        large = sorted((sets_dir / name / "large").iterdir())[0]
-        data = large.read_bytes()
+          "| CPU time / level 6: compress [quartiles] | decompress [quartiles] | peak MB level 6 (c / d) "
+          "| peak MB school (c / d) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    names = argv[2:] or SETS
+    files = {name: sorted((sets_dir / name / "large").iterdir())[0] for name in names}
+    peaks = {name: memory(files[name], schools / f"{name}.school") for name in names}   # first: see above
+    for name in names:
+        data = files[name].read_bytes()
         r = measure(data, school_file.read(schools / f"{name}.school"), rounds)
         lv, sc = r["level 6"], r["school"]
         c, d = r["ratio c"], r["ratio d"]
+        mem = peaks[name]
         print(f"| {name} | {len(data):,} | {lv['bytes']:,} | {sc['bytes']:,} | {sc['bytes'] / lv['bytes']:.3f} | "
               f"{lv['c']:.2f} / {lv['d']:.2f} | {c[0]:.3f} [{c[1]:.3f}-{c[2]:.3f}] "
-              f"| {d[0]:.3f} [{d[1]:.3f}-{d[2]:.3f}] |", flush=True)
+              f"| {d[0]:.3f} [{d[1]:.3f}-{d[2]:.3f}] | {mem['level 6'][0]:.1f} / {mem['level 6'][1]:.1f} "
+              f"| {mem['school'][0]:.1f} / {mem['school'][1]:.1f} |", flush=True)
     return 0
 
 

@@ -179,6 +179,11 @@ def test_learn_writes_a_school_that_compresses_held_back_records_better(sample_d
         assert large["shipped"] == ("text-1" if large["tune_joined_bytes"]["shipped_and_samples"]
                                     < large["tune_joined_bytes"]["samples"] else None)
     assert made["primer"]["large_blocks_bytes"] == len(learned.primer)
+    base = tune.base_spec(6)            # large blocks: level 6's fish and settings (when the school's differ)
+    spec = learned.preset.spec
+    assert spec.get("large", {k: spec[k] for k in ("fish", "mixer", "apm")}) == {
+        k: school.from_dict(base).spec[k] for k in ("fish", "mixer", "apm")}
+    assert "level 6's fish and settings" in made["large_blocks"] and "large blocks:" in run.stdout
     if large["shipped"]:
         assert len(learned.primer) == 32 << 10 and large["shipped_bytes"] > 0
     else:

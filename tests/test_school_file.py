@@ -13,6 +13,7 @@ import pytest
 
 import shoal
 from shoal import school, school_file
+from shoal.errors import ShoalError
 from shoal.school import engine, primer
 
 from fresh import FreshDecoder, FreshError
@@ -108,6 +109,37 @@ def test_blocks_that_share_a_kept_school_code_as_a_fresh_read(learned):
     many = [RECORD * (i % 5 + 1) for i in range(12)]
     blob = shoal.compress(b"".join(many), school=learned, block_size=len(RECORD) * 3)
     assert blob == shoal.compress(b"".join(many), school=learned, block_size=len(RECORD) * 3, threads=2)
+
+
+def test_large_blocks_swim_with_the_fish_and_settings_of_large():
+    """`large:` (a learned school's base level's fish and settings) codes the
+    blocks that start from the grown primer; smaller blocks swim with the
+    preset's own fish; `large:` is part of the identity and needs a primer
+    that grows."""
+    text = b"".join(b"line %d of a primer that grows, with words in it\n" % i for i in range(400))
+    entry = {"digest": primer.learned(text), "grow": True}
+    own = {"fish": [{"kind": "order", "arg": 1, "bits": 16}, {"kind": "order", "arg": 2, "bits": 18},
+                    {"kind": "match", "bits": 18}], "mixer": {"lr": 2}, "apm": {"rate": 6}}
+    theirs = {"fish": [{"kind": "order", "arg": 3, "bits": 18}, {"kind": "match", "bits": 18, "min_len": 8}],
+              "mixer": {"lr": 4, "skip": 96}, "apm": {"rate": 5}}
+    both = school.from_dict(dict(own, primer=entry, large=theirs))
+    alone, large_only = school.from_dict(dict(own, primer=entry)), school.from_dict(dict(theirs, primer=entry))
+    assert both.digest not in (alone.digest, large_only.digest)
+    assert school.from_canonical(both.canonical).spec == both.spec
+    assert both.text.large.digest == both.digest and (both.text.large.fish == large_only.text.fish).all()
+    assert (both.text.large.cfg == large_only.text.cfg).all() and both.binary.large is None
+    small = b"a block small enough to read the primer itself, as each small block does\n" * 20
+    assert school.compress_block(small, both.text) == school.compress_block(small, alone.text)
+    big = bytes(np.random.default_rng(5).integers(97, 123, (1 << 20) + 4096, dtype=np.uint8))
+    payload = school.compress_block(big, both.text)
+    assert payload == school.compress_block(big, large_only.text) != school.compress_block(big, alone.text)
+    assert school.decompress_block(payload, len(big), both.text) == big
+    for bad, message in (({"fish": own["fish"], "colour": 1}, "large"), ([1], "large must be a mapping"),
+                         ({"mixer": {"lr": 2}}, "large must be a mapping with fish")):
+        with pytest.raises(ShoalError, match=message):
+            school.from_dict(dict(own, primer=entry, large=bad))
+    with pytest.raises(ShoalError, match="a primer that grows"):
+        school.from_dict(dict(own, primer="text-1", large=theirs))
 
 
 def _flipped(data: bytes, at: int) -> bytes:

@@ -98,6 +98,7 @@ def _work(argv: list[str]) -> int:
 
 def learn(args) -> int:
     from .. import school, school_file
+    from ..school.preset import LARGE_KEYS
     from . import fish, judge, primers, samples, tune
     say = _Progress(args.quiet)
     found = samples.read(args.samples)
@@ -193,9 +194,29 @@ def learn(args) -> int:
             "tune_bytes": {"level": level_size, "primer": tried[primer_name], "school": tuned_size},
             "check_bytes": check, "speed": {k: round(v, 3) for k, v in speed.items()},
             "seconds": round(say.elapsed(), 1)}
+    # large blocks swim with the base level's fish and settings (preset.py's
+    # `large:`): those chosen here were judged on small pieces and timed on
+    # at most 1 MiB of samples, and a large file of the kind should cost no
+    # more than the base level does
+    if any(chosen[k] != base[k] for k in LARGE_KEYS):
+        chosen = dict(chosen, large={k: base[k] for k in LARGE_KEYS})
+    made["large_blocks"] = (f"blocks of {_first_large(len(large_text)):,} bytes or more: level {args.level}'s "
+                            "fish and settings, after the primer")
     written = school_file.write(args.output, chosen, large_text, made, small=len(final_text))
     print(_summary(written, made, args.level))
     return 0
+
+
+def _first_large(primer_bytes: int) -> int:
+    """The smallest block that starts from the school the whole primer left,
+    grown (primer.grows): its fish and settings are `large:`'s."""
+    from ..fish.context_fish import fit_bits
+    from ..school.kept import PRIMED_COPY_FIT
+    low, high = 1, 1 << 31
+    while low < high:                       # fit_bits grows with the block
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if fit_bits(primer_bytes + mid) <= PRIMED_COPY_FIT else (low, mid)
+    return low
 
 
 def _shipped_primer(level: int, family: str) -> tuple[str | None, bytes]:
@@ -257,6 +278,7 @@ def _summary(written, made: dict, level: int) -> str:
             f"  fish: level {level}'s{swapped}\n"
             f"  preset: level {level}'s, settings changed: {changed} "
             f"({made['preset']['candidates']} candidates tried)\n"
+            f"  large blocks: {made['large_blocks']}\n"
             f"  bytes, each piece its own block (tune) or archive (check):\n{table}\n"
             f"  held-back gain over level {level}: {gain:.1f}%;  warm CPU time per file: "
             f"{speed['compress_ms_per_file']:.1f} ms compress, {speed['decompress_ms_per_file']:.1f} ms decompress "

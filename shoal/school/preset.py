@@ -49,6 +49,13 @@ block (school/primer.py), or only its last `bytes`, only before blocks
 shorter than `below`; the binary school does not, so a primed preset is
 always two schools.  A primer needs one lane and no neural fish.
 
+With `large: {fish: [...], mixer: {...}, apm: {...}}` (a learned school:
+its base level's), the large text blocks, those that start from the school
+the whole primer left, grown (a primer with `grow`: school/primer.py),
+swim with those fish and settings instead: a learned school's own were
+chosen on small pieces, and a large block gets the generalist's, with the
+learned primer read first.
+
 With `transform: x86` the binary school codes each block x86-filtered:
 relative call and jump targets made absolute where machine code is dense
 (codec/x86.py), undone after decoding.  A preset with a transform always
@@ -171,7 +178,22 @@ class Preset:
     def memory_bytes(self) -> int:
         """Model memory one block needs (what -T multiplies): the largest of
         the preset's schools, since a block swims with one of them."""
-        return max(memory.model_memory(school.fish, school.cfg) for school in self.schools().values())
+        schools = [s for school in self.schools().values() for s in (school, school.large) if s is not None]
+        return max(memory.model_memory(school.fish, school.cfg) for school in schools)
+
+    @functools.cached_property
+    def large(self) -> Preset | None:
+        """The school that codes this school's large blocks, when the
+        preset has `large:` fish and settings (the top of this file); those
+        blocks are the ones that start from the grown primer (school._code);
+        None otherwise.  A part of this preset: the same identity."""
+        given = self.spec.get("large")
+        if given is None or self.unprimed:
+            return None
+        spec = {k: v for k, v in self.spec.items() if k != "large"}
+        spec.update(given)
+        variant = from_dict(spec, carried=True).school(self.kind)
+        return dataclasses.replace(variant, canonical=self.canonical, digest=self.digest, own_loop=self.own_loop)
 
     @functools.cached_property
     def kinds(self) -> tuple:
@@ -245,7 +267,7 @@ def _normalise(raw, carried: bool = False) -> dict:
     if not isinstance(raw, dict):
         raise ShoalError("preset: expected a mapping at the top level")
     check_keys(raw, {"name", "description", "model", "block_size", "lanes", "fish", "mixer", "apm", "perturb",
-                     "primer", "transform"},
+                     "primer", "transform", "large"},
           "top level")
     spec = {"block_size": check_int(raw.get("block_size", 16 << 20), "block_size", 1 << 10, 1 << 30),
             "lanes": check_int(raw.get("lanes", 1), "lanes", 1, MAX_LANES)}
@@ -326,7 +348,29 @@ def _normalise(raw, carried: bool = False) -> dict:
         if raw["transform"] not in TRANSFORMS:
             raise ShoalError(f"preset: transform must be one of {', '.join(TRANSFORMS)}, got {raw['transform']!r}")
         spec["transform"] = raw["transform"]
+    if raw.get("large") is not None:
+        spec["large"] = _large(raw, spec, carried)
     return spec
+
+
+LARGE_KEYS = ("fish", "mixer", "apm")
+
+
+def _large(raw: dict, spec: dict, carried: bool) -> dict:
+    """The normalised `large:` section: fish and settings for the large
+    blocks of a preset whose primer grows (see the top of this file)."""
+    given = raw["large"]
+    if not isinstance(given, dict) or "fish" not in given:
+        raise ShoalError("preset: large must be a mapping with fish (and mixer and apm)")
+    check_keys(given, dict.fromkeys(LARGE_KEYS), "large")
+    if not (spec.get("primer") or {}).get("grow") or any(f["kind"] == "neural" for f in spec["fish"]):
+        raise ShoalError("preset: large goes with a primer that grows, and no neural fish")
+    whole = {k: v for k, v in raw.items() if k not in ("large", "name", "description")}
+    whole.update({k: given[k] for k in LARGE_KEYS if k in given})
+    normal = _normalise(whole, carried)
+    if any(f["kind"] == "neural" for f in normal["fish"]):
+        raise ShoalError("preset: large blocks' fish cannot be neural")
+    return {k: normal[k] for k in LARGE_KEYS}
 
 
 def _far_sparse(fish: list[dict]) -> bool:
