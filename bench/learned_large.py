@@ -16,7 +16,8 @@ median over rounds of the school's time divided by level 6's in the same
 round, with the quartiles of those ratios.  Every round trip is checked.
 Memory: the peak resident memory of `shoal -6 -c` and `shoal -D SET.school
 -c` on the file, and of their -d, as commands (new processes; the most of
-three runs each: it barely varies), measured for every set before any
+three runs each, after one that is not counted: a school's first large
+block in a cache writes the grown school there), measured for every set before any
 timing: Linux carries a process's peak across fork and exec, so a command
 started by this script once it has coded a large file would report this
 script's peak.
@@ -81,11 +82,14 @@ def memory(path: Path, school: Path, runs: int = 3) -> dict:
     """Peak MB of level 6 and of the school, compressing and decompressing
     `path` as commands (the most of `runs` each)."""
     out = {}
+    with open(os.devnull, "wb") as null:        # the school's grown start written to the cache
+        _peak_mb(["-D", str(school), "-c", str(path)], null)
     with tempfile.TemporaryDirectory() as tmp:
         for name, flags, decode_flags in (("level 6", ["-6"], []), ("school", ["-D", str(school)], ["-D", str(school)])):
-            archive = Path(tmp) / f"{name}.shoal"
-            with open(archive, "wb") as f:
-                c = max(_peak_mb([*flags, "-c", str(path)], f) for _ in range(runs))
+            archive, c = Path(tmp) / f"{name}.shoal", 0.0
+            for _ in range(runs):
+                with open(archive, "wb") as f:           # one archive, not one per run joined
+                    c = max(c, _peak_mb([*flags, "-c", str(path)], f))
             with open(os.devnull, "wb") as null:
                 d = max(_peak_mb(["-d", *decode_flags, "-c", str(archive)], null) for _ in range(runs))
             out[name] = (c, d)

@@ -199,7 +199,7 @@ def test_a_kept_school_is_read_back_from_disk_by_a_process_that_has_not_read_it(
     count = struct.unpack("<Q", raw[len(primed_cache.MAGIC):len(primed_cache.MAGIC) + 8])[0]
     first_entry = len(primed_cache.MAGIC) + 8
     entries = [primed_cache._ENTRY.unpack_from(raw, first_entry + i * primed_cache._ENTRY.size) for i in range(count)]
-    _, _, offset, nbytes, _ = max(entries, key=lambda entry: entry[3])
+    _, _, offset, nbytes, _, _ = max(entries, key=lambda entry: entry[3])
     raw[offset + nbytes // 2] ^= 0x10
     path.write_bytes(raw)
     school._primed.clear()
@@ -277,3 +277,34 @@ def test_kept_schools_give_way_to_a_block_that_needs_the_memory(monkeypatch):
         raise MemoryError
     with pytest.raises(MemoryError):
         kept.give_way(never)
+
+
+def test_large_arrays_are_kept_sparse_and_read_back_exactly(tmp_path, monkeypatch):
+    """An array of SPARSE_FROM bytes or more is kept as bitmaps and the words
+    that are not zero, and read back exactly into arrays that need not be
+    zeroed; a file whose counts or bitmaps do not agree is refused."""
+    path = tmp_path / "kept.primed"
+    monkeypatch.setattr(primed_cache, "path_for", lambda key: path)
+    rng = np.random.default_rng(3)
+    table = np.zeros(primed_cache.GROUP * 8 * 2 + 4096, dtype=np.uint8)       # two groups and a part
+    table[rng.integers(0, table.size, 200_000)] = rng.integers(1, 256, 200_000)
+    small = np.arange(100, dtype=np.int32)
+    assert primed_cache.save("key", (table, (small, np.ones(3, dtype=np.uint16))))
+    assert path.stat().st_size < table.nbytes // 2
+
+    def fresh():
+        return np.full_like(table, 7), (np.zeros_like(small), np.zeros(3, dtype=np.uint16))
+    into = fresh()
+    assert primed_cache.load("key", into) is into
+    assert (into[0] == table).all() and (into[1][0] == small).all() and (into[1][1] == 1).all()
+    raw = bytearray(path.read_bytes())
+    count = struct.unpack("<Q", raw[len(primed_cache.MAGIC):len(primed_cache.MAGIC) + 8])[0]
+    first = len(primed_cache.MAGIC) + 8
+    entries = [primed_cache._ENTRY.unpack_from(raw, first + i * primed_cache._ENTRY.size) for i in range(count)]
+    assert [e[5] for e in entries] == [primed_cache.SPARSE, primed_cache.WHOLE, primed_cache.WHOLE]
+    offset = entries[0][2]
+    for at, change in ((offset, 1), (offset + 8 + primed_cache.GROUP // 8 - 1, 0x80)):
+        damaged = bytearray(raw)
+        damaged[at] ^= change                   # a count, then a bitmap, that the other does not match
+        path.write_bytes(damaged)
+        assert primed_cache.load("key", fresh()) is None

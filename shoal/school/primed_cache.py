@@ -25,6 +25,15 @@ from the page cache in about 0.3 s instead of reading its primer for 5 s.
 Writing one costs its first reader about 1.4 s (805 MB).  The folder keeps
 at most KEEP bytes: the schools used longest ago go first.
 
+A school's large tables are mostly zeros (level 6's grown school: 85% of
+its 8-byte words; a slot is found by a hash, so the zeros are spread over
+every page).  So an array of SPARSE_FROM bytes or more is kept **sparse**:
+in groups of GROUP words, each a count, a bitmap of the words that are not
+zero and those words.  Level 6's 124 MB file is then 19 MB: reading it
+copies a sixth of the bytes from the page cache, and a group is expanded
+(_expand) into its place in the school's arrays while they are in the
+caches.  The zeros are written too, so a fresh array need not be zeroed.
+
 The file holds only arrays.  Their nesting (engine.Block's named tuples)
 comes from a school opened afresh for the same preset and size, whose
 arrays must match the file's in number, type and shape, or the file is
@@ -37,6 +46,7 @@ too) only means the primer is read as before.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import mmap
 import os
@@ -49,12 +59,18 @@ from pathlib import Path
 
 import numpy as np
 
-MAGIC = b"shoal-primed-2\0\0"      # -1: no checksums (ignored, rewritten)
+MAGIC = b"shoal-primed-3\0\0"      # -2: every array whole, -1: no checksums (ignored, rewritten)
 ALIGN = 4096                        # each array starts on a page
 LARGEST = 1 << 30                   # a school larger than this is not kept (level 9's: 805 MB)
 KEEP = 4 << 30                      # the folder's bytes: past this, the schools used longest ago go
-_ENTRY = struct.Struct("<8sQQQQ")   # dtype, element count, offset in the file, bytes, checksum
+# dtype, element count, offset in the file, bytes there, their checksum, how kept (WHOLE or SPARSE)
+_ENTRY = struct.Struct("<8sQQQQQ")
+WHOLE, SPARSE = 0, 1
+SPARSE_FROM = 1 << 20                # bytes of an array (a multiple of 8) from which it is kept sparse
+GROUP = 1 << 18                      # words of a sparse array in one group (2 MiB)
 _CHUNK = 2 << 20                     # bytes copied and checksummed at a time (load)
+# the lowest bit set in each byte value (8 for none)
+_LOWEST_BIT = np.array([(b & -b).bit_length() - 1 if b else 8 for b in range(256)], dtype=np.int64)
 
 
 def arrays(part):
@@ -101,6 +117,82 @@ def _copy_checked(chunks, dst: np.ndarray | None) -> int:
     return (total * 0x9E3779B97F4A7C15 + mixed + zlib.crc32(tail)) & 0xFFFF_FFFF_FFFF_FFFF
 
 
+def _sparse(array: np.ndarray):
+    """An array kept sparse: for each GROUP of its 8-byte words, the count
+    of words that are not zero (uint64), a bitmap of them (bit j of byte b:
+    word 8b + j of the group; padded to whole words) and those words, as
+    uint8 arrays in that order."""
+    words = _raw(array).view(np.uint64)
+    for start in range(0, words.size, GROUP):
+        group = words[start:start + GROUP]
+        kept = group != 0
+        bitmap = np.zeros(-(-group.size // 64) * 8, dtype=np.uint8)
+        packed = np.packbits(kept, bitorder="little")
+        bitmap[:packed.size] = packed
+        values = group[kept]
+        yield np.array([values.size], dtype=np.uint64).view(np.uint8)
+        yield bitmap
+        yield values.view(np.uint8)
+
+
+def _read_sparse(f, array: np.ndarray):
+    """Read an array kept sparse (_sparse) from f's position into `array`,
+    a group at a time, yielding what was read (for its checksum).  Raises
+    ValueError where the file does not agree with itself."""
+    words = _raw(array).view(np.uint64)
+    values = np.empty(GROUP * 8, dtype=np.uint8)
+    bitmap = np.empty(GROUP // 8, dtype=np.uint8)
+    count = np.empty(8, dtype=np.uint8)
+    for start in range(0, words.size, GROUP):
+        group = words[start:start + GROUP]
+        _read_exactly(f, count)
+        n = int(count.view(np.uint64)[0])
+        if n > group.size:
+            raise ValueError("more words than the group has")
+        bits, got = bitmap[:-(-group.size // 64) * 8], values[:8 * n]
+        _read_exactly(f, bits)
+        _read_exactly(f, got)
+        if _expand(bits, got.view(np.uint64), group) != n:
+            raise ValueError("a bitmap that does not match its count")
+        yield count
+        yield bits
+        yield got
+
+
+def _read_exactly(f, into: np.ndarray) -> None:
+    if into.size and f.readinto(memoryview(into)) != into.size:
+        raise ValueError("the file ends early")
+
+
+def _expand(bitmap, values, out):
+    """out (a group's words) from its bitmap and the words not zero: how
+    many of them it took, or -1 where they do not agree (the bitmap names
+    a word past the group's end, or more words than there are)."""
+    return _expand_compiled()(bitmap, values, out)
+
+
+@functools.cache
+def _expand_compiled():
+    # compiled on first use: Numba loads with the engine (shoal/jit.py)
+    from ..jit import njit
+
+    @njit(cache=True, nogil=True)
+    def expand(bitmap, values, out):
+        out[:] = 0
+        k = 0
+        for b in range(bitmap.size):
+            m = np.int64(bitmap[b])
+            while m:
+                i = b * 8 + _LOWEST_BIT[m]
+                if i >= out.size or k >= values.size:
+                    return -1
+                out[i] = values[k]
+                k += 1
+                m &= m - 1
+        return k
+    return expand
+
+
 def _mapped(f, offset: int, nbytes: int):
     """The file's bytes offset .. offset + nbytes, _CHUNK at a time, each a
     view of a map of its own, unmapped when the next is asked for: a
@@ -140,20 +232,21 @@ def save(key: tuple, block) -> bool:
     if path is None or sum(a.nbytes for a in kept) > LARGEST:
         return False
     header = MAGIC + struct.pack("<Q", len(kept))
-    offset = -(-(len(header) + _ENTRY.size * len(kept)) // ALIGN) * ALIGN
-    entries = []
-    for a in kept:
-        entries.append(_ENTRY.pack(a.dtype.str.encode(), a.size, offset, a.nbytes, checksum(a)))
-        offset += -(-a.nbytes // ALIGN) * ALIGN
+    start = -(-(len(header) + _ENTRY.size * len(kept)) // ALIGN) * ALIGN
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
             try:
+                entries, offset = [], start
+                for a in kept:          # each array, then (knowing where each went) the header
+                    how = SPARSE if a.nbytes >= SPARSE_FROM and a.nbytes % 8 == 0 else WHOLE
+                    out.seek(offset)
+                    check = _copy_checked(_written(out, _sparse(a) if how == SPARSE else [_raw(a)]), None)
+                    stored = out.tell() - offset
+                    entries.append(_ENTRY.pack(a.dtype.str.encode(), a.size, offset, stored, check, how))
+                    offset += -(-stored // ALIGN) * ALIGN
+                out.seek(0)
                 out.write(header + b"".join(entries))
-                for a, entry in zip(kept, entries):
-                    if a.nbytes:
-                        out.seek(_ENTRY.unpack(entry)[2])
-                        out.write(memoryview(a.reshape(-1)).cast("B"))
                 out.truncate(offset)
             except BaseException:
                 os.unlink(out.name)
@@ -163,6 +256,13 @@ def save(key: tuple, block) -> bool:
         return False
     _prune(path.parent)
     return True
+
+
+def _written(out, parts):
+    """Each of `parts` (uint8 arrays), written to `out` as it passes."""
+    for part in parts:
+        out.write(memoryview(part))
+        yield part
 
 
 def _prune(folder: Path) -> None:
@@ -190,7 +290,9 @@ def load(key: tuple, fresh):
     fresh, now the kept school, to code with; None if none is kept or the
     file does not match (fresh is then spoilt).
 
-    Mapped and copied from, a chunk at a time (_mapped), not read: level
+    A sparse array is read a group at a time and expanded into its
+    place (_read_sparse).  Any other is mapped and copied from, a chunk at
+    a time (_mapped), not read: level
     6's 117 MB copied and checked in about 30 ms here, against 45 ms
     through read() (the kernel's copy, 4 KB at a time, then the checksum
     over memory).  The file's size is checked first; files are only ever
@@ -209,12 +311,21 @@ def load(key: tuple, fresh):
                 return None
             entries = [_ENTRY.unpack(f.read(_ENTRY.size)) for _ in range(count)]
             size = os.fstat(f.fileno()).st_size
-            for (dtype, items, offset, nbytes, _), array in zip(entries, wanted):
+            for (dtype, items, offset, nbytes, _, how), array in zip(entries, wanted):
                 if (dtype.rstrip(b"\0").decode() != array.dtype.str or items != array.size
-                        or nbytes != array.nbytes or not array.flags.c_contiguous or offset + nbytes > size):
+                        or not array.flags.c_contiguous or offset + nbytes > size
+                        or how not in (WHOLE, SPARSE) or (how == WHOLE and nbytes != array.nbytes)
+                        or (how == SPARSE and array.nbytes % 8)):
                     return None
-            for (_, _, offset, nbytes, check), array in zip(entries, wanted):
-                if _copy_checked(_mapped(f, offset, nbytes), _raw(array)) != check:
+            for (_, _, offset, nbytes, check, how), array in zip(entries, wanted):
+                if how == SPARSE:
+                    f.seek(offset)
+                    read = _copy_checked(_read_sparse(f, array), None)
+                    if f.tell() != offset + nbytes:
+                        return None
+                else:
+                    read = _copy_checked(_mapped(f, offset, nbytes), _raw(array))
+                if read != check:
                     return None
         os.utime(path)                      # used: pruned last
     except (OSError, ValueError, struct.error, BufferError):
