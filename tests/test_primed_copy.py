@@ -290,6 +290,8 @@ def test_large_arrays_are_kept_sparse_and_read_back_exactly(tmp_path, monkeypatc
     table[rng.integers(0, table.size, 200_000)] = rng.integers(1, 256, 200_000)
     small = np.arange(100, dtype=np.int32)
     assert primed_cache.save("key", (table, (small, np.ones(3, dtype=np.uint16))))
+    assert path.stat().st_size > table.nbytes           # whole, unless asked
+    assert primed_cache.save("key", (table, (small, np.ones(3, dtype=np.uint16))), sparse=True)
     assert path.stat().st_size < table.nbytes // 2
 
     def fresh():

@@ -378,7 +378,7 @@ def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
         if read is None:
             return None
         school = engine.grow(read, n, fish, cfg, owned=True)
-        if not primed_cache.save(grown_key, school):
+        if not primed_cache.save(grown_key, school, sparse=True):
             # later blocks grow a copy kept in memory (taken now, before
             # this block writes the tables it may share with `read`)
             kept.keep(key, read)

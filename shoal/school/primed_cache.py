@@ -27,12 +27,15 @@ at most KEEP bytes: the schools used longest ago go first.
 
 A school's large tables are mostly zeros (level 6's grown school: 85% of
 its 8-byte words; a slot is found by a hash, so the zeros are spread over
-every page).  So an array of SPARSE_FROM bytes or more is kept **sparse**:
-in groups of GROUP words, each a count, a bitmap of the words that are not
-zero and those words.  Level 6's 124 MB file is then 19 MB: reading it
-copies a sixth of the bytes from the page cache, and a group is expanded
-(_expand) into its place in the school's arrays while they are in the
-caches.  The zeros are written too, so a fresh array need not be zeroed.
+every page).  So the grown school of a large block keeps each array of
+SPARSE_FROM bytes or more **sparse**: in groups of GROUP words, each a
+count, a bitmap of the words that are not zero and those words.  Level
+6's 124 MB file is then 21 MB: reading it copies a sixth of the bytes from
+the page cache, and a group is expanded (_expand) into its place in the
+school's arrays while they are in the caches (python's large file: 25 ms
+a block, 30 ms whole).  The zeros are written too, so a fresh array need
+not be zeroed.  The schools kept.py keeps are kept whole: level 9's, read
+sparse (135 MB) into the arrays it keeps, took 0.6-1.8 s against 0.3 s.
 
 The file holds only arrays.  Their nesting (engine.Block's named tuples)
 comes from a school opened afresh for the same preset and size, whose
@@ -225,8 +228,9 @@ def kept_on_disk(key: tuple) -> bool:
     return path is not None and path.is_file()
 
 
-def save(key: tuple, block) -> bool:
-    """Keep the school `block` for `key` on disk; whether it was kept."""
+def save(key: tuple, block, sparse: bool = False) -> bool:
+    """Keep the school `block` for `key` on disk; whether it was kept.
+    sparse: its large arrays kept sparse (see the top of this file)."""
     path = path_for(key)
     kept = [np.ascontiguousarray(a) for a in arrays(block)]
     if path is None or sum(a.nbytes for a in kept) > LARGEST:
@@ -239,7 +243,7 @@ def save(key: tuple, block) -> bool:
             try:
                 entries, offset = [], start
                 for a in kept:          # each array, then (knowing where each went) the header
-                    how = SPARSE if a.nbytes >= SPARSE_FROM and a.nbytes % 8 == 0 else WHOLE
+                    how = SPARSE if sparse and a.nbytes >= SPARSE_FROM and a.nbytes % 8 == 0 else WHOLE
                     out.seek(offset)
                     check = _copy_checked(_written(out, _sparse(a) if how == SPARSE else [_raw(a)]), None)
                     stored = out.tell() - offset
