@@ -13,9 +13,10 @@ if the school stays as fast.
     2. those that gain at least MIN_GAIN, best first (at most CHOICES): with
        each context fish of the school dropped in turn; the best swap, if
        the school is still at least MIN_GAIN smaller than before it, is
-       timed (judge.slower) on the samples joined as one block, as a large
-       file of the kind is coded, and kept if it is no slower than the
-       school without it (MAX_SLOWER)
+       timed (judge.slower) on the samples joined as one block, as the
+       largest blocks that swim with it are coded (larger ones swim with
+       the base level's fish: preset `large:`), and kept if it is no
+       slower than the school without it (MAX_SLOWER)
     3. again, from the school so swapped, up to ROUNDS swaps or the time given
 
 Why the clock: a fish costs time mostly by its table's cache misses, and
