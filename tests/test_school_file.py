@@ -134,6 +134,24 @@ def test_large_blocks_swim_with_the_fish_and_settings_of_large():
     payload = school.compress_block(big, both.text)
     assert payload == school.compress_block(big, large_only.text) != school.compress_block(big, alone.text)
     assert school.decompress_block(payload, len(big), both.text) == big
+    # a large block's tables are fitted to the block (the larger of primer
+    # and block), not to both together: a block just under 1 MiB gets a
+    # match index of 2^21 entries, as a level's would, where the primer and
+    # it together would give 2^22
+    wide = school.from_dict(dict(own, primer=entry, large=dict(theirs, fish=[
+        {"kind": "order", "arg": 3, "bits": 18}, {"kind": "match", "bits": 22, "min_len": 8}])))
+    tables = []
+    real = engine.code_after_primer
+
+    def seen(shape, block, *rest, **kw):
+        tables.append(block.voters.match.table.size)
+        return real(shape, block, *rest, **kw)
+    near = big[:(1 << 20) - 4096]
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(engine, "code_after_primer", seen)
+        payload = school.compress_block(near, wide.text)
+        assert school.decompress_block(payload, len(near), wide.text) == near
+    assert tables == [1 << 21, 1 << 21]
     for bad, message in (({"fish": own["fish"], "colour": 1}, "large"), ([1], "large must be a mapping"),
                          ({"mixer": {"lr": 2}}, "large must be a mapping with fish")):
         with pytest.raises(ShoalError, match=message):

@@ -195,11 +195,11 @@ def learn(args) -> int:
             "check_bytes": check, "speed": {k: round(v, 3) for k, v in speed.items()},
             "seconds": round(say.elapsed(), 1)}
     # large blocks swim with the base level's fish and settings (preset.py's
-    # `large:`): those chosen here were judged on small pieces and timed on
-    # at most 1 MiB of samples, and a large file of the kind should cost no
-    # more than the base level does
-    if any(chosen[k] != base[k] for k in LARGE_KEYS):
-        chosen = dict(chosen, large={k: base[k] for k in LARGE_KEYS})
+    # `large:`), in tables fitted to the block as the base level's are:
+    # those chosen here were judged on small pieces and timed on at most
+    # 1 MiB of samples, and a large file of the kind should cost no more
+    # than the base level does
+    chosen = dict(chosen, large={k: base[k] for k in LARGE_KEYS})
     made["large_blocks"] = (f"blocks of {_first_large(len(large_text)):,} bytes or more: level {args.level}'s "
                             "fish and settings, after the primer")
     written = school_file.write(args.output, chosen, large_text, made, small=len(final_text))

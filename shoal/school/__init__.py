@@ -331,6 +331,10 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     n, fish, cfg, engine = whole.size, preset.fish, preset.cfg, _engine()
     shape = _own_shape(preset, cost)
     read_n = primed if grows else n
+    # the bytes its tables are fitted to: the primer and the block together,
+    # or for a large block of `large:` (preset.fits_block) the larger of
+    # the two, so that a block's tables are no larger than a level's
+    fit_n = max(read_n, n - primed) if grows and preset.fits_block else n
     # a preset and its text and binary schools share one digest, but not
     # one layout: the fish and settings are part of the key.  A school read
     # to grow read the primer as a block of its own length, so it never
@@ -338,7 +342,7 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
     # ahead): it is not the school a small block of the same fit reads.
     key = (preset.digest, fish.tobytes(), cfg.tobytes(), memory.fit_bits(read_n), primed, grows)
     if grows:
-        school = _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed)
+        school = _kept_on_disk(key, shape, whole, fit_n, read_n, fish, cfg, primed)
         if school is not None:
             return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed,
                                             on_bytes)
@@ -348,8 +352,8 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
                                                      *engine.new_tables(read_n, fish, cfg), primed), fresh)
     if snapshot is None:
         return -1
-    if grows and memory.fit_bits(n) > memory.fit_bits(read_n):
-        school = engine.grow(snapshot.view(), n, fish, cfg)
+    if grows and memory.fit_bits(fit_n) > memory.fit_bits(read_n):
+        school = engine.grow(snapshot.view(), fit_n, fish, cfg)
         return engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
     school = snapshot.copy()
     written = engine.code_after_primer(shape, school, whole, n, payload, decode, fish, cfg, cost, primed, on_bytes)
@@ -358,8 +362,8 @@ def _code_after_primer(whole, payload, decode, preset, cost, primed, on_bytes=No
 
 
 def _kept_on_disk(key, shape, whole, n, read_n, fish, cfg, primed):
-    """The school the primer left for `key`, grown to the tables of a block
-    of n bytes: read from the copy kept on disk for that fit
+    """The school the primer left for `key`, grown to the tables fitted to
+    n bytes (the block's: _code_after_primer): read from the copy kept on disk for that fit
     (primed_cache.py), or from the primer, grown and kept there first.  A
     school to code with; None if the process keeps the school the primer
     left in memory (kept.py), as it does where none can be kept on disk.

@@ -54,7 +54,9 @@ its base level's), the large text blocks, those that start from the school
 the whole primer left, grown (a primer with `grow`: school/primer.py),
 swim with those fish and settings instead: a learned school's own were
 chosen on small pieces, and a large block gets the generalist's, with the
-learned primer read first.
+learned primer read first.  Their tables are fitted to the larger of the
+primer and the block, not to both together, so that a block has no larger
+tables than a level gives it.
 
 With `transform: x86` the binary school codes each block x86-filtered:
 relative call and jump targets made absolute where machine code is dense
@@ -144,6 +146,9 @@ class Preset:
     own_loop: bool = False
     x86: bool = False         # its blocks are x86-filtered (`transform: x86`, binary school)
     kind: str = "text"        # the kind of block it codes (school(kind)), when the preset tells kinds apart
+    # a large block's school (Preset.large): its tables fitted to the larger
+    # of primer and block, not to both together (school._code_after_primer)
+    fits_block: bool = False
 
     @property
     def block_size(self) -> int:
@@ -193,7 +198,8 @@ class Preset:
         spec = {k: v for k, v in self.spec.items() if k != "large"}
         spec.update(given)
         variant = from_dict(spec, carried=True).school(self.kind)
-        return dataclasses.replace(variant, canonical=self.canonical, digest=self.digest, own_loop=self.own_loop)
+        return dataclasses.replace(variant, canonical=self.canonical, digest=self.digest, own_loop=self.own_loop,
+                                   fits_block=True)
 
     @functools.cached_property
     def kinds(self) -> tuple:
