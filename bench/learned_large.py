@@ -17,14 +17,11 @@ round, with the quartiles of those ratios.  Every round trip is checked.
 Memory: the peak resident memory of `shoal -6 -c` and `shoal -D SET.school
 -c` on the file, and of their -d, as commands (new processes; the most of
 three runs each, after one that is not counted: a school's first large
-block in a cache writes the grown school there), measured for every set before any
-timing: Linux carries a process's peak across fork and exec, so a command
-started by this script once it has coded a large file would report this
-script's peak.
+block in a cache writes the grown school there), as `shoal bench` measures
+a command's memory (GNU time; where it is missing, os.wait4, which Linux
+floors at this script's own peak, so it is measured before any timing).
 """
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +29,7 @@ from pathlib import Path
 
 import shoal
 from shoal import school_file
+from shoal.bench.measure import run_child
 
 SETS = ("man", "changelog", "copyright", "python", "json", "csv")
 ROUNDS = 7
@@ -69,29 +67,26 @@ def measure(data: bytes, learned, rounds: int = ROUNDS) -> dict:
     return result
 
 
-def _peak_mb(args: list[str], stdout) -> float:
-    """Peak resident memory of one shoal command, in MB."""
-    child = subprocess.Popen([sys.executable, "-m", "shoal", *args], stdout=stdout)
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+def _peak_mb(args: list[str], stdout: Path, tmp: Path) -> float:
+    """Peak resident memory of one shoal command, in MB (shoal bench's
+    measure.run_child: GNU time's figure for the command's own process)."""
+    rc, _, mb = run_child([sys.executable, "-m", "shoal", *args], stdout, tmp / "stderr")
+    if rc != 0:
         raise AssertionError(f"shoal {' '.join(args)} failed")
-    return usage.ru_maxrss / 1000        # KB on Linux
+    return mb
 
 
 def memory(path: Path, school: Path, runs: int = 3) -> dict:
     """Peak MB of level 6 and of the school, compressing and decompressing
     `path` as commands (the most of `runs` each)."""
     out = {}
-    with open(os.devnull, "wb") as null:        # the school's grown start written to the cache
-        _peak_mb(["-D", str(school), "-c", str(path)], null)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        _peak_mb(["-D", str(school), "-c", str(path)], tmp / "warm", tmp)   # the school's grown start cached
         for name, flags, decode_flags in (("level 6", ["-6"], []), ("school", ["-D", str(school)], ["-D", str(school)])):
-            archive, c = Path(tmp) / f"{name}.shoal", 0.0
-            for _ in range(runs):
-                with open(archive, "wb") as f:           # one archive, not one per run joined
-                    c = max(c, _peak_mb([*flags, "-c", str(path)], f))
-            with open(os.devnull, "wb") as null:
-                d = max(_peak_mb(["-d", *decode_flags, "-c", str(archive)], null) for _ in range(runs))
+            archive, decoded = tmp / "archive.shoal", tmp / "decoded"
+            c = max(_peak_mb([*flags, "-c", str(path)], archive, tmp) for _ in range(runs))
+            d = max(_peak_mb(["-d", *decode_flags, "-c", str(archive)], decoded, tmp) for _ in range(runs))
             out[name] = (c, d)
     return out
 

@@ -69,13 +69,8 @@ def decode_memory(preset: Preset, block_size: int) -> int:
     return _decode_memory(preset, block_size)
 
 
-def _every_school(preset: Preset) -> list[Preset]:
-    """The preset's schools, and those that code their large blocks (`large:`)."""
-    return [s for school in preset.schools().values() for s in (school, school.large) if s is not None]
-
-
 def _decode_memory(preset: Preset, block_size: int) -> int:
-    model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in _every_school(preset))
+    model = max(memory.block_memory(block_size, s.fish, s.cfg) for s in preset.every_school())
     if not preset.primer:
         return model + 4 * block_size
     # a text school's tables fit the primer and the block; with a fit small
@@ -84,7 +79,7 @@ def _decode_memory(preset: Preset, block_size: int) -> int:
     block = block_size if below is None else min(block_size, below - 1)
 
     def school_memory(n):
-        return max(memory.block_memory(n, s.fish, s.cfg) for s in _every_school(preset) if s.primer)
+        return max(memory.block_memory(n, s.fish, s.cfg) for s in preset.every_school() if s.primer)
     whole = len(primer.text(preset.primer)) + block
     primed = school_memory(whole)
     # a neural fish's school is kept by the fit of its tables (neural_block.py)

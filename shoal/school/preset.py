@@ -183,8 +183,12 @@ class Preset:
     def memory_bytes(self) -> int:
         """Model memory one block needs (what -T multiplies): the largest of
         the preset's schools, since a block swims with one of them."""
-        schools = [s for school in self.schools().values() for s in (school, school.large) if s is not None]
-        return max(memory.model_memory(school.fish, school.cfg) for school in schools)
+        return max(memory.model_memory(school.fish, school.cfg) for school in self.every_school())
+
+    def every_school(self) -> list[Preset]:
+        """The preset's schools (schools()), and those that code their large
+        blocks (`large:`): every school a block may swim with."""
+        return [s for school in self.schools().values() for s in (school, school.large) if s is not None]
 
     @functools.cached_property
     def large(self) -> Preset | None:
